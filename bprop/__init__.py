@@ -1,0 +1,93 @@
+"""bprop: every classic type of backpropagation, exactly as published, verified and fast.
+
+Example::
+
+    >>> import bprop as bp
+    >>> net = bp.Sequential(bp.Dense(64, 32), bp.Tanh(), bp.Dense(32, 10))
+    >>> net.n_out
+    10
+"""
+
+from bprop import backend
+from bprop.gradcheck import GradcheckResult, gradcheck
+from bprop.io import Checkpoint, ModelFileError, load, load_checkpoint, load_trainer, save
+from bprop.layers import (
+    BatchNorm,
+    Dense,
+    Dropout,
+    Identity,
+    Layer,
+    LeakyReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    mlp,
+)
+from bprop.losses import (
+    BinaryCrossEntropy,
+    Loss,
+    MeanSquaredError,
+    SoftmaxCrossEntropy,
+    SquaredError,
+)
+from bprop.optim import SGD, Chain, Momentum, Nesterov, UpdateRule
+from bprop.rng import seed
+from bprop.train import (
+    Callback,
+    EarlyStopping,
+    FullBatch,
+    History,
+    MiniBatch,
+    Online,
+    Trainer,
+    TrainingDiverged,
+    fit,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SGD",
+    "BatchNorm",
+    "BinaryCrossEntropy",
+    "Callback",
+    "Chain",
+    "Checkpoint",
+    "Dense",
+    "Dropout",
+    "EarlyStopping",
+    "FullBatch",
+    "GradcheckResult",
+    "History",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "Loss",
+    "MeanSquaredError",
+    "MiniBatch",
+    "ModelFileError",
+    "Momentum",
+    "Nesterov",
+    "Online",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "SoftmaxCrossEntropy",
+    "SquaredError",
+    "Tanh",
+    "Trainer",
+    "TrainingDiverged",
+    "UpdateRule",
+    "backend",
+    "fit",
+    "gradcheck",
+    "load",
+    "load_checkpoint",
+    "load_trainer",
+    "mlp",
+    "save",
+    "seed",
+]

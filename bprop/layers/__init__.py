@@ -1,0 +1,52 @@
+"""Layers: the contract, Dense, activations, Dropout, BatchNorm, Sequential."""
+
+from bprop.layers.activations import (
+    ACTIVATION_LAYERS,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from bprop.layers.base import Layer
+from bprop.layers.batchnorm import BatchNorm
+from bprop.layers.dense import Dense
+from bprop.layers.dropout import Dropout
+from bprop.layers.flat import ParamSpace
+from bprop.layers.mlp import mlp
+from bprop.layers.sequential import Sequential
+
+LAYERS: dict[str, type[Layer]] = {
+    cls.__name__: cls
+    for cls in (
+        Dense,
+        Sigmoid,
+        Tanh,
+        ReLU,
+        LeakyReLU,
+        Identity,
+        Softmax,
+        Dropout,
+        BatchNorm,
+        Sequential,
+    )
+}
+
+__all__ = [
+    "ACTIVATION_LAYERS",
+    "BatchNorm",
+    "Dense",
+    "Dropout",
+    "Identity",
+    "LAYERS",
+    "Layer",
+    "LeakyReLU",
+    "ParamSpace",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "mlp",
+]

@@ -1,0 +1,105 @@
+"""Element-wise activation layers and the softmax layer.
+
+Each activation caches its *output* y and uses the derivative written in y (see
+:mod:`bprop.ops`): σ′ = y(1 − y), tanh′ = 1 − y², ReLU′ = [y > 0].
+
+Example::
+
+    >>> import numpy as np, bprop as bp
+    >>> bp.Sigmoid()(np.array([[0.3775]])).round(9)
+    array([[0.593269992]])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bprop import ops
+from bprop.layers.base import Layer
+
+
+class Activation(Layer):
+    """An element-wise nonlinearity chosen by name from :data:`bprop.ops.ACTIVATIONS`."""
+
+    name = "identity"
+
+    def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
+        f, _ = ops.ACTIVATIONS[self.name]
+        y = f(x)
+        return y, y
+
+    def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
+        _, df = ops.ACTIVATIONS[self.name]
+        return df(cache, dy)
+
+
+class Sigmoid(Activation):
+    """Logistic sigmoid σ(x) = 1 / (1 + e^(−x)); σ′ = σ(1 − σ)."""
+
+    name = "sigmoid"
+
+
+class Tanh(Activation):
+    """Hyperbolic tangent; tanh′ = 1 − tanh²."""
+
+    name = "tanh"
+
+
+class ReLU(Activation):
+    """Rectified linear unit max(0, x); derivative 1 where x > 0, else 0."""
+
+    name = "relu"
+
+
+class Identity(Activation):
+    """y = x (a linear output unit)."""
+
+    name = "identity"
+
+
+class LeakyReLU(Activation):
+    """x for x > 0, αx otherwise (α = 0.01 by default)."""
+
+    name = "leaky_relu"
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        if not 0 < alpha < 1:
+            raise ValueError(f"LeakyReLU alpha must be in (0, 1), got {alpha}")
+        self.alpha = float(alpha)
+
+    def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
+        y = ops.leaky_relu(x, self.alpha)
+        return y, y
+
+    def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
+        return ops.leaky_relu_backward(cache, dy, self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class Softmax(Layer):
+    """Softmax over the last axis, yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ).
+
+    Its Jacobian-vector product is ∂L/∂xᵢ = yᵢ (∂L/∂yᵢ − Σⱼ yⱼ ∂L/∂yⱼ). For classification,
+    prefer a linear output with :class:`bprop.SoftmaxCrossEntropy`, which fuses the two.
+    """
+
+    def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
+        y = ops.softmax(x)
+        return y, y
+
+    def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
+        y = cache
+        return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+
+
+ACTIVATION_LAYERS: dict[str, type[Layer]] = {
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "identity": Identity,
+    "softmax": Softmax,
+}

@@ -1,0 +1,102 @@
+"""The Layer contract.
+
+A layer owns ``params`` (name -> array) and ``grads`` (the same names). ``forward(x, train)``
+returns ``(y, cache)``; ``backward(dy, cache)`` returns ``dx`` and *adds* the parameter
+gradients into ``grads`` (``+=``, never ``=``). The cache is returned, not stored on the layer,
+so one layer can run at many time steps and be backpropagated many times (micrograd's habit).
+
+Parameters that are *frozen* keep their values during training: they are left out of the model's
+flat parameter buffer (see :mod:`bprop.layers.flat`), so no update rule ever sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bprop import backend
+
+
+class Layer:
+    """Base class for every layer. Subclasses implement ``forward`` and ``backward``."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self.grads: dict[str, Any] = {}
+        self.buffers: dict[str, Any] = {}  # non-trained state, e.g. BatchNorm running statistics
+        self.frozen: set[str] = set()
+        self.decay: set[str] = set()  # names that L2 weight decay applies to
+        self._version = 0  # bumped when the set or identity of parameters changes
+
+    # --- the contract -------------------------------------------------------------------
+    def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
+        """Add parameter gradients into ``grads``; return dL/dx (or None if ``need_dx`` is False
+        and the layer can skip computing it)."""
+        raise NotImplementedError
+
+    # --- conveniences -------------------------------------------------------------------
+    def __call__(self, x: Any) -> Any:
+        return self.forward(x, train=False)[0]
+
+    def add_param(self, name: str, value: Any, decay: bool = False) -> None:
+        value = backend.asarray(value)
+        self.params[name] = value
+        self.grads[name] = backend.get_xp().zeros_like(value)
+        if decay:
+            self.decay.add(name)
+        self._version += 1
+
+    def freeze(self, *names: str) -> Layer:
+        """Keep the named parameters (all if none are named) fixed during training."""
+        names = names or tuple(self.params)
+        for n in names:
+            if n not in self.params:
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {n!r}; it has {sorted(self.params)}"
+                )
+        self.frozen.update(names)
+        self._version += 1
+        return self
+
+    def unfreeze(self, *names: str) -> Layer:
+        self.frozen.difference_update(names or tuple(self.params))
+        self._version += 1
+        return self
+
+    def zero_grad(self) -> None:
+        for g in self.grads.values():
+            g.fill(0)
+
+    def leaves(self) -> list[Layer]:
+        """The leaf layers inside this one (itself, for a leaf)."""
+        return [self]
+
+    def astype(self, dtype: Any) -> Layer:
+        """Convert parameters, gradients and buffers to ``dtype`` in place; returns self."""
+        for d in (self.params, self.grads, self.buffers):
+            for k, v in d.items():
+                d[k] = v.astype(dtype)
+        self._version += 1
+        return self
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable (used by :mod:`bprop.io`)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def check_finite(name: str, a: Any) -> None:
+    """Raise a clear ValueError if ``a`` holds NaN or infinity."""
+    if not bool(np.all(np.isfinite(backend.to_numpy(a)))):
+        raise ValueError(f"{name} contains NaN or infinity; clean or impute it before training")

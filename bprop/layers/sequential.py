@@ -1,0 +1,125 @@
+"""Sequential: layers applied one after another; backprop is the chain rule in reverse order.
+
+Forward keeps one cache per layer; backward walks the layers from last to first, handing each
+the gradient with respect to its output and receiving the gradient with respect to its input.
+The model also owns the flat parameter/gradient buffers (:class:`bprop.layers.flat.ParamSpace`).
+
+Example::
+
+    >>> import numpy as np, bprop as bp
+    >>> net = bp.Sequential(bp.Dense(64, 32, rng=0), bp.Tanh(), bp.Dense(32, 10, rng=1))
+    >>> net.predict(np.zeros((5, 64))).shape
+    (5, 10)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bprop import backend
+from bprop.layers.base import Layer
+from bprop.layers.flat import ParamSpace
+
+
+class Sequential(Layer):
+    def __init__(self, *layers: Layer) -> None:
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential item {i} is a {type(layer).__name__}, not a Layer")
+        self.layers: list[Layer] = list(layers)
+        self._space: ParamSpace | None = None
+        self._space_key: tuple = ()
+
+    # --- parameters ---------------------------------------------------------------------
+    def leaves(self) -> list[Layer]:
+        return [leaf for layer in self.layers for leaf in layer.leaves()]
+
+    @property
+    def space(self) -> ParamSpace:
+        """The flat parameter and gradient buffers (rebuilt if layers were frozen/converted)."""
+        key = tuple((id(layer), layer._version) for layer in self.leaves())
+        if self._space is None or key != self._space_key:
+            self._space = ParamSpace(self.leaves())
+            self._space_key = key
+        return self._space
+
+    def named_params(self) -> list[tuple[str, Layer, str]]:
+        """``(path, layer, name)`` for every parameter, e.g. ``("0.W", dense, "W")``."""
+        out = []
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Sequential):
+                out += [(f"{i}.{p}", lyr, n) for p, lyr, n in layer.named_params()]
+            else:
+                out += [(f"{i}.{n}", layer, n) for n in layer.params]
+        return out
+
+    def zero_grad(self) -> None:
+        self.space.zero_grad()
+
+    def astype(self, dtype: Any) -> Sequential:
+        for leaf in self.leaves():
+            leaf.astype(dtype)
+        return self
+
+    @property
+    def n_in(self) -> int | None:
+        for leaf in self.leaves():
+            if hasattr(leaf, "n_in"):
+                return int(leaf.n_in)
+        return None
+
+    @property
+    def n_out(self) -> int | None:
+        for leaf in reversed(self.leaves()):
+            if hasattr(leaf, "n_out"):
+                return int(leaf.n_out)
+        return None
+
+    # --- the contract -------------------------------------------------------------------
+    def forward(self, x: Any, train: bool = False) -> tuple[Any, list[Any]]:
+        caches = []
+        for layer in self.layers:
+            x, cache = layer.forward(x, train)
+            caches.append(cache)
+        return x, caches
+
+    def backward(self, dy: Any, cache: list[Any], need_dx: bool = True) -> Any:
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            dy = self.layers[i].backward(dy, cache[i], need_dx or i > 0)
+        return dy
+
+    # --- inference ----------------------------------------------------------------------
+    def predict(self, X: Any, batch_size: int = 4096) -> np.ndarray:
+        """Network outputs for ``X`` (evaluation mode), as a NumPy array.
+
+        For a net trained with :class:`bprop.SoftmaxCrossEntropy` these are logits; use
+        :meth:`predict_classes` for labels.
+        """
+        X = backend.asarray(X, dtype=self.space.dtype)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        outs = [
+            backend.to_numpy(self.forward(X[i : i + batch_size])[0])
+            for i in range(0, X.shape[0], batch_size)
+        ]
+        return np.concatenate(outs) if outs else np.empty((0, self.n_out or 0))
+
+    def predict_classes(self, X: Any, threshold: float = 0.5) -> np.ndarray:
+        """Class labels: the arg-max output, or ``output > threshold`` for a single output."""
+        out = self.predict(X)
+        if out.shape[1] == 1:
+            return (out[:, 0] > threshold).astype(np.int64)
+        return out.argmax(axis=1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential(\n  {inner}\n)"

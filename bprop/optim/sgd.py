@@ -1,0 +1,84 @@
+"""Gradient descent with optional heavy-ball or Nesterov momentum.
+
+Plain gradient descent (the delta rule of Rumelhart, Hinton & Williams 1986)::
+
+    Δw(t) = −η g(t)
+
+Momentum ("heavy ball"; the α term of Rumelhart et al. 1986)::
+
+    Δw(t) = −η g(t) + μ Δw(t−1)
+
+Nesterov momentum, in the form of Sutskever et al. (2013) that evaluates the gradient at the
+current weights (the same as ``torch.optim.SGD(nesterov=True)``)::
+
+    v(t) = μ v(t−1) − η g(t)          Δw(t) = μ v(t) − η g(t)
+
+With a constant η these equal PyTorch's v ← μv + g, w ← w − ηv (here Δw = −ηv).
+
+The state is the previous weight change ``velocity`` (absent without momentum).
+
+Example::
+
+    >>> import numpy as np, bprop as bp
+    >>> rule = bp.SGD(lr=0.5, momentum=0.9)
+    >>> w = np.array([1.0]); state = rule.init(w)
+    >>> for _ in range(2):
+    ...     upd, state = rule.update(2 * w, state, w)  # gradient of w²
+    ...     w += upd
+    >>> w.round(3).tolist()  # w=1 → 0 → 0 + 0.9·(−1) − 0.5·0 = −0.9
+    [-0.9]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bprop.backend import get_xp
+from bprop.optim.base import State, UpdateRule
+
+
+class SGD(UpdateRule):
+    """Stochastic/batch gradient descent with optional (Nesterov) momentum.
+
+    Args:
+        lr: learning rate η > 0.
+        momentum: μ in [0, 1); 0 is plain gradient descent.
+        nesterov: use Nesterov momentum (needs ``momentum > 0``).
+    """
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got {lr}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if nesterov and momentum == 0:
+            raise ValueError("Nesterov momentum needs momentum > 0")
+        self.lr, self.momentum, self.nesterov = float(lr), float(momentum), bool(nesterov)
+
+    def init(self, params: Any) -> State:
+        return {"velocity": get_xp().zeros_like(params)} if self.momentum else {}
+
+    def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
+        grads *= -self.lr  # now −η g
+        if not self.momentum:
+            return grads, state
+        v = state["velocity"]
+        v *= self.momentum
+        v += grads
+        if not self.nesterov:
+            return v, state
+        grads += self.momentum * v
+        return grads, state
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+def Momentum(lr: float = 0.01, momentum: float = 0.9) -> SGD:  # noqa: N802 - reads as a rule
+    """Heavy-ball momentum: ``SGD(lr, momentum)``."""
+    return SGD(lr, momentum)
+
+
+def Nesterov(lr: float = 0.01, momentum: float = 0.9) -> SGD:  # noqa: N802
+    """Nesterov momentum: ``SGD(lr, momentum, nesterov=True)``."""
+    return SGD(lr, momentum, nesterov=True)

@@ -1,0 +1,91 @@
+"""Callbacks: code run by the trainer at the end of every epoch.
+
+A callback is either a plain function ``f(epoch, logs)`` or an object with any of
+``on_train_begin(trainer)``, ``on_epoch_end(trainer, epoch, logs)`` and
+``on_train_end(trainer)``. Returning ``True`` from an epoch hook stops training.
+
+``logs`` holds ``train_loss``, ``val_loss``, ``train_accuracy``, ``val_accuracy``, ``seconds``.
+
+Example::
+
+    >>> seen = []
+    >>> cb = lambda epoch, logs: seen.append(round(logs["train_loss"], 3))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Callback:
+    def on_train_begin(self, trainer: Any) -> None:
+        pass
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> bool | None:
+        return None
+
+    def on_train_end(self, trainer: Any) -> None:
+        pass
+
+
+class FunctionCallback(Callback):
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> bool | None:
+        return self.fn(epoch, logs)
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored loss has not improved by ``min_delta`` for ``patience``
+    epochs, and restore the weights of the best epoch (Prechelt 1998, "early stopping")."""
+
+    def __init__(
+        self,
+        patience: int = 10,
+        min_delta: float = 0.0,
+        monitor: str = "val_loss",
+        restore_best: bool = True,
+    ) -> None:
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1, got {patience}")
+        self.patience, self.min_delta = int(patience), float(min_delta)
+        self.monitor, self.restore_best = monitor, restore_best
+
+    def on_train_begin(self, trainer: Any) -> None:
+        self.best = float("inf")
+        self.best_epoch: int | None = None
+        self.best_params = None
+        self.wait = 0
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> bool | None:
+        value = logs.get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"early stopping monitors {self.monitor!r}, which is not computed: give "
+                "validation_split or validation_data"
+            )
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_params = trainer.net.space.params.copy()
+            return None
+        self.wait += 1
+        if self.wait >= self.patience:
+            trainer.history.stopped_because = "early_stopping"
+            return True
+        return None
+
+    def on_train_end(self, trainer: Any) -> None:
+        if self.best_epoch is not None:
+            trainer.history.best_epoch = self.best_epoch
+            if self.restore_best and self.best_params is not None:
+                trainer.net.space.params[...] = self.best_params
+
+
+def as_callback(cb: Any) -> Callback:
+    if isinstance(cb, Callback):
+        return cb
+    if callable(cb):
+        return FunctionCallback(cb)
+    raise TypeError(f"callbacks must be Callback objects or functions, got {type(cb).__name__}")

@@ -1,0 +1,73 @@
+"""Per-epoch record of training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class History:
+    """Lists indexed by epoch: ``train_loss``, ``val_loss``, ``train_accuracy``,
+    ``val_accuracy`` (None where not applicable) and cumulative ``seconds``.
+
+    ``stopped_because`` says why training ended ("epochs", "early_stopping",
+    "target_loss", "callback"); ``best_epoch`` is the epoch whose weights were kept by early
+    stopping; ``target_epoch`` is the first epoch whose training loss reached ``target_loss``.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    train_accuracy: list[float | None] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    stopped_because: str = "epochs"
+    best_epoch: int | None = None
+    target_epoch: int | None = None
+    extra: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    def append(self, logs: dict[str, Any]) -> None:
+        for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds"):
+            getattr(self, key).append(logs.get(key))
+        for key, value in logs.items():
+            if key not in (
+                "train_loss",
+                "val_loss",
+                "train_accuracy",
+                "val_accuracy",
+                "seconds",
+                "epoch",
+            ):
+                self.extra.setdefault(key, []).append(value)
+
+    def last(self) -> dict[str, Any]:
+        if not self.train_loss:
+            return {}
+        return {
+            "epochs": self.epochs,
+            "train_loss": self.train_loss[-1],
+            "val_loss": self.val_loss[-1],
+            "train_accuracy": self.train_accuracy[-1],
+            "val_accuracy": self.val_accuracy[-1],
+            "seconds": self.seconds[-1],
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "train_loss": self.train_loss,
+            "val_loss": self.val_loss,
+            "train_accuracy": self.train_accuracy,
+            "val_accuracy": self.val_accuracy,
+            "seconds": self.seconds,
+            "stopped_because": self.stopped_because,
+            "best_epoch": self.best_epoch,
+            "target_epoch": self.target_epoch,
+            **self.extra,
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self.as_dict()[key]

@@ -1,0 +1,80 @@
+"""Schedules: how training examples become weight updates.
+
+==============  ===================================  ======================================
+schedule        one update per                       classic name
+==============  ===================================  ======================================
+``Online``      example (batch of one)               online / incremental / per-pattern
+``MiniBatch``   k shuffled examples                  stochastic / mini-batch gradient descent
+``FullBatch``   the whole training set, each epoch   batch / offline / per-epoch learning
+==============  ===================================  ======================================
+
+Whether a batch gradient is the **sum** or the **mean** of its per-example gradients is the
+loss's ``reduction`` (see :mod:`bprop.losses`): with ``"sum"`` a full-batch step is N times
+larger than with ``"mean"`` at the same learning rate.
+
+Shuffling uses the trainer's seeded generator, so a seed reproduces the data order exactly.
+``MiniBatch(N)`` over N examples, without shuffling, is exactly ``FullBatch()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Schedule:
+    batch_size: int | None  # None: the whole training set
+    shuffle: bool = True
+    name: str = "minibatch"
+
+    def size(self, n: int) -> int:
+        return n if self.batch_size is None else min(self.batch_size, n)
+
+    def order(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
+        """The permutation for this epoch, or None to keep the data order."""
+        if not self.shuffle or self.size(n) >= n:
+            return None
+        return rng.permutation(n)
+
+
+def Online(shuffle: bool = True) -> Schedule:  # noqa: N802 - reads as a schedule
+    """Update after every example, visiting them in a fresh random order each epoch."""
+    return Schedule(1, shuffle, "online")
+
+
+def MiniBatch(batch_size: int = 32, shuffle: bool = True) -> Schedule:  # noqa: N802
+    """Update after every ``batch_size`` examples, reshuffled each epoch."""
+    if int(batch_size) < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    return Schedule(int(batch_size), shuffle, "minibatch")
+
+
+def FullBatch() -> Schedule:  # noqa: N802
+    """One update per epoch from the gradient over the whole training set."""
+    return Schedule(None, False, "batch")
+
+
+SCHEDULES = ("online", "minibatch", "batch")
+
+
+def get_schedule(schedule: str | Schedule | None, batch_size: int | None) -> Schedule:
+    """Resolve ``fit``'s ``schedule``/``batch_size`` pair into a :class:`Schedule`.
+
+    ``schedule=None`` picks from ``batch_size``: 1 → online, None → mini-batch of 32,
+    k → mini-batch of k.
+    """
+    if isinstance(schedule, Schedule):
+        return schedule
+    if schedule is None:
+        if batch_size == 1:
+            return Online()
+        return MiniBatch(32 if batch_size is None else batch_size)
+    if schedule == "online":
+        return Online()
+    if schedule in ("minibatch", "mini-batch", "stochastic"):
+        return MiniBatch(32 if batch_size is None else batch_size)
+    if schedule in ("batch", "full", "fullbatch", "offline"):
+        return FullBatch()
+    raise ValueError(f"unknown schedule {schedule!r}; choose one of {SCHEDULES}")
