@@ -57,24 +57,26 @@ class Loss:
     def value(self, y: Any, target: Any) -> float:
         return self.value_and_grad(y, target)[0]
 
-    def _scale(self, n: int) -> float:
-        return 1.0 / n if self.reduction == "mean" else 1.0
+    def _scale(self, y: Any) -> float:
+        """1/N for ``"mean"``, where N counts examples (every position but the last axis:
+        for sequence outputs (N, T, K) the mean is per time step); 1 for ``"sum"``."""
+        return y.shape[-1] / y.size if self.reduction == "mean" else 1.0
 
     def prepare_targets(self, t: Any, n_out: int) -> Any:
         """Check targets against the network's output size and convert them to the form this
         loss wants: integer labels become one-hot rows for vector losses."""
         t = np.asarray(backend.to_numpy(t))
-        if t.ndim == 1 and np.issubdtype(t.dtype, np.integer):
+        if np.issubdtype(t.dtype, np.integer) and (t.ndim == 1 or t.shape[-1] != n_out):
             _check_labels(t, 2 if n_out == 1 else n_out)
             if n_out == 1:
-                return t.reshape(-1, 1).astype(np.float64)
+                return t[..., None].astype(np.float64)
             return np.eye(n_out)[t]
         if t.ndim == 1:
             t = t.reshape(-1, 1)
-        if t.ndim != 2 or t.shape[1] != n_out:
+        if t.shape[-1] != n_out:
             raise ValueError(
                 f"targets have shape {t.shape} but the network has {n_out} outputs; "
-                f"give targets of shape (N, {n_out}) or integer class labels"
+                f"give targets of shape (..., {n_out}) or integer class labels"
             )
         return t
 
@@ -110,7 +112,7 @@ class SquaredError(Loss):
     def value_and_grad(self, y: Any, target: Any) -> tuple[float, Any]:
         _check_shapes(y, target)
         diff = y - target
-        s = self._scale(y.shape[0])
+        s = self._scale(y)
         loss = 0.5 * s * float((diff.astype(np.float64, copy=False) ** 2).sum())
         if s != 1.0:
             diff *= s
@@ -126,7 +128,7 @@ class MeanSquaredError(Loss):
     def value_and_grad(self, y: Any, target: Any) -> tuple[float, Any]:
         _check_shapes(y, target)
         diff = y - target
-        s = self._scale(y.shape[0]) / y.shape[1]
+        s = self._scale(y) / y.shape[-1]
         loss = s * float((diff.astype(np.float64, copy=False) ** 2).sum())
         diff *= 2.0 * s
         return loss, diff
@@ -143,17 +145,22 @@ class SoftmaxCrossEntropy(Loss):
 
     def prepare_targets(self, t: Any, n_out: int) -> Any:
         t = np.asarray(backend.to_numpy(t))
-        if t.ndim == 1:
+        if np.issubdtype(t.dtype, np.integer) or t.ndim == 1:
             if not (np.issubdtype(t.dtype, np.integer) or np.all(t == np.round(t))):
                 raise ValueError("SoftmaxCrossEntropy targets must be integer class labels")
             t = t.astype(np.int64)
             _check_labels(t, n_out)
             return t
-        if t.ndim != 2 or t.shape[1] != n_out:
-            raise ValueError(f"targets have shape {t.shape}; expected (N,) labels or (N, {n_out})")
+        if t.shape[-1] != n_out:
+            raise ValueError(f"targets have shape {t.shape}; expected labels or (..., {n_out})")
         return t
 
     def value_and_grad(self, y: Any, target: Any) -> tuple[float, Any]:
+        if y.ndim > 2:  # sequences: (N, T, K) logits with (N, T) labels or (N, T, K) rows
+            k = y.shape[-1]
+            t2 = target.reshape(-1) if target.ndim == y.ndim - 1 else target.reshape(-1, k)
+            loss, grad = self.value_and_grad(y.reshape(-1, k), t2)
+            return loss, grad.reshape(y.shape)
         xp = backend.get_xp()
         if y.ndim != 2:
             raise ValueError(f"SoftmaxCrossEntropy expects (N, K) logits, got {tuple(y.shape)}")
@@ -163,7 +170,7 @@ class SoftmaxCrossEntropy(Loss):
         sums = p.sum(axis=1, keepdims=True)
         logsum = xp.log(sums)
         p /= sums
-        s = self._scale(n)
+        s = self._scale(y)
         if target.ndim == 1:
             if target.shape[0] != n:
                 raise ValueError(f"{n} outputs but {target.shape[0]} labels")
@@ -195,7 +202,7 @@ class BinaryCrossEntropy(Loss):
     def value_and_grad(self, y: Any, target: Any) -> tuple[float, Any]:
         _check_shapes(y, target)
         xp = backend.get_xp()
-        s = self._scale(y.shape[0])
+        s = self._scale(y)
         if self.from_logits:
             # softplus(y) = max(y, 0) + log(1 + e^(−|y|))
             per = xp.maximum(y, 0) + xp.log1p(xp.exp(-xp.abs(y))) - target * y

@@ -117,13 +117,16 @@ class Trainer:
         """Validate ``X``/``y`` and convert them to backend arrays (targets in loss form)."""
         X = np.asarray(backend.to_numpy(X))
         y = np.asarray(backend.to_numpy(y))
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (examples, features), got shape {X.shape}")
+        if X.ndim < 2:
+            raise ValueError(
+                f"X must be 2-D (examples, features) or, for sequences, 3-D (examples, time, "
+                f"features); got shape {X.shape}"
+            )
         if not np.issubdtype(X.dtype, np.number):
             raise ValueError(f"X must be numeric, got dtype {X.dtype}")
         n_in, n_out = self.net.n_in, self.net.n_out
-        if n_in is not None and X.shape[1] != n_in:
-            raise ValueError(f"X has {X.shape[1]} features but the network expects {n_in}")
+        if n_in is not None and X.shape[-1] != n_in:
+            raise ValueError(f"X has {X.shape[-1]} features but the network expects {n_in}")
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} examples but y has {y.shape[0]}")
         if X.shape[0] == 0:
@@ -166,7 +169,7 @@ class Trainer:
         if self.fast and online_fast.supports(self):
             return online_fast.run_epoch(self, X, T)
         bs = self.schedule.size(n)
-        total, correct = 0.0, 0
+        total, correct, count = 0.0, 0, 0
         classify = self._counts_accuracy(T)
         for i in range(0, n, bs):
             xb, tb = X[i : i + bs], T[i : i + bs]
@@ -175,40 +178,38 @@ class Trainer:
                 raise TrainingDiverged(self._diverged_message(loss))
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
             if classify:
-                correct += self._correct(out, tb)
+                c, k = self._correct(out, tb)
+                correct, count = correct + c, count + k
         epoch_loss = total if self.loss.reduction == "sum" else total / n
-        return epoch_loss, (correct / n if classify else None)
+        return epoch_loss, (correct / count if classify else None)
 
     # --- evaluation ---------------------------------------------------------------------
     def _counts_accuracy(self, T: Any) -> bool:
-        return (
-            T.ndim == 1
-            or (self.net.n_out == 1 and self._binary_targets(T))
-            or (T.ndim == 2 and bool(backend.get_xp().all((T == 0) | (T == 1))))
-        )
+        """Accuracy is reported for integer labels and for 0/1 target vectors."""
+        return T.dtype.kind in "iu" or bool(backend.get_xp().all((T == 0) | (T == 1)))
 
-    @staticmethod
-    def _binary_targets(T: Any) -> bool:
-        return bool(backend.get_xp().all((T == 0) | (T == 1)))
-
-    def _correct(self, out: Any, tb: Any) -> int:
-        if tb.ndim == 1:
-            return int((out.argmax(axis=1) == tb).sum())
-        if out.shape[1] == 1:
-            return int(((out[:, 0] > self.loss.threshold) == (tb[:, 0] > 0.5)).sum())
-        return int((out.argmax(axis=1) == tb.argmax(axis=1)).sum())
+    def _correct(self, out: Any, tb: Any) -> tuple[int, int]:
+        """(number correct, number of decisions) for outputs ``out`` against targets ``tb``."""
+        if tb.dtype.kind in "iu":
+            return int((out.argmax(axis=-1) == tb).sum()), int(tb.size)
+        if out.shape[-1] == 1:
+            hits = (out[..., 0] > self.loss.threshold) == (tb[..., 0] > 0.5)
+        else:
+            hits = out.argmax(axis=-1) == tb.argmax(axis=-1)
+        return int(hits.sum()), int(hits.size)
 
     def evaluate_prepared(self, X: Any, T: Any, batch_size: int = 4096) -> tuple[float, Any]:
-        total, correct, n = 0.0, 0, X.shape[0]
+        total, correct, count, n = 0.0, 0, 0, X.shape[0]
         classify = self._counts_accuracy(T)
         for i in range(0, n, batch_size):
             out, _ = self.net.forward(X[i : i + batch_size], train=False)
             loss, _ = self.loss.value_and_grad(out, T[i : i + batch_size])
             total += loss if self.loss.reduction == "sum" else loss * out.shape[0]
             if classify:
-                correct += self._correct(out, T[i : i + batch_size])
+                c, k = self._correct(out, T[i : i + batch_size])
+                correct, count = correct + c, count + k
         return (total if self.loss.reduction == "sum" else total / n), (
-            correct / n if classify else None
+            correct / count if classify else None
         )
 
     def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
