@@ -113,7 +113,7 @@ def gradcheck(
     loss: Loss | None = None,
     *,
     eps: float = 1e-3,
-    floor: float = 1e-5,
+    floor: float = 1e-4,
     check_input: bool = True,
     train: bool = True,
     seed: int = 0,
@@ -125,7 +125,8 @@ def gradcheck(
         x: the input (for a loss: the prediction y).
         target: targets, for a loss or for a network checked through ``loss``.
         loss: check the network through this loss instead of a random projection.
-        eps: the finite-difference step h.
+        eps: the finite-difference step h. The stencil spans ±2h: near a kink (ReLU at 0)
+            use a smaller h so the stencil does not cross it.
         floor: the smallest denominator of the relative error (see module docstring).
         check_input: also check ∂f/∂x.
         train: run layers in training mode (Dropout active, BatchNorm with batch statistics).

@@ -166,7 +166,7 @@ class Trainer:
         order = self.schedule.order(n, self.rng)
         if order is not None:
             X, T = X[order], T[order]
-        if self.fast and online_fast.supports(self):
+        if self.fast and online_fast.supports(self, X, T):
             return online_fast.run_epoch(self, X, T)
         bs = self.schedule.size(n)
         total, correct, count = 0.0, 0, 0

@@ -1,0 +1,188 @@
+"""Shared helpers for the benchmarks in ``bench/``: timing, machine facts, tables.
+
+The benchmarks are scripts, not tests. Each one runs bprop and its peer (PyTorch eager) in the
+same process, *interleaved* (bprop, peer, peer, bprop, bprop, peer, ...), so that slow spells of
+a noisy shared machine hit both sides alike, and reports medians over the repeats together with
+the median of the per-repeat ratios. Compare ratios measured in one run, never absolute times
+measured in different runs (DESIGN.md §4).
+
+``--processes P`` re-runs the script in P fresh Python processes and pools their per-repeat
+numbers, the protocol of DESIGN.md §4 ("medians of fresh processes").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: environment variables that change BLAS or OpenMP behaviour; printed, never changed here
+ENV_VARS = (
+    "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_VERBOSE",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def import_bprop() -> ModuleType:
+    """Import ``bprop``, from this checkout when it is not installed."""
+    try:
+        import bprop
+    except ImportError:
+        sys.path.insert(0, str(REPO))
+        import bprop
+    return bprop
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """(seconds, result) of one call of ``fn``."""
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def interleaved(
+    runs: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1
+) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Time each callable ``repeats`` times, interleaved, after ``warmup`` untimed rounds.
+
+    The order alternates between rounds (A B, B A, A B, ...) so that neither side always runs
+    right after the other. Returns ({name: [seconds, ...]}, {name: result of the last call}).
+    """
+    names = list(runs)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    last: dict[str, Any] = {}
+    for _ in range(warmup):
+        for n in names:
+            last[n] = runs[n]()
+    for r in range(repeats):
+        for n in names if r % 2 == 0 else reversed(names):
+            t, last[n] = timed(runs[n])
+            times[n].append(t)
+    return times, last
+
+
+def paired_ratios(a: Sequence[float], b: Sequence[float]) -> list[float]:
+    """Per-repeat ratios a[i] / b[i] (each pair measured back to back)."""
+    return [x / y for x, y in zip(a, b, strict=True)]
+
+
+def threadpools() -> list[dict[str, Any]]:
+    """What threadpoolctl says the native thread pools are (BLAS library, threads, kernel)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"note": "threadpoolctl not installed (pip install threadpoolctl)"}]
+    keep = ("user_api", "internal_api", "version", "num_threads", "architecture", "prefix")
+    return [{k: info.get(k) for k in keep if info.get(k) is not None} for info in threadpool_info()]
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info(extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """Facts to print with every result: date, CPU, versions, thread pools, BLAS env vars."""
+    import numpy
+
+    info: dict[str, Any] = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpu": f"{cpu_model()} ({os.cpu_count()} logical CPUs)",
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+    }
+    info.update(extra or {})
+    info["env"] = {k: os.environ[k] for k in ENV_VARS if k in os.environ} or "none of " + (
+        ", ".join(ENV_VARS)
+    )
+    info["threadpools"] = threadpools()
+    return info
+
+
+def print_machine_info(info: dict[str, Any]) -> None:
+    for k, v in info.items():
+        if k == "threadpools":
+            for pool in v:
+                print(f"  threadpool: {', '.join(f'{a}={b}' for a, b in pool.items())}")
+        else:
+            print(f"  {k}: {v}")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table with right-aligned columns (Markdown-compatible)."""
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for j, row in enumerate(cells):
+        lines.append("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if j == 0:
+            lines.append("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def _fmt(c: Any) -> str:
+    if isinstance(c, float):
+        return f"{c:.4g}" if abs(c) < 1e4 else f"{c:.0f}"
+    return str(c)
+
+
+def add_common_args(parser: argparse.ArgumentParser, repeats: int) -> None:
+    parser.add_argument(
+        "--repeats", type=int, default=repeats, help="timed rounds per process (default %(default)s)"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="run in this many fresh processes and pool the repeats (default %(default)s)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+
+
+def run_fresh_processes(script: str, argv: Sequence[str], processes: int) -> list[dict[str, Any]]:
+    """Run ``script`` ``processes`` times in fresh interpreters with ``--json``; their results."""
+    out = []
+    for i in range(processes):
+        cmd = [sys.executable, script, *argv, "--processes", "1", "--json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr)
+            raise SystemExit(f"process {i + 1} of {processes} failed")
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(f"  process {i + 1}/{processes} done", file=sys.stderr)
+    return out
+
+
+def pool(results: Sequence[dict[str, Any]], key: str = "times") -> dict[str, list[float]]:
+    """Concatenate the per-repeat lists under ``key`` of several process results."""
+    pooled: dict[str, list[float]] = {}
+    for res in results:
+        for name, values in res[key].items():
+            pooled.setdefault(name, []).extend(values)
+    return pooled
