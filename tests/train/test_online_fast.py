@@ -1,0 +1,74 @@
+"""The compiled online path against the plain NumPy path (the reference)."""
+
+import numpy as np
+import pytest
+
+import bprop as bp
+from bprop.train import online_fast
+
+pytest.importorskip("numba")
+
+rng = np.random.default_rng(3)
+X = rng.normal(size=(200, 6))
+LABELS = rng.integers(0, 3, size=200)
+TARGETS = rng.random((200, 2))
+BINARY = rng.integers(0, 2, size=200)
+
+NETS = {
+    "tanh": lambda: [bp.Dense(6, 7, rng=0), bp.Tanh(), bp.Dense(7, 3, rng=1)],
+    "sigmoid_relu": lambda: [bp.Dense(6, 7, rng=0), bp.Sigmoid(), bp.Dense(7, 5, rng=2),
+                             bp.ReLU(), bp.Dense(5, 3, rng=1)],
+    "leaky_identity": lambda: [bp.Dense(6, 4, rng=0), bp.LeakyReLU(0.2), bp.Dense(4, 3, rng=1),
+                               bp.Identity()],
+}
+CASES = [
+    ("tanh", bp.SoftmaxCrossEntropy(), LABELS, bp.SGD(0.05)),
+    ("sigmoid_relu", bp.SoftmaxCrossEntropy("sum"), LABELS, bp.SGD(0.05, momentum=0.9)),
+    ("leaky_identity", bp.SoftmaxCrossEntropy(), LABELS, bp.SGD(0.05, 0.9, nesterov=True)),
+    ("tanh", bp.SquaredError(), LABELS, bp.SGD(0.05, momentum=0.5)),
+    ("tanh", bp.MeanSquaredError(), LABELS, bp.SGD(0.05)),
+    ("tanh", bp.BinaryCrossEntropy(from_logits=True), LABELS, bp.SGD(0.05)),
+]
+
+
+def run(net_name, loss, y, rule, fast, dtype, l2=0.0, sigmoid_out=False):
+    with bp.backend.default_dtype(dtype):
+        layers = NETS[net_name]()
+        if sigmoid_out:
+            layers.append(bp.Sigmoid())
+        net = bp.Sequential(*layers)
+    trainer = bp.Trainer(net, loss, type(rule)(**rule.get_config()), "online", l2=l2, seed=4,
+                         verbose=0, fast=fast)
+    hist = trainer.fit(X, y, epochs=2)
+    return trainer, net.space.params.copy(), hist
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_fast_path_equals_numpy_path_float64(case):
+    net_name, loss, y, rule = CASES[case]
+    t_fast, p_fast, h_fast = run(net_name, loss, y, rule, True, "float64", l2=1e-3)
+    t_ref, p_ref, h_ref = run(net_name, loss, y, rule, False, "float64", l2=1e-3)
+    assert online_fast.supports(t_fast, t_fast.prepare(X, y)[0], t_fast.prepare(X, y)[1])
+    np.testing.assert_allclose(p_fast, p_ref, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(h_fast.train_loss, h_ref.train_loss, rtol=1e-9)
+    assert h_fast.train_accuracy == h_ref.train_accuracy
+
+
+def test_fast_path_float32_and_probability_outputs():
+    for loss in (bp.BinaryCrossEntropy(), bp.SquaredError()):
+        _, p_fast, h_fast = run("tanh", loss, np.eye(3)[LABELS], bp.SGD(0.05), True, "float32",
+                                sigmoid_out=True)
+        _, p_ref, h_ref = run("tanh", loss, np.eye(3)[LABELS], bp.SGD(0.05), False, "float32",
+                              sigmoid_out=True)
+        assert p_fast.dtype == np.float32
+        np.testing.assert_allclose(p_fast, p_ref, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(h_fast.train_loss, h_ref.train_loss, rtol=1e-4)
+
+
+def test_unsupported_configurations_fall_back():
+    net = bp.Sequential(bp.Dense(6, 3, rng=0), bp.Dropout(0.1, rng=0), bp.Dense(3, 3, rng=1))
+    tr = bp.Trainer(net, bp.SoftmaxCrossEntropy(), bp.SGD(0.1), "online", verbose=0)
+    assert not online_fast.supports(tr, *tr.prepare(X, LABELS))
+    tr = bp.Trainer(bp.mlp([6, 3, 3]), bp.SoftmaxCrossEntropy(), bp.SGD(0.1), "minibatch",
+                    verbose=0)
+    assert not online_fast.supports(tr, *tr.prepare(X, LABELS))
