@@ -123,6 +123,9 @@ def save(
             arrays[f"param/{p}.{name}"] = backend.to_numpy(value)
         for name, value in leaf.buffers.items():
             arrays[f"buffer/{p}.{name}"] = backend.to_numpy(value)
+    # random layers (Dropout) keep their generator state, so resumed training draws the same
+    rng_states = {p: leaf.rng.bit_generator.state for p, leaf in _leaf_paths(net)
+                  if isinstance(getattr(leaf, "rng", None), np.random.Generator)}
     scalars: dict[str, Any] = {}
     for key, value in (optimizer_state or {}).items():
         if np.ndim(value) == 0 and not hasattr(value, "shape"):
@@ -144,6 +147,7 @@ def save(
         "optimizer_scalars": scalars,
         "has_optimizer_state": optimizer_state is not None,
         "trainer": trainer_state,
+        "rng_states": rng_states,
         "metadata": metadata or {},
     }
     arrays[_META] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
@@ -169,7 +173,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no model file at {path}")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as err:
         raise ModelFileError(
@@ -210,6 +214,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
                             f"{tuple(store[name].shape)}"
                         )
                     store[name][...] = backend.asarray(value, dtype=store[name].dtype)
+            if p in meta.get("rng_states", {}):
+                leaf.rng = np.random.default_rng()
+                leaf.rng.bit_generator.state = meta["rng_states"][p]
         loss = None
         if meta.get("loss"):
             cls = {c.__name__: c for c in LOSSES.values()}[meta["loss"]["type"]]
