@@ -124,8 +124,11 @@ def save(
         for name, value in leaf.buffers.items():
             arrays[f"buffer/{p}.{name}"] = backend.to_numpy(value)
     # random layers (Dropout) keep their generator state, so resumed training draws the same
-    rng_states = {p: leaf.rng.bit_generator.state for p, leaf in _leaf_paths(net)
-                  if isinstance(getattr(leaf, "rng", None), np.random.Generator)}
+    rng_states = {
+        p: leaf.rng.bit_generator.state
+        for p, leaf in _leaf_paths(net)
+        if isinstance(getattr(leaf, "rng", None), np.random.Generator)
+    }
     scalars: dict[str, Any] = {}
     for key, value in (optimizer_state or {}).items():
         if np.ndim(value) == 0 and not hasattr(value, "shape"):

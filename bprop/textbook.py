@@ -52,8 +52,14 @@ def network() -> Any:
         )
 
 
-def trace(net: Any = None, x: Any = INPUTS, t: Any = TARGETS, lr: float = LEARNING_RATE,
-          rule: Any = None, state: Any = None) -> dict[str, Any]:
+def trace(
+    net: Any = None,
+    x: Any = INPUTS,
+    t: Any = TARGETS,
+    lr: float = LEARNING_RATE,
+    rule: Any = None,
+    state: Any = None,
+) -> dict[str, Any]:
     """One training step of ``net`` (default: the textbook network), returning every
     intermediate value: net inputs, activations, errors, deltas, gradients, updated weights.
 

@@ -18,8 +18,9 @@ def main() -> None:
     print("errors", r["errors"][0], "total", f"{r['total_error']:.9f}")
     for i, d in enumerate(r["deltas"]):
         print(f"delta layer {i + 1}", d[0])
-    for i, (g, w0, w1) in enumerate(zip(r["weight_gradients"], r["weights_before"],
-                                        r["weights_after"], strict=True)):
+    for i, (g, w0, w1) in enumerate(
+        zip(r["weight_gradients"], r["weights_before"], r["weights_after"], strict=True)
+    ):
         print(f"layer {i + 1} dE/dW (rows: from input i, columns: to unit j)\n{g}")
         print(f"layer {i + 1} W before\n{w0}\nW after\n{w1}")
     net = network()

@@ -13,10 +13,16 @@ Y = np.random.default_rng(1).integers(0, 3, size=20)
 
 
 def trained_trainer():
-    net = bp.Sequential(bp.Dense(4, 6, rng=0), bp.BatchNorm(6), bp.ReLU(), bp.Dropout(0.2, rng=1),
-                        bp.Sequential(bp.Dense(6, 3, rng=2, freeze=("b",))))
-    tr = bp.Trainer(net, bp.SoftmaxCrossEntropy(), bp.SGD(0.1, momentum=0.9), batch_size=5,
-                    seed=3, verbose=0)
+    net = bp.Sequential(
+        bp.Dense(4, 6, rng=0),
+        bp.BatchNorm(6),
+        bp.ReLU(),
+        bp.Dropout(0.2, rng=1),
+        bp.Sequential(bp.Dense(6, 3, rng=2, freeze=("b",))),
+    )
+    tr = bp.Trainer(
+        net, bp.SoftmaxCrossEntropy(), bp.SGD(0.1, momentum=0.9), batch_size=5, seed=3, verbose=0
+    )
     tr.fit(X, Y, epochs=3)
     return tr
 
@@ -27,8 +33,9 @@ def test_round_trip_network_buffers_and_optimizer_state(tmp_path):
     bp.save(tr, path)
     ck = bp.load_checkpoint(path)
     np.testing.assert_array_equal(ck.net.predict(X), tr.net.predict(X))
-    np.testing.assert_array_equal(ck.net.layers[1].buffers["running_var"],
-                                  tr.net.layers[1].buffers["running_var"])
+    np.testing.assert_array_equal(
+        ck.net.layers[1].buffers["running_var"], tr.net.layers[1].buffers["running_var"]
+    )
     assert ck.net.layers[4].layers[0].frozen == {"b"}
     np.testing.assert_array_equal(ck.optimizer_state["velocity"], tr.state["velocity"])
     assert ck.optimizer.get_config() == tr.optimizer.get_config()
@@ -60,8 +67,11 @@ def test_corrupt_truncated_and_foreign_files_get_clear_errors(tmp_path):
     (tmp_path / "trunc.bprop").write_bytes(data[: len(data) // 2])
     (tmp_path / "junk.bprop").write_bytes(b"this is not a model")
     np.savez(tmp_path / "other.npz", a=np.ones(3))
-    for name, match in [("trunc.bprop", "truncated or corrupt"), ("junk.bprop", "corrupt"),
-                        ("other.npz", "not a bprop model")]:
+    for name, match in [
+        ("trunc.bprop", "truncated or corrupt"),
+        ("junk.bprop", "corrupt"),
+        ("other.npz", "not a bprop model"),
+    ]:
         with pytest.raises(bp.ModelFileError, match=match):
             bp.load(tmp_path / name)
     with pytest.raises(FileNotFoundError, match="no model file"):

@@ -41,8 +41,9 @@ def test_loss_values_by_hand():
     # mse: (0.25 + 0 + 1 + 1) / 4
     assert bp.MeanSquaredError().value(y, t) == pytest.approx(0.5625)
     # cross-entropy of logits (0, ln 3) with label 1: −log(3/4)
-    assert bp.SoftmaxCrossEntropy().value(np.array([[0.0, np.log(3)]]),
-                                          np.array([1])) == pytest.approx(-np.log(0.75))
+    assert bp.SoftmaxCrossEntropy().value(
+        np.array([[0.0, np.log(3)]]), np.array([1])
+    ) == pytest.approx(-np.log(0.75))
 
 
 def test_fused_cross_entropy_is_stable_and_matches_bce_logits():
@@ -50,7 +51,8 @@ def test_fused_cross_entropy_is_stable_and_matches_bce_logits():
     loss, dy = bp.SoftmaxCrossEntropy().value_and_grad(y, np.array([1]))
     assert loss == pytest.approx(2000.0) and np.isfinite(dy).all()
     loss, dy = bp.BinaryCrossEntropy(from_logits=True).value_and_grad(
-        np.array([[800.0]]), np.array([[0.0]]))
+        np.array([[800.0]]), np.array([[0.0]])
+    )
     assert loss == pytest.approx(800.0) and np.isfinite(dy).all()
 
 

@@ -30,13 +30,14 @@ PUBLISHED = {
 def test_forward_pass_matches_published_values():
     r = trace()
     np.testing.assert_allclose(r["net_inputs"][0][0, 0], PUBLISHED["net_h1"], atol=5e-10)
-    np.testing.assert_allclose(r["activations"][0][0], [PUBLISHED["out_h1"],
-                                                         PUBLISHED["out_h2"]], atol=5e-10)
+    np.testing.assert_allclose(
+        r["activations"][0][0], [PUBLISHED["out_h1"], PUBLISHED["out_h2"]], atol=5e-10
+    )
     np.testing.assert_allclose(r["net_inputs"][1][0, 0], PUBLISHED["net_o1"], atol=5e-10)
-    np.testing.assert_allclose(r["outputs"][0], [PUBLISHED["out_o1"], PUBLISHED["out_o2"]],
-                               atol=5e-9)
-    np.testing.assert_allclose(r["errors"][0], [PUBLISHED["E_o1"], PUBLISHED["E_o2"]],
-                               atol=5e-10)
+    np.testing.assert_allclose(
+        r["outputs"][0], [PUBLISHED["out_o1"], PUBLISHED["out_o2"]], atol=5e-9
+    )
+    np.testing.assert_allclose(r["errors"][0], [PUBLISHED["E_o1"], PUBLISHED["E_o2"]], atol=5e-10)
     np.testing.assert_allclose(r["total_error"], PUBLISHED["E_total"], atol=5e-10)
 
 
@@ -45,11 +46,17 @@ def test_backward_pass_and_updated_weights_match_published_values():
     # W2 = [[w5, w7], [w6, w8]]; W1 = [[w1, w3], [w2, w4]]
     np.testing.assert_allclose(r["weight_gradients"][1][0, 0], PUBLISHED["dE_dw5"], atol=5e-10)
     w2 = r["weights_after"][1]
-    np.testing.assert_allclose([w2[0, 0], w2[1, 0], w2[0, 1], w2[1, 1]],
-                               [PUBLISHED[k] for k in ("w5", "w6", "w7", "w8")], atol=5e-9)
+    np.testing.assert_allclose(
+        [w2[0, 0], w2[1, 0], w2[0, 1], w2[1, 1]],
+        [PUBLISHED[k] for k in ("w5", "w6", "w7", "w8")],
+        atol=5e-9,
+    )
     w1 = r["weights_after"][0]
-    np.testing.assert_allclose([w1[0, 0], w1[1, 0], w1[0, 1], w1[1, 1]],
-                               [PUBLISHED[k] for k in ("w1", "w2", "w3", "w4")], atol=5e-9)
+    np.testing.assert_allclose(
+        [w1[0, 0], w1[1, 0], w1[0, 1], w1[1, 1]],
+        [PUBLISHED[k] for k in ("w1", "w2", "w3", "w4")],
+        atol=5e-9,
+    )
 
 
 def test_hidden_update_uses_weights_before_the_output_update():

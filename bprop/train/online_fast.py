@@ -112,9 +112,24 @@ def run_epoch(trainer: Any, X: Any, T: Any) -> tuple[float, float | None]:
     classify = trainer._counts_accuracy(T)
     total_width = int(sizes.sum())
     loss_sum, correct = _epoch(
-        X, T2, labels, space.params, velocity, sizes, w_off, b_off, acts, alphas,
-        loss_code, rule.lr, rule.momentum, rule.nesterov, trainer.l2, space.decay_mask,
-        np.empty(total_width, dtype=space.dtype), np.empty(total_width, dtype=space.dtype),
+        X,
+        T2,
+        labels,
+        space.params,
+        velocity,
+        sizes,
+        w_off,
+        b_off,
+        acts,
+        alphas,
+        loss_code,
+        rule.lr,
+        rule.momentum,
+        rule.nesterov,
+        trainer.l2,
+        space.decay_mask,
+        np.empty(total_width, dtype=space.dtype),
+        np.empty(total_width, dtype=space.dtype),
         float(trainer.loss.threshold),
     )
     n = X.shape[0]
@@ -123,8 +138,27 @@ def run_epoch(trainer: Any, X: Any, T: Any) -> tuple[float, float | None]:
     return epoch_loss, (correct / n if classify else None)
 
 
-def _epoch_py(X, T, labels, P, V, sizes, w_off, b_off, acts, alphas, loss_code, lr, mu,
-              nesterov, l2, decay, a, d, threshold):  # pragma: no cover - compiled below
+def _epoch_py(
+    X,
+    T,
+    labels,
+    P,
+    V,
+    sizes,
+    w_off,
+    b_off,
+    acts,
+    alphas,
+    loss_code,
+    lr,
+    mu,
+    nesterov,
+    l2,
+    decay,
+    a,
+    d,
+    threshold,
+):  # pragma: no cover - compiled below
     n_layers = sizes.shape[0] - 1
     a_off = np.zeros(n_layers + 1, np.int64)
     for layer in range(n_layers):

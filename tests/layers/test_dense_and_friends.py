@@ -32,8 +32,9 @@ def test_frozen_parameters_do_not_move_and_leave_the_flat_buffer():
     b0 = net.layers[0].params["b"].copy()
     W0 = net.layers[0].params["W"].copy()
     X = np.random.default_rng(0).normal(size=(8, 2))
-    bp.fit(net, X, X[:, :1] * 2, loss=bp.MeanSquaredError(), optimizer=bp.SGD(0.1),
-           epochs=3, verbose=0)
+    bp.fit(
+        net, X, X[:, :1] * 2, loss=bp.MeanSquaredError(), optimizer=bp.SGD(0.1), epochs=3, verbose=0
+    )
     np.testing.assert_array_equal(net.layers[0].params["b"], b0)
     assert not np.array_equal(net.layers[0].params["W"], W0)
     net.layers[0].unfreeze("b")

@@ -32,14 +32,21 @@ LAYERS = {
     "dropout": (lambda: bp.Dropout(0.4, rng=7), (6, 5), False),
     "batchnorm": (lambda: bp.BatchNorm(5), (6, 5), False),
     "sequential": (
-        lambda: bp.Sequential(bp.Dense(5, 4, rng=0), bp.Tanh(), bp.Dense(4, 3, rng=1),
-                              bp.Sigmoid()),
+        lambda: bp.Sequential(
+            bp.Dense(5, 4, rng=0), bp.Tanh(), bp.Dense(4, 3, rng=1), bp.Sigmoid()
+        ),
         (6, 5),
         False,
     ),
     "deep_mixed": (
-        lambda: bp.Sequential(bp.Dense(5, 8, rng=0), bp.BatchNorm(8), bp.LeakyReLU(0.2),
-                              bp.Dropout(0.3, rng=1), bp.Dense(8, 3, rng=2), bp.Softmax()),
+        lambda: bp.Sequential(
+            bp.Dense(5, 8, rng=0),
+            bp.BatchNorm(8),
+            bp.LeakyReLU(0.2),
+            bp.Dropout(0.3, rng=1),
+            bp.Dense(8, 3, rng=2),
+            bp.Softmax(),
+        ),
         (7, 5),
         False,
     ),
@@ -102,7 +109,6 @@ def test_gradcheck_catches_a_wrong_backward():
         def backward(self, dy, cache, need_dx=True):
             return dy * (1 - cache)  # should be 1 − y²
 
-    result = bp.gradcheck(bp.Sequential(bp.Dense(3, 3, rng=0), BrokenTanh()),
-                          _inputs((4, 3)))
+    result = bp.gradcheck(bp.Sequential(bp.Dense(3, 3, rng=0), BrokenTanh()), _inputs((4, 3)))
     assert result.max_rel_error > 1e-2
     assert "input" in result.where or "W" in result.where or "b" in result.where

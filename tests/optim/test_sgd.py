@@ -21,8 +21,7 @@ def trace(rule, steps=3):
 def test_plain_gradient_descent():
     # η = 0.05: w1 ← w1 − 0.1 w1 = 0.9 w1; w2 ← w2 − 1.0 w2 = 0
     # step 1: (0.9, 0.0); step 2: (0.81, 0.0); step 3: (0.729, 0.0)
-    np.testing.assert_allclose(trace(bp.SGD(0.05)), [[0.9, 0], [0.81, 0], [0.729, 0]],
-                               atol=1e-15)
+    np.testing.assert_allclose(trace(bp.SGD(0.05)), [[0.9, 0], [0.81, 0], [0.729, 0]], atol=1e-15)
 
 
 def test_heavy_ball_momentum():

@@ -35,16 +35,25 @@ def test_batch_gradient_is_sum_or_mean_of_per_example_gradients(reduction):
 def test_minibatch_of_size_n_equals_batch():
     a, b = make_net(), make_net()
     bp.fit(a, X, Y, optimizer=bp.SGD(0.3, momentum=0.5), schedule="batch", epochs=7, verbose=0)
-    bp.fit(b, X, Y, optimizer=bp.SGD(0.3, momentum=0.5), schedule=bp.MiniBatch(12),
-           epochs=7, verbose=0, seed=5)
+    bp.fit(
+        b,
+        X,
+        Y,
+        optimizer=bp.SGD(0.3, momentum=0.5),
+        schedule=bp.MiniBatch(12),
+        epochs=7,
+        verbose=0,
+        seed=5,
+    )
     np.testing.assert_array_equal(a.space.params, b.space.params)
 
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_online_epoch_equals_sequential_batch_of_one_updates(fast):
     a, b = make_net(), make_net()
-    trainer = bp.Trainer(a, bp.SoftmaxCrossEntropy(), bp.SGD(0.1), bp.Online(shuffle=False),
-                         verbose=0, fast=fast)
+    trainer = bp.Trainer(
+        a, bp.SoftmaxCrossEntropy(), bp.SGD(0.1), bp.Online(shuffle=False), verbose=0, fast=fast
+    )
     trainer.fit(X, Y, epochs=1)
     loss = bp.SoftmaxCrossEntropy()
     for i in range(12):  # by hand: gradient of one example, then w ← w − η g

@@ -16,10 +16,19 @@ BINARY = rng.integers(0, 2, size=200)
 
 NETS = {
     "tanh": lambda: [bp.Dense(6, 7, rng=0), bp.Tanh(), bp.Dense(7, 3, rng=1)],
-    "sigmoid_relu": lambda: [bp.Dense(6, 7, rng=0), bp.Sigmoid(), bp.Dense(7, 5, rng=2),
-                             bp.ReLU(), bp.Dense(5, 3, rng=1)],
-    "leaky_identity": lambda: [bp.Dense(6, 4, rng=0), bp.LeakyReLU(0.2), bp.Dense(4, 3, rng=1),
-                               bp.Identity()],
+    "sigmoid_relu": lambda: [
+        bp.Dense(6, 7, rng=0),
+        bp.Sigmoid(),
+        bp.Dense(7, 5, rng=2),
+        bp.ReLU(),
+        bp.Dense(5, 3, rng=1),
+    ],
+    "leaky_identity": lambda: [
+        bp.Dense(6, 4, rng=0),
+        bp.LeakyReLU(0.2),
+        bp.Dense(4, 3, rng=1),
+        bp.Identity(),
+    ],
 }
 CASES = [
     ("tanh", bp.SoftmaxCrossEntropy(), LABELS, bp.SGD(0.05)),
@@ -37,8 +46,9 @@ def run(net_name, loss, y, rule, fast, dtype, l2=0.0, sigmoid_out=False):
         if sigmoid_out:
             layers.append(bp.Sigmoid())
         net = bp.Sequential(*layers)
-    trainer = bp.Trainer(net, loss, type(rule)(**rule.get_config()), "online", l2=l2, seed=4,
-                         verbose=0, fast=fast)
+    trainer = bp.Trainer(
+        net, loss, type(rule)(**rule.get_config()), "online", l2=l2, seed=4, verbose=0, fast=fast
+    )
     hist = trainer.fit(X, y, epochs=2)
     return trainer, net.space.params.copy(), hist
 
@@ -56,10 +66,12 @@ def test_fast_path_equals_numpy_path_float64(case):
 
 def test_fast_path_float32_and_probability_outputs():
     for loss in (bp.BinaryCrossEntropy(), bp.SquaredError()):
-        _, p_fast, h_fast = run("tanh", loss, np.eye(3)[LABELS], bp.SGD(0.05), True, "float32",
-                                sigmoid_out=True)
-        _, p_ref, h_ref = run("tanh", loss, np.eye(3)[LABELS], bp.SGD(0.05), False, "float32",
-                              sigmoid_out=True)
+        _, p_fast, h_fast = run(
+            "tanh", loss, np.eye(3)[LABELS], bp.SGD(0.05), True, "float32", sigmoid_out=True
+        )
+        _, p_ref, h_ref = run(
+            "tanh", loss, np.eye(3)[LABELS], bp.SGD(0.05), False, "float32", sigmoid_out=True
+        )
         assert p_fast.dtype == np.float32
         np.testing.assert_allclose(p_fast, p_ref, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(h_fast.train_loss, h_ref.train_loss, rtol=1e-4)
@@ -69,6 +81,7 @@ def test_unsupported_configurations_fall_back():
     net = bp.Sequential(bp.Dense(6, 3, rng=0), bp.Dropout(0.1, rng=0), bp.Dense(3, 3, rng=1))
     tr = bp.Trainer(net, bp.SoftmaxCrossEntropy(), bp.SGD(0.1), "online", verbose=0)
     assert not online_fast.supports(tr, *tr.prepare(X, LABELS))
-    tr = bp.Trainer(bp.mlp([6, 3, 3]), bp.SoftmaxCrossEntropy(), bp.SGD(0.1), "minibatch",
-                    verbose=0)
+    tr = bp.Trainer(
+        bp.mlp([6, 3, 3]), bp.SoftmaxCrossEntropy(), bp.SGD(0.1), "minibatch", verbose=0
+    )
     assert not online_fast.supports(tr, *tr.prepare(X, LABELS))

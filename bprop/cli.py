@@ -1,0 +1,280 @@
+"""The ``bprop`` command: train, evaluate and use networks from the shell.
+
+Examples::
+
+    bprop datasets
+    bprop train --data digits --hidden 32 --method momentum --schedule minibatch \\
+        --epochs 30 --out digits.bprop
+    bprop train --data table.csv --target price --hidden 16,8 --loss mse --json
+    bprop evaluate digits.bprop --data digits
+    bprop predict digits.bprop --data new.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import bprop as bp
+from bprop.data import Dataset, list_datasets, load_csv, load_dataset
+from bprop.layers.activations import ACTIVATION_LAYERS
+from bprop.layers.initializers import INITIALIZERS
+from bprop.losses import LOSSES
+
+#: ``--method`` name -> a function building the update rule from the parsed options
+METHODS: dict[str, Callable[[argparse.Namespace], bp.UpdateRule]] = {
+    "sgd": lambda a: bp.SGD(a.lr),
+    "momentum": lambda a: bp.SGD(a.lr, momentum=a.momentum),
+    "nesterov": lambda a: bp.SGD(a.lr, momentum=a.momentum, nesterov=True),
+}
+
+
+class CLIError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _load_data(args: argparse.Namespace) -> Dataset:
+    name = args.data
+    if name.lower().endswith(".csv"):
+        if not args.target:
+            raise CLIError(f"--data {name} is a CSV file: name its target column with --target")
+        return load_csv(name, args.target)
+    return load_dataset(name)
+
+
+def _hidden(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()] if text else []
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"--hidden takes comma-separated sizes like 32,16; got {text!r}"
+        ) from err
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"hidden sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _standardise(X: np.ndarray) -> dict[str, list[float]]:
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    return {"mean": X.mean(axis=0).tolist(), "scale": scale.tolist()}
+
+
+def _apply_scaler(X: np.ndarray, scaler: dict[str, list[float]] | None) -> np.ndarray:
+    if not scaler:
+        return X
+    return (X - np.asarray(scaler["mean"])) / np.asarray(scaler["scale"])
+
+
+def _default_loss(ds: Dataset) -> str:
+    if ds.task == "classification":
+        return "softmax_cross_entropy"
+    return "mse"
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    ds = _load_data(args)
+    loss_name = args.loss or _default_loss(ds)
+    if ds.task == "classification" and loss_name != "softmax_cross_entropy":
+        n_out = 1 if ds.n_classes == 2 and loss_name == "binary_cross_entropy" else ds.n_classes
+    else:
+        n_out = ds.n_outputs
+    output = args.output
+    if output is None and loss_name == "binary_cross_entropy":
+        output = "sigmoid"
+    X = np.asarray(ds.X, dtype=np.float64)
+    scaler = _standardise(X) if args.scale == "standard" else None
+    X = _apply_scaler(X, scaler)
+    net = bp.mlp(
+        [X.shape[1], *args.hidden, n_out],
+        activation=args.activation,
+        output=output,
+        init=args.init,
+        seed=args.seed,
+    )
+    rule = METHODS[args.method](args)
+    loss = bp.losses.get_loss(loss_name)
+    schedule = bp.train.get_schedule(args.schedule, args.batch_size)
+    trainer = bp.Trainer(
+        net,
+        loss,
+        rule,
+        schedule,
+        l2=args.l2,
+        seed=args.seed,
+        verbose=0 if (args.quiet or args.json) else 1,
+    )
+    start = time.perf_counter()
+    hist = trainer.fit(
+        X,
+        ds.y,
+        epochs=args.epochs,
+        validation_split=args.validation_split,
+        early_stopping=args.early_stopping,
+        target_loss=args.target_loss,
+    )
+    result = {
+        "data": ds.name,
+        "method": args.method,
+        "schedule": schedule.name,
+        "epochs": hist.epochs,
+        "seconds": time.perf_counter() - start,
+        "train_loss": hist.train_loss[-1] if hist.train_loss else None,
+        "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,
+        "val_loss": hist.val_loss[-1] if hist.val_loss else None,
+        "val_accuracy": hist.val_accuracy[-1] if hist.val_accuracy else None,
+        "stopped_because": hist.stopped_because,
+    }
+    if args.out:
+        meta = {
+            "task": ds.task,
+            "scaler": scaler,
+            "data": ds.name,
+            "target_names": list(map(str, ds.target_names or [])) or None,
+            "binary_output": n_out == 1 and ds.task == "classification",
+        }
+        bp.save(trainer, args.out, metadata=meta)
+        result["model"] = args.out
+    return result
+
+
+def _model_and_data(args: argparse.Namespace) -> tuple[bp.Checkpoint, Dataset, np.ndarray]:
+    ck = bp.load_checkpoint(args.model)
+    ds = _load_data(args)
+    X = np.asarray(ds.X, dtype=np.float64)
+    if ck.net.n_in is not None and X.shape[1] != ck.net.n_in:
+        raise CLIError(f"{args.data} has {X.shape[1]} features; the model expects {ck.net.n_in}")
+    return ck, ds, _apply_scaler(X, ck.metadata.get("scaler"))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    ck, ds, X = _model_and_data(args)
+    loss = ck.loss or bp.MeanSquaredError()
+    trainer = bp.Trainer(ck.net, loss, verbose=0)
+    out = trainer.evaluate(X, ds.y)
+    return {"model": args.model, "data": ds.name, "examples": len(ds), **out}
+
+
+def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
+    ck, ds, X = _model_and_data(args)
+    if ck.metadata.get("task") == "classification":
+        threshold = ck.loss.threshold if ck.loss is not None else 0.5
+        pred = ck.net.predict_classes(X, threshold=threshold)
+        names = ck.metadata.get("target_names")
+        values: list[Any] = [names[i] if names else int(i) for i in pred]
+    else:
+        out = ck.net.predict(X)
+        values = out[:, 0].tolist() if out.shape[1] == 1 else out.tolist()
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.writelines(f"{v}\n" for v in values)
+    return {"predictions": values}
+
+
+def cmd_datasets(args: argparse.Namespace) -> dict[str, Any]:
+    return {"datasets": [{"name": n, "description": d} for n, d in list_datasets()]}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bprop", description="Every classic type of backpropagation, from the shell."
+    )
+    parser.add_argument("--version", action="version", version=f"bprop {bp.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a feedforward network")
+    train.add_argument(
+        "--data", required=True, help="built-in dataset name (see `bprop datasets`) or a CSV file"
+    )
+    train.add_argument("--target", help="target column of a CSV file (name or index)")
+    train.add_argument("--hidden", type=_hidden, default=[32], help="hidden sizes, e.g. 32,16")
+    train.add_argument(
+        "--activation", default="tanh", choices=[a for a in ACTIVATION_LAYERS if a != "softmax"]
+    )
+    train.add_argument(
+        "--output",
+        choices=list(ACTIVATION_LAYERS),
+        help="output activation (default: linear; sigmoid for binary_cross_entropy)",
+    )
+    train.add_argument("--init", choices=INITIALIZERS, help="weight initialiser")
+    train.add_argument(
+        "--loss",
+        choices=sorted(LOSSES),
+        help="default: softmax_cross_entropy for classes, mse otherwise",
+    )
+    train.add_argument("--method", default="sgd", choices=sorted(METHODS))
+    train.add_argument("--schedule", default="minibatch", choices=["online", "minibatch", "batch"])
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--epochs", type=int, default=100)
+    train.add_argument("--lr", type=float, default=0.05, help="learning rate η")
+    train.add_argument("--momentum", type=float, default=0.9, help="μ for momentum/nesterov")
+    train.add_argument("--l2", type=float, default=0.0, help="L2 weight decay λ")
+    train.add_argument("--validation-split", type=float, default=0.2)
+    train.add_argument("--early-stopping", type=int, metavar="PATIENCE")
+    train.add_argument("--target-loss", type=float, help="stop when the training loss is this")
+    train.add_argument(
+        "--scale",
+        default="standard",
+        choices=["standard", "none"],
+        help="standardise inputs (the scaler is saved with the model)",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="save the trained model (and optimizer state) here")
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    for name, func, text in (
+        ("evaluate", cmd_evaluate, "loss and accuracy of a saved model"),
+        ("predict", cmd_predict, "predictions of a saved model"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("model", help="a model file written by `bprop train --out`")
+        p.add_argument("--data", required=True, help="built-in dataset name or CSV file")
+        p.add_argument("--target", help="target column of a CSV file")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "predict":
+            p.add_argument("--out", help="write one prediction per line to this file")
+        p.set_defaults(func=func)
+
+    ds = sub.add_parser("datasets", help="list the built-in datasets")
+    ds.add_argument("--json", action="store_true")
+    ds.set_defaults(func=cmd_datasets)
+    return parser
+
+
+def _print_human(command: str, result: dict[str, Any]) -> None:
+    if command == "datasets":
+        for d in result["datasets"]:
+            print(f"{d['name']:18s} {d['description']}")
+    elif command == "predict":
+        for v in result["predictions"]:
+            print(v)
+    else:
+        for key, value in result.items():
+            print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except (CLIError, ValueError, FileNotFoundError, bp.TrainingDiverged) as err:
+        print(f"bprop {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    else:
+        _print_human(args.command, result)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,111 @@
+import json
+
+import pytest
+
+from bprop.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_json_then_evaluate_and_predict(capsys, tmp_path):
+    model = str(tmp_path / "iris.bprop")
+    code, out, _ = run(
+        capsys,
+        "train",
+        "--data",
+        "iris",
+        "--hidden",
+        "8",
+        "--method",
+        "momentum",
+        "--lr",
+        "0.05",
+        "--epochs",
+        "40",
+        "--json",
+        "--out",
+        model,
+    )
+    assert code == 0
+    result = json.loads(out)
+    for key in ("train_loss", "val_loss", "val_accuracy", "epochs", "seconds"):
+        assert key in result
+    assert result["epochs"] == 40 and result["val_accuracy"] > 0.8
+    code, out, _ = run(capsys, "evaluate", model, "--data", "iris", "--json")
+    assert code == 0 and json.loads(out)["accuracy"] > 0.8
+    code, out, _ = run(capsys, "predict", model, "--data", "iris")
+    assert code == 0 and len(out.split()) == 150
+
+
+def test_train_on_a_csv_regression(capsys, tmp_path):
+    path = tmp_path / "lin.csv"
+    rows = ["a,b,y"] + [f"{i / 10},{(i % 7) / 7},{i / 10 + (i % 7) / 7}" for i in range(60)]
+    path.write_text("\n".join(rows) + "\n")
+    code, out, _ = run(
+        capsys,
+        "train",
+        "--data",
+        str(path),
+        "--target",
+        "y",
+        "--hidden",
+        "8",
+        "--loss",
+        "mse",
+        "--schedule",
+        "batch",
+        "--lr",
+        "0.1",
+        "--epochs",
+        "300",
+        "--json",
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["val_accuracy"] is None and result["train_loss"] < 0.05
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", "digits", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["train", "--data", "digits", "--method", "magic"], "invalid choice: 'magic'"),
+        (["train", "--data", "digits", "--hidden", "3,x"], "comma-separated sizes"),
+    ],
+)
+def test_bad_options_are_rejected_by_name(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_errors_are_one_clear_line(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "--data", "digitz")
+    assert code == 2 and "digits" in err  # suggests the close name
+    code, _, err = run(capsys, "train", "--data", str(tmp_path / "x.csv"))
+    assert code == 2 and "--target" in err
+    bad = tmp_path / "bad.bprop"
+    bad.write_bytes(b"garbage")
+    code, _, err = run(capsys, "evaluate", str(bad), "--data", "iris")
+    assert code == 2 and "corrupt" in err
+
+
+def test_datasets_lists_the_built_ins(capsys):
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0
+    for name in (
+        "digits",
+        "iris",
+        "wine",
+        "breast_cancer",
+        "xor",
+        "parity-N",
+        "encoder-8-3-8",
+        "two-spirals",
+    ):
+        assert name in out
