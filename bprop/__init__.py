@@ -32,7 +32,23 @@ from bprop.losses import (
     SoftmaxCrossEntropy,
     SquaredError,
 )
-from bprop.optim import SGD, Chain, Momentum, Nesterov, UpdateRule
+from bprop.optim import (
+    SGD,
+    AdaGrad,
+    Adam,
+    BoldDriver,
+    Chain,
+    ClipByGlobalNorm,
+    ClipByValue,
+    Momentum,
+    Nesterov,
+    Quickprop,
+    RMSprop,
+    Rprop,
+    UpdateRule,
+    WeightDecay,
+)
+from bprop.optim.methods import make_rule
 from bprop.rng import seed
 from bprop.train import (
     Callback,
@@ -50,6 +66,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
+    "AdaGrad",
+    "Adam",
+    "BoldDriver",
+    "ClipByGlobalNorm",
+    "ClipByValue",
+    "Quickprop",
+    "RMSprop",
+    "Rprop",
+    "WeightDecay",
+    "make_rule",
     "BatchNorm",
     "BinaryCrossEntropy",
     "Callback",

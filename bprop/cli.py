@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,13 +26,7 @@ from bprop.data import Dataset, list_datasets, load_csv, load_dataset
 from bprop.layers.activations import ACTIVATION_LAYERS
 from bprop.layers.initializers import INITIALIZERS
 from bprop.losses import LOSSES
-
-#: ``--method`` name -> a function building the update rule from the parsed options
-METHODS: dict[str, Callable[[argparse.Namespace], bp.UpdateRule]] = {
-    "sgd": lambda a: bp.SGD(a.lr),
-    "momentum": lambda a: bp.SGD(a.lr, momentum=a.momentum),
-    "nesterov": lambda a: bp.SGD(a.lr, momentum=a.momentum, nesterov=True),
-}
+from bprop.optim.methods import METHODS, make_rule
 
 
 class CLIError(Exception):
@@ -98,9 +92,11 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         init=args.init,
         seed=args.seed,
     )
-    rule = METHODS[args.method](args)
+    rule = make_rule(args.method, **{k: getattr(args, k) for k in _RULE_OPTIONS})
     loss = bp.losses.get_loss(loss_name)
-    schedule = bp.train.get_schedule(args.schedule, args.batch_size)
+    # Rprop, Quickprop and the bold driver are full-batch methods: batch unless asked otherwise
+    default_schedule = "batch" if rule.requires_full_batch else "minibatch"
+    schedule = bp.train.get_schedule(args.schedule or default_schedule, args.batch_size)
     trainer = bp.Trainer(
         net,
         loss,
@@ -181,6 +177,30 @@ def cmd_datasets(args: argparse.Namespace) -> dict[str, Any]:
     return {"datasets": [{"name": n, "description": d} for n, d in list_datasets()]}
 
 
+_RULE_HELP = {
+    "lr": "learning rate η (sgd 0.1, momentum/nesterov 0.05)",
+    "momentum": "momentum μ (momentum/nesterov: 0.9; bold-driver: 0)",
+    "eta-plus": "Rprop step growth η+ (1.2)",
+    "eta-minus": "Rprop step shrink η− (0.5)",
+    "delta0": "Rprop initial step Δ0 (0.1)",
+    "delta-max": "Rprop largest step Δmax (50)",
+    "delta-min": "Rprop smallest step Δmin (1e-6)",
+    "mu": "Quickprop maximum growth factor μ (1.75)",
+    "decay": "Quickprop weight decay",
+    "increase": "bold driver: learning-rate growth on improvement (1.05)",
+    "decrease": "bold driver: learning-rate shrink on a worse epoch (0.7)",
+    "max-perf-inc": "bold driver: tolerated loss ratio before undoing a step (1.04)",
+    "rho": "RMSprop decay ρ (0.9)",
+    "beta1": "Adam β1 (0.9)",
+    "beta2": "Adam β2 (0.999)",
+    "eps": "AdaGrad/RMSprop/Adam ε",
+    "clip-norm": "clip the gradient to this global norm first",
+    "clip-value": "clip every gradient element to ±this first",
+    "weight-decay": "add this·w to the gradient first (decoupled from the reported loss)",
+}
+_RULE_OPTIONS = [flag.replace("-", "_") for flag in _RULE_HELP]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bprop", description="Every classic type of backpropagation, from the shell."
@@ -209,12 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: softmax_cross_entropy for classes, mse otherwise",
     )
     train.add_argument("--method", default="sgd", choices=sorted(METHODS))
-    train.add_argument("--schedule", default="minibatch", choices=["online", "minibatch", "batch"])
+    train.add_argument(
+        "--schedule",
+        choices=["online", "minibatch", "batch"],
+        help="default: batch for rprop±/irprop±/quickprop/bold-driver, minibatch otherwise",
+    )
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--epochs", type=int, default=100)
-    train.add_argument("--lr", type=float, default=0.05, help="learning rate η")
-    train.add_argument("--momentum", type=float, default=0.9, help="μ for momentum/nesterov")
-    train.add_argument("--l2", type=float, default=0.0, help="L2 weight decay λ")
+    train.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ, added to the loss")
+    group = train.add_argument_group("update-rule hyper-parameters (defaults: the rule's own)")
+    for flag, help_text in _RULE_HELP.items():
+        group.add_argument(f"--{flag}", type=float, help=help_text)
     train.add_argument("--validation-split", type=float, default=0.2)
     train.add_argument("--early-stopping", type=int, metavar="PATIENCE")
     train.add_argument("--target-loss", type=float, help="stop when the training loss is this")

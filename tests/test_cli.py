@@ -109,3 +109,19 @@ def test_datasets_lists_the_built_ins(capsys):
         "two-spirals",
     ):
         assert name in out
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["sgd", "momentum", "nesterov", "rprop+", "rprop-", "irprop+", "irprop-", "quickprop",
+     "bold-driver", "adagrad", "rmsprop", "adam"],
+)
+def test_every_method_trains_from_the_command_line(capsys, method):
+    code, out, err = run(capsys, "train", "--data", "iris", "--hidden", "6", "--method", method,
+                         "--epochs", "30", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["method"] == method and result["epochs"] == 30
+    assert result["train_loss"] < 1.1  # below the 3-class chance level ln 3 ≈ 1.0986 + margin
+    full_batch = method in ("rprop+", "rprop-", "irprop+", "irprop-", "quickprop", "bold-driver")
+    assert result["schedule"] == ("batch" if full_batch else "minibatch")

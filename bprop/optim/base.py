@@ -32,6 +32,8 @@ class UpdateRule:
 
     #: the rule assumes full-batch gradients (Rprop, Quickprop); the trainer warns otherwise
     requires_full_batch = False
+    #: why, in one sentence, for that warning
+    full_batch_reason = ""
 
     def init(self, params: Any) -> State:
         return {}
@@ -59,6 +61,9 @@ class Chain(UpdateRule):
                 raise TypeError(f"Chain items must be update rules, got {type(r).__name__}")
         self.rules = list(rules)
         self.requires_full_batch = any(r.requires_full_batch for r in rules)
+        self.full_batch_reason = next(
+            (r.full_batch_reason for r in rules if r.requires_full_batch), ""
+        )
 
     def init(self, params: Any) -> State:
         state: State = {}

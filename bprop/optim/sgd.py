@@ -66,7 +66,8 @@ class SGD(UpdateRule):
         v *= self.momentum
         v += grads
         if not self.nesterov:
-            return v, state
+            grads[...] = v  # a copy: a rule chained after this one must not edit the velocity
+            return grads, state
         grads += self.momentum * v
         return grads, state
 

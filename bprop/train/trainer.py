@@ -105,9 +105,8 @@ class Trainer:
         if self.optimizer.requires_full_batch and self.schedule.name != "batch":
             warnings.warn(
                 f"{self.optimizer!r} assumes full-batch gradients, but the schedule is "
-                f"{self.schedule.name}: its step-size adaptation reads sign changes of noisy "
-                "mini-batch gradients as overshooting. Use schedule='batch', or RMSprop for "
-                "mini-batches.",
+                f"{self.schedule.name}: {self.optimizer.full_batch_reason.rstrip('.')}. "
+                "Use schedule='batch', or RMSprop for mini-batches.",
                 UserWarning,
                 stacklevel=3,
             )
@@ -260,17 +259,18 @@ class Trainer:
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for _ in range(epochs):
-                    snapshot = space.params.copy()
+                    snapshot = space.params.copy(), _copy_state(self.state)
                     try:
                         loss, acc = self.run_epoch(Xt, Tt)
+                        finite = math.isfinite(loss) and bool(
+                            backend.get_xp().isfinite(space.params).all()
+                        )
+                        if not finite:
+                            raise TrainingDiverged(self._diverged_message(loss))
                     except TrainingDiverged:
-                        space.params[...] = snapshot
+                        space.params[...] = snapshot[0]
+                        self.state = snapshot[1]
                         raise
-                    if not (
-                        math.isfinite(loss) and bool(backend.get_xp().isfinite(space.params).all())
-                    ):
-                        space.params[...] = snapshot
-                        raise TrainingDiverged(self._diverged_message(loss))
                     self.epoch += 1
                     logs: dict[str, Any] = {"train_loss": loss, "train_accuracy": acc}
                     if val is not None:
@@ -310,10 +310,15 @@ class Trainer:
 
     def _diverged_message(self, loss: float) -> str:
         return (
-            f"training diverged at epoch {self.epoch + 1} (loss = {loss}): the weights were "
-            f"restored to the start of that epoch. Lower the learning rate (now "
+            f"training diverged at epoch {self.epoch + 1} (loss = {loss}): the weights and "
+            "the update rule's state were restored to the start of that epoch. Lower the "
+            f"learning rate (now "
             f"{getattr(self.optimizer, 'lr', 'n/a')}), clip gradients, or scale the inputs."
         )
+
+
+def _copy_state(state: State) -> State:
+    return {k: v.copy() if hasattr(v, "copy") else v for k, v in state.items()}
 
 
 def _split(X: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator):

@@ -1,0 +1,172 @@
+"""Per-weight adaptive learning rates from gradient statistics: AdaGrad, RMSprop, Adam.
+
+All three divide the gradient by a running root-mean-square of past gradients. Where ε goes
+matters for exact comparisons; here it is *added to the square root*, as in each paper's
+formula and in ``torch.optim`` (so equal settings give equal steps)::
+
+    AdaGrad   G(t) = G(t−1) + g²                    Δw = −η g / (√G(t) + ε)
+    RMSprop   r(t) = ρ r(t−1) + (1 − ρ) g²          Δw = −η g / (√r(t) + ε)
+    Adam      m(t) = β₁ m(t−1) + (1 − β₁) g          m̂ = m(t) / (1 − β₁ᵗ)
+              v(t) = β₂ v(t−1) + (1 − β₂) g²         v̂ = v(t) / (1 − β₂ᵗ)
+                                                    Δw = −η m̂ / (√v̂ + ε)
+
+- AdaGrad: Duchi, Hazan & Singer (2011), "Adaptive subgradient methods for online learning and
+  stochastic optimization", JMLR 12, 2121–2159 (the diagonal version, δ = ε added to √G).
+  Defaults η = 0.01, ε = 1e-10, G(0) = 0, as ``torch.optim.Adagrad`` (without its optional
+  ``lr_decay``, which is not in the paper).
+- RMSprop: Tieleman & Hinton (2012), "Lecture 6.5 — rmsprop", COURSERA: Neural Networks for
+  Machine Learning. Defaults ρ = 0.9 (the lecture's "MeanSquare = 0.9·MeanSquare +
+  0.1·grad²"), η = 0.001, ε = 1e-8. PyTorch's defaults differ (``alpha=0.99``, ``lr=0.01``);
+  ``RMSprop(lr, rho=alpha, eps)`` equals ``torch.optim.RMSprop(lr, alpha, eps)`` (not centred,
+  no momentum).
+- Adam: Kingma & Ba (2015), "Adam: a method for stochastic optimization", ICLR, Algorithm 1.
+  Defaults η = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8, as the paper and ``torch.optim.Adam``.
+  The step is computed as PyTorch does, (η/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε), which is
+  Algorithm 1 rearranged (not the paper's "ε̂" variant of §2, which moves ε).
+
+Weight decay is not built in: chain :class:`bprop.optim.transforms.WeightDecay` in front
+(``Chain(WeightDecay(1e-4), Adam())`` is ``torch.optim.Adam(weight_decay=1e-4)``).
+
+Example::
+
+    >>> import numpy as np, bprop as bp
+    >>> w = np.array([1.0, -2.0]); rule = bp.optim.Adam(lr=0.1); state = rule.init(w)
+    >>> upd, state = rule.update(np.array([3.0, -0.5]), state, w)
+    >>> upd.round(6).tolist()  # Adam's first step is −η·sign(g) (up to ε)
+    [-0.1, 0.1]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bprop.backend import get_xp
+from bprop.optim.base import State, UpdateRule
+from bprop.optim.registry import register
+
+
+def _check_lr(lr: float) -> float:
+    if not lr > 0:
+        raise ValueError(f"learning rate must be positive, got {lr}")
+    return float(lr)
+
+
+def _check_eps(eps: float) -> float:
+    if not eps >= 0:
+        raise ValueError(f"eps must be non-negative, got {eps}")
+    return float(eps)
+
+
+def _check_decay_rate(name: str, value: float) -> float:
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return float(value)
+
+
+@register
+class AdaGrad(UpdateRule):
+    """AdaGrad (Duchi, Hazan & Singer 2011): Δw = −η g / (√(Σ g²) + ε).
+
+    Args:
+        lr: η > 0 (default 0.01).
+        eps: ε ≥ 0 added to the square root (default 1e-10).
+        initial_accumulator: G(0) ≥ 0 (default 0).
+    """
+
+    def __init__(self, lr: float = 0.01, eps: float = 1e-10, initial_accumulator: float = 0.0):
+        self.lr, self.eps = _check_lr(lr), _check_eps(eps)
+        if not initial_accumulator >= 0:
+            raise ValueError(f"initial_accumulator must be non-negative, got {initial_accumulator}")
+        self.initial_accumulator = float(initial_accumulator)
+
+    def init(self, params: Any) -> State:
+        return {"sum_sq": get_xp().full_like(params, self.initial_accumulator)}
+
+    def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
+        xp = get_xp()
+        G = state["sum_sq"]
+        G += grads * grads
+        denom = xp.sqrt(G)
+        denom += self.eps
+        grads /= denom
+        grads *= -self.lr
+        return grads, state
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "eps": self.eps, "initial_accumulator": self.initial_accumulator}
+
+
+@register
+class RMSprop(UpdateRule):
+    """RMSprop (Tieleman & Hinton 2012): Δw = −η g / (√r + ε), r = ρ r + (1 − ρ) g².
+
+    Args:
+        lr: η > 0 (default 0.001).
+        rho: decay ρ in [0, 1) of the mean square (default 0.9; PyTorch's ``alpha``).
+        eps: ε ≥ 0 added to the square root (default 1e-8).
+    """
+
+    def __init__(self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-8) -> None:
+        self.lr, self.eps = _check_lr(lr), _check_eps(eps)
+        self.rho = _check_decay_rate("rho", rho)
+
+    def init(self, params: Any) -> State:
+        return {"mean_sq": get_xp().zeros_like(params)}
+
+    def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
+        xp = get_xp()
+        r = state["mean_sq"]
+        r *= self.rho
+        r += (1.0 - self.rho) * (grads * grads)
+        denom = xp.sqrt(r)
+        denom += self.eps
+        grads /= denom
+        grads *= -self.lr
+        return grads, state
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "rho": self.rho, "eps": self.eps}
+
+
+@register
+class Adam(UpdateRule):
+    """Adam (Kingma & Ba 2015, Algorithm 1), with bias-corrected moments.
+
+    Args:
+        lr: η > 0 (default 0.001).
+        beta1, beta2: moment decay rates in [0, 1) (defaults 0.9, 0.999).
+        eps: ε ≥ 0 added to √v̂ (default 1e-8).
+    """
+
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ) -> None:
+        self.lr, self.eps = _check_lr(lr), _check_eps(eps)
+        self.beta1 = _check_decay_rate("beta1", beta1)
+        self.beta2 = _check_decay_rate("beta2", beta2)
+
+    def init(self, params: Any) -> State:
+        xp = get_xp()
+        return {"m": xp.zeros_like(params), "v": xp.zeros_like(params), "t": 0.0}
+
+    def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
+        xp = get_xp()
+        t = state["t"] + 1.0
+        m, v = state["m"], state["v"]
+        m *= self.beta1
+        m += (1.0 - self.beta1) * grads
+        v *= self.beta2
+        v += (1.0 - self.beta2) * (grads * grads)
+        bc1 = 1.0 - self.beta1**t
+        bc2 = 1.0 - self.beta2**t
+        denom = xp.sqrt(v)
+        denom /= math.sqrt(bc2)
+        denom += self.eps
+        xp.divide(m, denom, out=grads)
+        grads *= -self.lr / bc1
+        state["t"] = t
+        return grads, state
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
