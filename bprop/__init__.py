@@ -49,6 +49,7 @@ from bprop.optim import (
     WeightDecay,
 )
 from bprop.optim.methods import make_rule
+from bprop.recurrent import GRU, LSTM, Elman, Recurrent, TimeDistributed, fit_stream
 from bprop.rng import seed
 from bprop.train import (
     Callback,
@@ -66,6 +67,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
+    "GRU",
+    "LSTM",
+    "Elman",
+    "Recurrent",
+    "TimeDistributed",
+    "fit_stream",
     "AdaGrad",
     "Adam",
     "BoldDriver",

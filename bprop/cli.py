@@ -72,7 +72,131 @@ def _default_loss(ds: Dataset) -> str:
     return "mse"
 
 
+def _sequence_rule(args: argparse.Namespace) -> bp.UpdateRule | None:
+    """The rule for a recurrent task: the chosen --method (Adam unless given)."""
+    options = {k: getattr(args, k) for k in _RULE_OPTIONS}
+    if args.method is None:
+        return None
+    return make_rule(args.method, **options)
+
+
+def cmd_train_sequence(args: argparse.Namespace) -> dict[str, Any]:
+    """``bprop train --task charlm|adding|reber|forecast``: the recurrent applications."""
+    from bprop.recurrent import tasks
+
+    hidden = args.hidden[0] if args.hidden else None
+    cell = args.cell
+    lr = args.lr
+    start = time.perf_counter()
+    verbose = 0 if (args.quiet or args.json) else 1
+    if args.task == "charlm":
+        if not args.data:
+            raise CLIError("--task charlm needs --data FILE (a text file)")
+        model = tasks.train_lm(
+            args.data,
+            unit=args.unit,
+            vocab_limit=args.vocab_limit,
+            cell=cell,
+            hidden=hidden or 256,
+            k1=args.k1,
+            k2=args.k2,
+            batch_size=args.batch_size,
+            epochs=args.epochs,
+            lr=lr or 2e-3,
+            clip_norm=args.clip_norm or 5.0,
+            max_seconds=args.max_seconds,
+            seed=args.seed,
+            verbose=verbose,
+            optimizer=_sequence_rule(args),
+        )
+        result: dict[str, Any] = {
+            "task": "charlm",
+            "unit": args.unit,
+            "vocabulary": len(model.vocab),
+            "val_loss": model.val_loss,
+            "perplexity": model.perplexity,
+            "train_loss": model.history.train_loss[-1] if model.history.train_loss else None,
+        }
+        if args.out:
+            tasks.save_lm(model, args.out)
+            result["model"] = args.out
+    elif args.task == "adding":
+        out = tasks.train_adding(
+            T=args.T,
+            cell=cell,
+            hidden=hidden or 32,
+            epochs=args.epochs,
+            lr=lr or 5e-3,
+            seed=args.seed,
+            verbose=verbose,
+        )
+        result = {
+            "task": "adding",
+            "T": args.T,
+            "test_mse": out["test_mse"],
+            "constant_mse": out["constant_mse"],
+            "success": out["success"],
+            "epochs": out["epochs"],
+        }
+    elif args.task == "reber":
+        out = tasks.train_reber(
+            cell=cell,
+            hidden=hidden or 16,
+            epochs=args.epochs,
+            lr=lr or 1e-2,
+            seed=args.seed,
+            verbose=verbose,
+        )
+        result = {
+            "task": "reber",
+            "accuracy": out["accuracy"],
+            "penultimate_accuracy": out["penultimate_accuracy"],
+        }
+    else:
+        series = args.data or "sunspots"
+        out = tasks.train_forecast(
+            series,
+            column=args.target,
+            window=args.window,
+            cell=cell,
+            hidden=hidden or 16,
+            epochs=args.epochs,
+            lr=lr or 1e-2,
+            seed=args.seed,
+            verbose=verbose,
+        )
+        result = {
+            "task": "forecast",
+            "data": series,
+            "rmse": out["rmse"],
+            "persistence_rmse": out["persistence_rmse"],
+        }
+        if args.out:
+            bp.save(out["net"], args.out)
+            result["model"] = args.out
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
+    from bprop.recurrent import tasks
+
+    model = tasks.load_lm(args.model)
+    text = tasks.sample(
+        model, length=args.length, temperature=args.temperature, prime=args.prime, rng=args.seed
+    )
+    return {"text": text}
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    if args.task != "classify":
+        return cmd_train_sequence(args)
+    if not args.data:
+        raise CLIError("--data is required: a built-in dataset name or a CSV file")
+    if args.hidden is None:
+        args.hidden = [32]
+    if args.method is None:
+        args.method = "sgd"
     ds = _load_data(args)
     loss_name = args.loss or _default_loss(ds)
     if ds.task == "classification" and loss_name != "softmax_cross_entropy":
@@ -210,10 +334,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a feedforward network")
     train.add_argument(
-        "--data", required=True, help="built-in dataset name (see `bprop datasets`) or a CSV file"
+        "--task",
+        default="classify",
+        choices=["classify", "charlm", "adding", "reber", "forecast"],
+        help="classify (feedforward, default), charlm (language model on a text file), "
+        "adding, reber (sequence tasks), forecast (time series)",
+    )
+    train.add_argument(
+        "--data",
+        help="built-in dataset name (see `bprop datasets`) or a CSV file; for charlm a text "
+        "file; for forecast 'sunspots' (default) or a CSV file with --target COLUMN",
     )
     train.add_argument("--target", help="target column of a CSV file (name or index)")
-    train.add_argument("--hidden", type=_hidden, default=[32], help="hidden sizes, e.g. 32,16")
+    train.add_argument(
+        "--hidden",
+        type=_hidden,
+        help="hidden sizes, e.g. 32,16 (default 32; recurrent tasks: one size)",
+    )
     train.add_argument(
         "--activation", default="tanh", choices=[a for a in ACTIVATION_LAYERS if a != "softmax"]
     )
@@ -228,7 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(LOSSES),
         help="default: softmax_cross_entropy for classes, mse otherwise",
     )
-    train.add_argument("--method", default="sgd", choices=sorted(METHODS))
+    train.add_argument(
+        "--method",
+        choices=sorted(METHODS),
+        help="update rule (default: sgd; adam for recurrent tasks)",
+    )
     train.add_argument(
         "--schedule",
         choices=["online", "minibatch", "batch"],
@@ -253,7 +394,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="save the trained model (and optimizer state) here")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    seq = train.add_argument_group("recurrent tasks")
+    seq.add_argument("--cell", default="lstm", choices=["lstm", "gru", "elman"])
+    seq.add_argument("--unit", default="char", choices=["char", "word"])
+    seq.add_argument("--vocab-limit", type=int, help="word models: keep this many words")
+    seq.add_argument("--k1", type=int, default=100, help="truncated BPTT: forward steps")
+    seq.add_argument("--k2", type=int, help="truncated BPTT: backward steps (default k1)")
+    seq.add_argument("--max-seconds", type=float, help="stop language-model training after")
+    seq.add_argument("--T", type=int, default=50, help="adding problem: sequence length")
+    seq.add_argument("--window", type=int, default=12, help="forecast: input window")
     train.set_defaults(func=cmd_train)
+
+    smp = sub.add_parser("sample", help="generate text from a language model")
+    smp.add_argument("model", help="a model written by `bprop train --task charlm --out`")
+    smp.add_argument("--length", type=int, default=500)
+    smp.add_argument("--temperature", type=float, default=1.0)
+    smp.add_argument("--prime", help="text to start from")
+    smp.add_argument("--seed", type=int, default=0)
+    smp.add_argument("--json", action="store_true")
+    smp.set_defaults(func=cmd_sample)
 
     for name, func, text in (
         ("evaluate", cmd_evaluate, "loss and accuracy of a saved model"),
@@ -281,6 +440,8 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
     elif command == "predict":
         for v in result["predictions"]:
             print(v)
+    elif command == "sample":
+        print(result["text"])
     else:
         for key, value in result.items():
             print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")

@@ -113,15 +113,86 @@ def test_datasets_lists_the_built_ins(capsys):
 
 @pytest.mark.parametrize(
     "method",
-    ["sgd", "momentum", "nesterov", "rprop+", "rprop-", "irprop+", "irprop-", "quickprop",
-     "bold-driver", "adagrad", "rmsprop", "adam"],
+    [
+        "sgd",
+        "momentum",
+        "nesterov",
+        "rprop+",
+        "rprop-",
+        "irprop+",
+        "irprop-",
+        "quickprop",
+        "bold-driver",
+        "adagrad",
+        "rmsprop",
+        "adam",
+    ],
 )
 def test_every_method_trains_from_the_command_line(capsys, method):
-    code, out, err = run(capsys, "train", "--data", "iris", "--hidden", "6", "--method", method,
-                         "--epochs", "30", "--json")
+    code, out, err = run(
+        capsys,
+        "train",
+        "--data",
+        "iris",
+        "--hidden",
+        "6",
+        "--method",
+        method,
+        "--epochs",
+        "30",
+        "--json",
+    )
     assert code == 0, err
     result = json.loads(out)
     assert result["method"] == method and result["epochs"] == 30
     assert result["train_loss"] < 1.1  # below the 3-class chance level ln 3 ≈ 1.0986 + margin
     full_batch = method in ("rprop+", "rprop-", "irprop+", "irprop-", "quickprop", "bold-driver")
     assert result["schedule"] == ("batch" if full_batch else "minibatch")
+
+
+def test_language_model_train_and_sample(capsys, tmp_path):
+    text = tmp_path / "tiny.txt"
+    text.write_text("to be or not to be, that is the question. " * 40)
+    model = str(tmp_path / "lm.bprop")
+    code, out, err = run(
+        capsys,
+        "train",
+        "--task",
+        "charlm",
+        "--data",
+        str(text),
+        "--hidden",
+        "16",
+        "--k1",
+        "10",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "3",
+        "--json",
+        "--out",
+        model,
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["vocabulary"] == len(set(text.read_text()))
+    assert result["val_loss"] < 3.0  # below ln(17) ≈ 2.83 + margin: it learned something
+    code, out, err = run(capsys, "sample", model, "--length", "30", "--prime", "to be")
+    assert code == 0, err
+    assert out.startswith("to be") and len(out.rstrip("\n")) == 35
+
+
+def test_forecast_beats_persistence_on_sunspots(capsys):
+    code, out, err = run(capsys, "train", "--task", "forecast", "--epochs", "30", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["rmse"] < result["persistence_rmse"]
+
+
+def test_sequence_task_bad_input(capsys, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, _, err = run(capsys, "train", "--task", "charlm", "--data", str(empty))
+    assert code == 2 and "empty" in err
+    code, _, err = run(capsys, "train", "--task", "charlm")
+    assert code == 2 and "--data" in err

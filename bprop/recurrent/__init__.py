@@ -1,0 +1,45 @@
+"""Recurrent networks and backpropagation through time.
+
+Cells (one time step each): :class:`Elman` (Elman 1990), :class:`LSTM` (Hochreiter &
+Schmidhuber 1997, forget gate of Gers et al. 2000) and :class:`GRU` (Cho et al. 2014, PyTorch's
+reset-gate placement). :class:`Recurrent` unrolls a cell and backpropagates through time (full
+BPTT); :class:`TimeDistributed` applies a layer at every step; :func:`fit_stream` trains on a
+long stream with truncated BPTT(k1, k2) (Williams & Peng 1990).
+
+Example::
+
+    >>> import numpy as np, bprop as bp
+    >>> from bprop.recurrent import LSTM, Recurrent, TimeDistributed
+    >>> net = bp.Sequential(Recurrent(LSTM(5, 16, rng=0)), TimeDistributed(bp.Dense(16, 5, rng=1)))
+    >>> net.predict(np.zeros((2, 3, 5))).shape
+    (2, 3, 5)
+"""
+
+from bprop.layers import LAYERS
+from bprop.recurrent.cells import Cell
+from bprop.recurrent.elman import Elman
+from bprop.recurrent.gru import GRU
+from bprop.recurrent.lstm import LSTM
+from bprop.recurrent.truncated import StreamHistory, fit_stream, stream_loss, tbptt_updates
+from bprop.recurrent.unroll import Recurrent, SequenceCache, TimeDistributed
+
+CELLS: dict[str, type[Cell]] = {"Elman": Elman, "LSTM": LSTM, "GRU": GRU}
+
+# so bp.save / bp.load know the recurrent layers (the model-file registry)
+for _cls in (Recurrent, TimeDistributed):
+    LAYERS.setdefault(_cls.__name__, _cls)
+
+__all__ = [
+    "CELLS",
+    "GRU",
+    "LSTM",
+    "Cell",
+    "Elman",
+    "Recurrent",
+    "SequenceCache",
+    "StreamHistory",
+    "TimeDistributed",
+    "fit_stream",
+    "stream_loss",
+    "tbptt_updates",
+]

@@ -1,0 +1,315 @@
+"""The recurrent-cell contract: one time step, its backward, and the hooks of the fast path.
+
+A *cell* is one time step of a recurrent network. Unrolling over time, full backpropagation
+through time and truncation live in one place outside the cells
+(:mod:`bprop.recurrent.unroll`, :mod:`bprop.recurrent.truncated`). A cell offers two ways to
+run a step:
+
+**The reference step** (readable maths, one step at a time)::
+
+    h_t, state_t, cache = cell.step(x_t, state_{t-1})
+    dx_t, dstate_{t-1} = cell.step_backward(dh_t, dstate_t, cache)   # adds into cell.grads
+
+``state`` is a tuple of (N, H) arrays: ``(h,)`` for Elman and GRU, ``(h, c)`` for LSTM; ``h_t``
+is ``state_t[0]``. In ``step_backward``, ``dh_t`` is ∂L/∂h_t arriving from *above* (the loss or
+the next layer) and ``dstate_t`` is ∂L/∂state_t arriving from the *future* (step t + 1); either
+may be None (zero). The total gradient on h_t is their sum — this is the BPTT recursion.
+
+**The fast path** (used by :class:`bprop.recurrent.Recurrent` for a whole sequence): every input
+projection x_t W_ihᵀ (+ bias) of the sequence is computed in one matrix product before the loop,
+the per-step work is one recurrent product h_{t-1} W_hhᵀ into a preallocated gate buffer plus
+the gate element-wise work, and the backward pass stores ∂L/∂(pre-activations) of every step
+so the weight gradients are each one matrix product over all steps::
+
+    ∂L/∂W_ih += Σ_t δ_tᵀ x_t = δᵀ X          ∂L/∂W_hh += Σ_t δ^h_tᵀ h_{t-1} = (δ^h)ᵀ H_prev
+
+All buffers are time-major, (T, N, ·). The fast path is tested against the reference step.
+
+A cell is also an ordinary :class:`bprop.Layer` whose ``forward`` maps the packed input
+``[x_t | state_{t-1}]`` (N, D + S·H) to the packed new state ``[state_t]`` (N, S·H), so
+``bp.gradcheck(cell, packed)`` checks every path of one step (weights, input, and state).
+
+Weight layout (PyTorch's, so weights map one-to-one onto ``nn.RNN``/``nn.LSTM``/``nn.GRU``):
+``W_ih`` (G·H, D) and ``W_hh`` (G·H, H) with the G gate blocks stacked by rows.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from bprop import backend
+from bprop.layers.base import Layer
+from bprop.rng import as_generator
+
+WEIGHT_INITS = ("uniform", "glorot", "orthogonal")
+
+
+def gate_weights(
+    kind: str, n_gates: int, n_hidden: int, fan_in: int, rng: np.random.Generator
+) -> np.ndarray:
+    """A (n_gates·H, fan_in) float64 weight matrix, initialised block by block (one block per
+    gate).
+
+    ``"uniform"``: U(−1/√H, 1/√H), PyTorch's default for its recurrent layers.
+    ``"glorot"``: U(−a, a), a = √(6 / (fan_in + H)) per block (Glorot & Bengio 2010).
+    ``"orthogonal"``: each block a (semi-)orthogonal matrix (Saxe et al. 2014), the usual
+    choice for recurrent weights.
+    """
+    H = n_hidden
+    if kind == "uniform":
+        a = 1.0 / np.sqrt(H)
+        return rng.uniform(-a, a, size=(n_gates * H, fan_in))
+    if kind == "glorot":
+        a = np.sqrt(6.0 / (fan_in + H))
+        return rng.uniform(-a, a, size=(n_gates * H, fan_in))
+    if kind == "orthogonal":
+        blocks = []
+        for _ in range(n_gates):
+            m = rng.normal(size=(max(H, fan_in), min(H, fan_in)))
+            q, r = np.linalg.qr(m)
+            q *= np.sign(np.diag(r))
+            blocks.append(q if H >= fan_in else q.T)
+        return np.concatenate(blocks, axis=0)
+    raise ValueError(f"unknown recurrent initialiser {kind!r}; choose one of {WEIGHT_INITS}")
+
+
+def to_array(a: Any) -> np.ndarray:
+    """A float64 NumPy copy of an array or a torch tensor."""
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()
+    return np.array(backend.to_numpy(a), dtype=np.float64)
+
+
+def add_into(a: Any, b: Any) -> Any:
+    """a + b where either may be None (zero)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+class Cell(Layer):
+    """Base class of recurrent cells (see the module docstring for the contract).
+
+    Subclasses set ``n_gates`` (blocks of H rows in W_ih/W_hh), ``state_names``, the names of
+    the bias on the input side (``x_bias``) and on the recurrent side (``h_bias``, or None when
+    the cell keeps one fused bias), and implement ``step``, ``step_backward``, ``fast_step``
+    and ``fast_step_backward``.
+    """
+
+    n_gates = 1
+    state_names: tuple[str, ...] = ("h",)
+    x_bias = "b"
+    h_bias: str | None = None
+
+    def __init__(self, n_in: int, n_hidden: int) -> None:
+        super().__init__()
+        if int(n_in) < 1 or int(n_hidden) < 1:
+            raise ValueError(
+                f"{type(self).__name__} sizes must be positive, got ({n_in}, {n_hidden})"
+            )
+        self.n_in, self.n_hidden = int(n_in), int(n_hidden)
+
+    @property
+    def n_out(self) -> int:
+        return self.n_hidden
+
+    def _init_params(
+        self,
+        init: str,
+        recurrent_init: str | None,
+        rng: Any,
+        W_ih: Any,
+        W_hh: Any,
+        biases: dict[str, Any],
+    ) -> None:
+        gen = as_generator(rng)
+        G, H, D = self.n_gates, self.n_hidden, self.n_in
+        if W_ih is None:
+            W_ih = gate_weights(init, G, H, D, gen)
+        if W_hh is None:
+            W_hh = gate_weights(recurrent_init or init, G, H, H, gen)
+        W_ih, W_hh = to_array(W_ih), to_array(W_hh)
+        if W_ih.shape != (G * H, D):
+            raise ValueError(f"W_ih has shape {W_ih.shape}, expected {(G * H, D)}")
+        if W_hh.shape != (G * H, H):
+            raise ValueError(f"W_hh has shape {W_hh.shape}, expected {(G * H, H)}")
+        self.add_param("W_ih", W_ih, decay=True)
+        self.add_param("W_hh", W_hh, decay=True)
+        for name, value in biases.items():
+            value = to_array(value)
+            if value.shape != (G * H,):
+                raise ValueError(f"{name} has shape {value.shape}, expected ({G * H},)")
+            self.add_param(name, value)
+
+    # --- state ----------------------------------------------------------------------------
+    def init_state(self, batch: int, dtype: Any = None) -> tuple[Any, ...]:
+        """The zero state for a batch of ``batch`` sequences."""
+        xp = backend.get_xp()
+        dtype = self.params["W_hh"].dtype if dtype is None else dtype
+        return tuple(xp.zeros((batch, self.n_hidden), dtype=dtype) for _ in self.state_names)
+
+    def check_state(self, state: Any, batch: int) -> tuple[Any, ...]:
+        """Validate a given state; a single array is accepted for one-part states."""
+        if not isinstance(state, (tuple, list)):
+            state = (state,)
+        state = tuple(state)
+        if len(state) != len(self.state_names):
+            raise ValueError(
+                f"{type(self).__name__} state has {len(self.state_names)} parts "
+                f"{self.state_names}, got {len(state)}"
+            )
+        dtype = self.params["W_hh"].dtype
+        out = []
+        for name, s in zip(self.state_names, state, strict=False):
+            s = backend.asarray(s, dtype=dtype)
+            if s.shape != (batch, self.n_hidden):
+                raise ValueError(
+                    f"initial state {name!r} has shape {tuple(s.shape)}, expected "
+                    f"(batch, hidden) = {(batch, self.n_hidden)}"
+                )
+            out.append(s)
+        return tuple(out)
+
+    # --- the reference step ---------------------------------------------------------------
+    def step(self, x_t: Any, state: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], Any]:
+        raise NotImplementedError
+
+    def step_backward(
+        self, dh_t: Any, dstate: tuple[Any, ...] | None, cache: Any
+    ) -> tuple[Any, tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _accumulate_step(self, x: Any, h_prev: Any, dxp: Any, dah: Any) -> None:
+        """Per-step weight gradients of the reference path (one outer product per step)."""
+        self.grads["W_ih"] += dxp.T @ x
+        self.grads["W_hh"] += dah.T @ h_prev
+        self.grads[self.x_bias] += dxp.sum(axis=0)
+        if self.h_bias is not None:
+            self.grads[self.h_bias] += dah.sum(axis=0)
+
+    # --- the Layer view of one step (for gradcheck) ---------------------------------------
+    def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
+        """Packed step: ``[x_t | state]`` (N, D + S·H) → ``[new state]`` (N, S·H)."""
+        D, H, S = self.n_in, self.n_hidden, len(self.state_names)
+        if x.ndim != 2 or x.shape[1] != D + S * H:
+            raise ValueError(
+                f"{type(self).__name__} as a layer takes the packed input [x_t | state] of shape "
+                f"(batch, {D} + {S}·{H}); got {tuple(x.shape)}. Use Recurrent(cell) for sequences."
+            )
+        state = tuple(x[:, D + k * H : D + (k + 1) * H] for k in range(S))
+        _, new_state, cache = self.step(x[:, :D], state)
+        return backend.get_xp().concatenate(new_state, axis=1), cache
+
+    def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
+        H, S = self.n_hidden, len(self.state_names)
+        dstate = tuple(dy[:, k * H : (k + 1) * H] for k in range(S))
+        dx, dprev = self.step_backward(None, dstate, cache)
+        return backend.get_xp().concatenate((dx, *dprev), axis=1)
+
+    # --- the fast path --------------------------------------------------------------------
+    def project(self, X2d: Any) -> Any:
+        """All input projections at once: X (M, D) → X W_ihᵀ + b (M, G·H), one matmul."""
+        xp_ = X2d @ self.params["W_ih"].T
+        xp_ += self.params[self.x_bias]
+        return xp_
+
+    def fast_begin(self, X: Any, state0: tuple[Any, ...]) -> SimpleNamespace:
+        """Set up the workspace of a sequence X (T, N, D), time-major; project the inputs."""
+        T, N, D = X.shape
+        xp, H = backend.get_xp(), self.n_hidden
+        dtype = np.result_type(X.dtype, self.params["W_ih"].dtype)
+        ws = SimpleNamespace(T=T, N=N, dtype=dtype)
+        ws.X2d = X.reshape(T * N, D)
+        ws.XP = self.project(ws.X2d).reshape(T, N, self.n_gates * H)
+        ws.Hs = xp.empty((T + 1, N, H), dtype=dtype)
+        ws.Hs[0] = state0[0]
+        self._fast_alloc(ws, state0)
+        return ws
+
+    def _fast_alloc(self, ws: SimpleNamespace, state0: tuple[Any, ...]) -> None:
+        """Allocate the cell's own per-step buffers."""
+
+    def fast_step(self, ws: SimpleNamespace, t: int) -> None:
+        raise NotImplementedError
+
+    def fast_state(self, ws: SimpleNamespace, t: int) -> tuple[Any, ...]:
+        """The state after t steps (t = 0 is the initial state), as copies."""
+        return (ws.Hs[t].copy(),)
+
+    def fast_outputs(self, ws: SimpleNamespace) -> Any:
+        """h_1 … h_T, time-major (T, N, H)."""
+        return ws.Hs[1:]
+
+    def fast_backward_begin(self, ws: SimpleNamespace, dstate: tuple[Any, ...] | None) -> Any:
+        """Allocate the backward buffers; return the carried gradient ∂L/∂state_T."""
+        xp = backend.get_xp()
+        bw = SimpleNamespace()
+        bw.dXP = xp.empty((ws.T, ws.N, self.n_gates * self.n_hidden), dtype=ws.dtype)
+        bw.dAH = bw.dXP if self.h_bias is None else xp.empty_like(bw.dXP)
+        if dstate is None:
+            dstate = self.init_state(ws.N, ws.dtype)
+        else:
+            dstate = tuple(xp.array(d, dtype=ws.dtype) for d in dstate)
+        bw.dstate = list(dstate)
+        return bw
+
+    def fast_step_backward(self, ws: SimpleNamespace, bw: Any, t: int, dy_t: Any) -> Any:
+        """Backpropagate step t: add ``dy_t`` to the carried ∂L/∂h_t, write the step's
+        pre-activation gradients into ``bw.dXP[t]``/``bw.dAH[t]`` and update the carried
+        ``bw.dstate`` to ∂L/∂state_{t-1}. Returns the total ∂L/∂h_t."""
+        raise NotImplementedError
+
+    def fast_backward_end(self, ws: SimpleNamespace, bw: Any, start: int, need_dx: bool) -> Any:
+        """Weight gradients of steps ``start … T-1``, each one matmul over all those steps;
+        return ∂L/∂X (T, N, D), zero before ``start``, or None."""
+        T, N, G = ws.T, ws.N, self.n_gates * self.n_hidden
+        M = (T - start) * N
+        dXP = bw.dXP[start:].reshape(M, G)
+        dAH = bw.dAH[start:].reshape(M, G)
+        X2d = ws.X2d[start * N :]
+        self.grads["W_ih"] += dXP.T @ X2d
+        self.grads["W_hh"] += dAH.T @ ws.Hs[start:T].reshape(M, self.n_hidden)
+        self.grads[self.x_bias] += dXP.sum(axis=0)
+        if self.h_bias is not None:
+            self.grads[self.h_bias] += dAH.sum(axis=0)
+        if not need_dx:
+            return None
+        xp = backend.get_xp()
+        dX = xp.zeros((T, N, self.n_in), dtype=ws.dtype)
+        dX[start:] = (dXP @ self.params["W_ih"]).reshape(T - start, N, self.n_in)
+        return dX
+
+    # --- PyTorch interop ------------------------------------------------------------------
+    def load_torch(self, W_ih: Any, W_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Cell:
+        """Copy weights given in PyTorch's layout (``weight_ih_l0``, ``weight_hh_l0``,
+        ``bias_ih_l0``, ``bias_hh_l0``; tensors or arrays). A fused bias gets b_ih + b_hh."""
+        GH = self.n_gates * self.n_hidden
+        b_ih = np.zeros(GH) if b_ih is None else to_array(b_ih)
+        b_hh = np.zeros(GH) if b_hh is None else to_array(b_hh)
+        values = {"W_ih": to_array(W_ih), "W_hh": to_array(W_hh)}
+        if self.h_bias is None:
+            values[self.x_bias] = b_ih + b_hh
+        else:
+            values[self.x_bias], values[self.h_bias] = b_ih, b_hh
+        for name, v in values.items():
+            if v.shape != tuple(self.params[name].shape):
+                raise ValueError(
+                    f"{name}: PyTorch weight has shape {v.shape}, this cell expects "
+                    f"{tuple(self.params[name].shape)}"
+                )
+            self.params[name][...] = backend.asarray(v, dtype=self.params[name].dtype)
+        return self
+
+    def load_torch_module(self, module: Any, layer: int = 0) -> Cell:
+        """Copy the weights of layer ``layer`` of a ``torch.nn.RNN``/``LSTM``/``GRU``."""
+        sfx = f"_l{layer}"
+        get = lambda n: getattr(module, n + sfx, None)  # noqa: E731
+        return self.load_torch(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"n_in": self.n_in, "n_hidden": self.n_hidden}

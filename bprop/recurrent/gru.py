@@ -1,0 +1,165 @@
+"""The gated recurrent unit of Cho et al. (2014), in PyTorch's formulation.
+
+One step (gate order r, z, n in the stacked weights, as in ``torch.nn.GRU``)::
+
+    r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)              reset gate
+    z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)              update gate
+    n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))   candidate
+    h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+
+**Reset-gate placement.** Cho et al. (2014) apply the reset gate *before* the recurrent
+product, n_t = tanh(W x_t + U (r_t ⊙ h_{t-1})). This cell uses PyTorch's (and cuDNN's)
+placement, r_t ⊙ (W_hn h_{t-1} + b_hn), *after* the product — so weights map one-to-one onto
+``nn.GRU`` and the recurrent products of all gates are one fused matmul. This is why the cell
+keeps two biases: b_hn sits inside the reset gate and is not redundant with b_in.
+
+Backward, with g = ∂L/∂h_t (from above plus from step t + 1), a_n = W_hn h_{t-1} + b_hn::
+
+    δn = g ⊙ (1 − z) ⊙ (1 − n²)      δz = g ⊙ (h_{t-1} − n) ⊙ z(1 − z)
+    δr = δn ⊙ a_n ⊙ r(1 − r)
+    input side  δˣ = [δr, δz, δn]    recurrent side  δʰ = [δr, δz, δn ⊙ r]
+    ∂L/∂W_ih += δˣᵀ x_t   ∂L/∂b_ih += Σ δˣ   ∂L/∂W_hh += δʰᵀ h_{t-1}   ∂L/∂b_hh += Σ δʰ
+    ∂L/∂x_t = δˣ W_ih     ∂L/∂h_{t-1} = g ⊙ z + δʰ W_hh
+
+Example::
+
+    >>> import numpy as np
+    >>> from bprop.recurrent import GRU, Recurrent
+    >>> Recurrent(GRU(3, 4, rng=0), return_sequences=False)(np.ones((2, 5, 3))).shape
+    (2, 4)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bprop import backend, ops
+from bprop.recurrent.cells import Cell, add_into
+
+
+class GRU(Cell):
+    """Gated recurrent unit (Cho et al. 2014) with PyTorch's reset-gate placement.
+
+    Args:
+        n_in, n_hidden: input size D and hidden size H.
+        init, recurrent_init: initialisers (see :func:`bprop.recurrent.cells.gate_weights`).
+        W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,): explicit starting values, gate
+            blocks in the order r, z, n.
+        rng: Generator or seed.
+    """
+
+    n_gates = 3
+    state_names = ("h",)
+    x_bias = "b_ih"
+    h_bias = "b_hh"
+
+    def __init__(
+        self,
+        n_in: int,
+        n_hidden: int,
+        init: str = "uniform",
+        recurrent_init: str | None = None,
+        W_ih: Any = None,
+        W_hh: Any = None,
+        b_ih: Any = None,
+        b_hh: Any = None,
+        rng: Any = None,
+    ) -> None:
+        super().__init__(n_in, n_hidden)
+        self.init, self.recurrent_init = init, recurrent_init
+        G = 3 * n_hidden
+        biases = {
+            "b_ih": np.zeros(G) if b_ih is None else b_ih,
+            "b_hh": np.zeros(G) if b_hh is None else b_hh,
+        }
+        self._init_params(init, recurrent_init, rng, W_ih, W_hh, biases)
+
+    # --- reference step -------------------------------------------------------------------
+    def step(self, x_t: Any, state: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], Any]:
+        (h_prev,) = state
+        p, H = self.params, self.n_hidden
+        ax = x_t @ p["W_ih"].T + p["b_ih"]
+        ah = h_prev @ p["W_hh"].T + p["b_hh"]
+        r = ops.sigmoid(ax[:, :H] + ah[:, :H])
+        z = ops.sigmoid(ax[:, H : 2 * H] + ah[:, H : 2 * H])
+        n = ops.tanh(ax[:, 2 * H :] + r * ah[:, 2 * H :])
+        h = (1 - z) * n + z * h_prev
+        return h, (h,), (x_t, h_prev, r, z, n, ah[:, 2 * H :])
+
+    def step_backward(
+        self, dh_t: Any, dstate: tuple[Any, ...] | None, cache: Any
+    ) -> tuple[Any, tuple[Any, ...]]:
+        x, h_prev, r, z, n, ahn = cache
+        xp = backend.get_xp()
+        g = add_into(dh_t, None if dstate is None else dstate[0])
+        if g is None:
+            g = xp.zeros_like(h_prev)
+        dn = g * (1 - z) * (1 - n * n)
+        dz = g * (h_prev - n) * z * (1 - z)
+        dr = dn * ahn * r * (1 - r)
+        dxp = xp.concatenate([dr, dz, dn], axis=1)
+        dah = xp.concatenate([dr, dz, dn * r], axis=1)
+        self._accumulate_step(x, h_prev, dxp, dah)
+        dh_prev = g * z + dah @ self.params["W_hh"]
+        return dxp @ self.params["W_ih"], (dh_prev,)
+
+    # --- fast path ------------------------------------------------------------------------
+    def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
+        xp = backend.get_xp()
+        ws.AH = xp.empty((ws.T, ws.N, 3 * self.n_hidden), dtype=ws.dtype)
+        ws.G = xp.empty_like(ws.AH)
+
+    def fast_step(self, ws: Any, t: int) -> None:
+        H = self.n_hidden
+        ah, g, xp_t, h_prev = ws.AH[t], ws.G[t], ws.XP[t], ws.Hs[t]
+        np.matmul(h_prev, self.params["W_hh"].T, out=ah)
+        ah += self.params["b_hh"]
+        rz = g[:, : 2 * H]
+        np.add(xp_t[:, : 2 * H], ah[:, : 2 * H], out=rz)
+        ops.sigmoid(rz, out=rz)
+        n = g[:, 2 * H :]
+        np.multiply(g[:, :H], ah[:, 2 * H :], out=n)
+        n += xp_t[:, 2 * H :]
+        np.tanh(n, out=n)
+        h = ws.Hs[t + 1]  # h = n + z (h_prev − n)
+        np.subtract(h_prev, n, out=h)
+        h *= g[:, H : 2 * H]
+        h += n
+
+    def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
+        H = self.n_hidden
+        g = bw.dstate[0]
+        if dy_t is not None:
+            g += dy_t
+        nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
+        gates, h_prev = ws.G[t], ws.Hs[t]
+        r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+        dxp, dah = bw.dXP[t], bw.dAH[t]
+        dn, dz, dr = dxp[:, 2 * H :], dxp[:, H : 2 * H], dxp[:, :H]
+        np.multiply(n, n, out=dn)  # dn = g (1 − z)(1 − n²)
+        np.subtract(1, dn, out=dn)
+        dn *= g
+        tmp = 1 - z
+        dn *= tmp
+        np.subtract(h_prev, n, out=dz)  # dz = g (h_prev − n) z (1 − z)
+        dz *= g
+        dz *= z
+        dz *= tmp
+        np.multiply(dn, ws.AH[t][:, 2 * H :], out=dr)  # dr = dn a_n r (1 − r)
+        dr *= r
+        np.subtract(1, r, out=tmp)
+        dr *= tmp
+        dah[:, : 2 * H] = dxp[:, : 2 * H]
+        np.multiply(dn, r, out=dah[:, 2 * H :])
+        g *= z  # ∂L/∂h_{t-1} = g z + δʰ W_hh
+        g += dah @ self.params["W_hh"]
+        return nrm
+
+    def get_config(self) -> dict[str, Any]:
+        cfg = super().get_config()
+        cfg["init"] = self.init
+        if self.recurrent_init is not None:
+            cfg["recurrent_init"] = self.recurrent_init
+        return cfg

@@ -1,0 +1,213 @@
+"""Long short-term memory (Hochreiter & Schmidhuber 1997) with the forget gate of Gers,
+Schmidhuber & Cummins (2000).
+
+One step, gate blocks stacked in PyTorch's order i, f, g, o (so ``W_ih`` (4H, D) and ``W_hh``
+(4H, H) map one-to-one onto ``torch.nn.LSTM``'s ``weight_ih_l0``/``weight_hh_l0``)::
+
+    a_t = W_ih x_t + W_hh h_{t-1} + b          (4H pre-activations, one fused matmul each)
+    i_t = σ(a_i)    f_t = σ(a_f)    g_t = tanh(a_g)    o_t = σ(a_o)
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t            (the constant error carousel, gated)
+    h_t = o_t ⊙ tanh(c_t)
+
+The bias b is PyTorch's b_ih + b_hh (``load_torch`` adds them). Its forget block starts at
+``forget_bias`` (1.0 by default, Gers et al. 2000; Jozefowicz et al. 2015), so the cell
+remembers by default.
+
+Backward through one step, with g_h = ∂L/∂h_t (from above plus from step t + 1) and g_c the
+∂L/∂c_t carried back from step t + 1::
+
+    δo = g_h ⊙ tanh(c_t) ⊙ o(1 − o)
+    g_c ← g_c + g_h ⊙ o_t ⊙ (1 − tanh²(c_t))
+    δi = g_c ⊙ g_t ⊙ i(1 − i)    δf = g_c ⊙ c_{t-1} ⊙ f(1 − f)    δg = g_c ⊙ i_t ⊙ (1 − g_t²)
+    δ = [δi, δf, δg, δo]
+    ∂L/∂W_ih += δᵀ x_t   ∂L/∂W_hh += δᵀ h_{t-1}   ∂L/∂b += Σ_batch δ
+    ∂L/∂x_t = δ W_ih     ∂L/∂h_{t-1} = δ W_hh     ∂L/∂c_{t-1} = g_c ⊙ f_t
+
+The path c_{t-1} → c_t is multiplied only by f_t, not by a weight matrix and a squashing
+derivative, which is why gradients survive over long time lags.
+
+Example::
+
+    >>> import numpy as np
+    >>> from bprop.recurrent import LSTM, Recurrent
+    >>> lstm = LSTM(3, 4, rng=0)
+    >>> float(lstm.params["b"][4:8].mean())   # forget-gate bias
+    1.0
+    >>> Recurrent(lstm)(np.ones((2, 6, 3), dtype=np.float32)).shape
+    (2, 6, 4)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from bprop import backend, ops
+from bprop.recurrent import kernels
+from bprop.recurrent.cells import Cell, add_into
+
+
+class LSTM(Cell):
+    """LSTM cell with forget gate; state (h, c).
+
+    Args:
+        n_in, n_hidden: input size D and hidden size H.
+        forget_bias: starting value of the forget-gate bias block (default 1.0); ignored when
+            ``b`` is given.
+        init, recurrent_init: initialisers (see :func:`bprop.recurrent.cells.gate_weights`).
+        W_ih (4H, D), W_hh (4H, H), b (4H,): explicit starting values, blocks i, f, g, o.
+        rng: Generator or seed.
+        kernel: the fused element-wise kernels of the fast path: ``"auto"`` (Numba when it is
+            installed and the backend is NumPy), ``"numba"`` or ``"numpy"``.
+    """
+
+    n_gates = 4
+    state_names = ("h", "c")
+    x_bias = "b"
+    h_bias = None
+
+    def __init__(
+        self,
+        n_in: int,
+        n_hidden: int,
+        forget_bias: float = 1.0,
+        init: str = "uniform",
+        recurrent_init: str | None = None,
+        W_ih: Any = None,
+        W_hh: Any = None,
+        b: Any = None,
+        rng: Any = None,
+        kernel: str = "auto",
+    ) -> None:
+        super().__init__(n_in, n_hidden)
+        if kernel not in ("auto", "numba", "numpy"):
+            raise ValueError(f"kernel must be 'auto', 'numba' or 'numpy', got {kernel!r}")
+        self.init, self.recurrent_init = init, recurrent_init
+        self.forget_bias, self.kernel = float(forget_bias), kernel
+        if b is None:
+            b = np.zeros(4 * n_hidden)
+            b[n_hidden : 2 * n_hidden] = forget_bias
+        self._init_params(init, recurrent_init, rng, W_ih, W_hh, {"b": b})
+
+    # --- reference step -------------------------------------------------------------------
+    def step(self, x_t: Any, state: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], Any]:
+        h_prev, c_prev = state
+        p, H = self.params, self.n_hidden
+        a = x_t @ p["W_ih"].T + h_prev @ p["W_hh"].T + p["b"]
+        i = ops.sigmoid(a[:, :H])
+        f = ops.sigmoid(a[:, H : 2 * H])
+        g = ops.tanh(a[:, 2 * H : 3 * H])
+        o = ops.sigmoid(a[:, 3 * H :])
+        c = f * c_prev + i * g
+        tc = ops.tanh(c)
+        h = o * tc
+        return h, (h, c), (x_t, h_prev, c_prev, i, f, g, o, tc)
+
+    def step_backward(
+        self, dh_t: Any, dstate: tuple[Any, ...] | None, cache: Any
+    ) -> tuple[Any, tuple[Any, ...]]:
+        x, h_prev, c_prev, i, f, g, o, tc = cache
+        xp = backend.get_xp()
+        gh = add_into(dh_t, None if dstate is None else dstate[0])
+        gh = xp.zeros_like(h_prev) if gh is None else gh
+        gc = xp.zeros_like(c_prev) if dstate is None or dstate[1] is None else dstate[1]
+        do = gh * tc * o * (1 - o)
+        gc = gc + gh * o * (1 - tc * tc)
+        di = gc * g * i * (1 - i)
+        df = gc * c_prev * f * (1 - f)
+        dg = gc * i * (1 - g * g)
+        delta = xp.concatenate([di, df, dg, do], axis=1)
+        self._accumulate_step(x, h_prev, delta, delta)
+        return delta @ self.params["W_ih"], (delta @ self.params["W_hh"], gc * f)
+
+    # --- fast path ------------------------------------------------------------------------
+    def _use_numba(self, dtype: Any) -> bool:
+        if self.kernel == "numpy" or not backend.is_numpy():
+            return False
+        if self.kernel == "numba":
+            if not kernels.available():
+                raise ImportError("LSTM(kernel='numba') needs numba: pip install numba")
+            return True
+        return kernels.available() and np.dtype(dtype) in (np.float32, np.float64)
+
+    def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
+        xp = backend.get_xp()
+        T, N, H = ws.T, ws.N, self.n_hidden
+        ws.G = xp.empty((T, N, 4 * H), dtype=ws.dtype)  # activated gates i, f, g, o
+        ws.Cs = xp.empty((T + 1, N, H), dtype=ws.dtype)
+        ws.Cs[0] = state0[1]
+        ws.TC = xp.empty((T, N, H), dtype=ws.dtype)  # tanh(c_t)
+        ws.numba = self._use_numba(ws.dtype)
+        # σ(a) = ½ + ½ tanh(a/2): halve the i, f, o pre-activations once (the projected inputs
+        # and a scaled, contiguous copy of W_hhᵀ), so one vectorised tanh serves every gate
+        scale = xp.full(4 * H, 0.5, dtype=ws.dtype)
+        scale[2 * H : 3 * H] = 1.0
+        ws.XP *= scale
+        ws.WhT = xp.ascontiguousarray(self.params["W_hh"].T * scale)
+
+    def fast_step(self, ws: Any, t: int) -> None:
+        H = self.n_hidden
+        G, c = ws.G[t], ws.Cs[t + 1]
+        np.matmul(ws.Hs[t], ws.WhT, out=G)
+        G += ws.XP[t]
+        np.tanh(G, out=G)
+        if ws.numba:
+            kernels.lstm_cell(G, ws.Cs[t], c)
+        else:
+            for gate in (G[:, : 2 * H], G[:, 3 * H :]):  # σ(a) = ½ + ½ tanh(a/2)
+                gate *= 0.5
+                gate += 0.5
+            np.multiply(G[:, H : 2 * H], ws.Cs[t], out=c)  # c = f c_prev + i g
+            c += G[:, :H] * G[:, 2 * H : 3 * H]
+        np.tanh(c, out=ws.TC[t])
+        np.multiply(G[:, 3 * H :], ws.TC[t], out=ws.Hs[t + 1])
+
+    def fast_state(self, ws: Any, t: int) -> tuple[Any, ...]:
+        return (ws.Hs[t].copy(), ws.Cs[t].copy())
+
+    def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
+        gh, gc = bw.dstate
+        if dy_t is not None:
+            gh += dy_t
+        nrm = float(np.sqrt((gh.astype(np.float64) ** 2).sum())) if norm else None
+        G, tc, c_prev, d = ws.G[t], ws.TC[t], ws.Cs[t], bw.dXP[t]
+        if ws.numba:
+            kernels.lstm_backward(G, tc, c_prev, gh, gc, d)
+        else:
+            H = self.n_hidden
+            i, f, g, o = G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
+            di, df, dg, do = d[:, :H], d[:, H : 2 * H], d[:, 2 * H : 3 * H], d[:, 3 * H :]
+            np.multiply(gh, o, out=di)  # g_c += g_h o (1 − tanh² c)
+            tmp = tc * tc
+            np.subtract(1, tmp, out=tmp)
+            tmp *= di
+            gc += tmp
+            np.multiply(gh, tc, out=do)  # δo = g_h tanh(c) o (1 − o)
+            do *= o
+            np.subtract(1, o, out=tmp)
+            do *= tmp
+            np.multiply(gc, g, out=di)  # δi = g_c g i (1 − i)
+            di *= i
+            np.subtract(1, i, out=tmp)
+            di *= tmp
+            np.multiply(gc, c_prev, out=df)  # δf = g_c c_{t-1} f (1 − f)
+            df *= f
+            np.subtract(1, f, out=tmp)
+            df *= tmp
+            np.multiply(gc, i, out=dg)  # δg = g_c i (1 − g²)
+            np.multiply(g, g, out=tmp)
+            np.subtract(1, tmp, out=tmp)
+            dg *= tmp
+            gc *= f  # ∂L/∂c_{t-1}
+        np.matmul(d, self.params["W_hh"], out=gh)  # ∂L/∂h_{t-1}
+        return nrm
+
+    def get_config(self) -> dict[str, Any]:
+        cfg = super().get_config()
+        cfg.update(forget_bias=self.forget_bias, init=self.init)
+        if self.recurrent_init is not None:
+            cfg["recurrent_init"] = self.recurrent_init
+        if self.kernel != "auto":
+            cfg["kernel"] = self.kernel
+        return cfg

@@ -1,0 +1,388 @@
+"""Truncated backpropagation through time, BPTT(k1, k2), on long streams.
+
+Williams & Peng (1990), "An efficient gradient-based algorithm for on-line training of
+recurrent network trajectories" (their BPTT(h; h′), here k2 = h, k1 = h′): the network runs
+forward continuously over the stream; every k1 steps, the error of those k1 new steps is
+backpropagated k2 ≥ k1 steps into the past, through the *stored* activations of those steps,
+and the weights are updated. The state is carried from chunk to chunk *without* its gradient
+beyond k2 steps, so memory is bounded by k2 (the activations of the last ⌈k2/k1⌉ chunks),
+not by the stream length: a stream of a million steps trains in constant memory.
+
+Per update, with chunk m covering steps s … s + k1 − 1::
+
+    forward chunk m from the carried state (stateful Recurrent layers)
+    L_m = loss on the k1 outputs of chunk m (the mean per step for reduction "mean")
+    backward through chunk m, then on through the stored chunks m−1, m−2, … with zero output
+    error, carrying ∂L_m/∂state across chunk boundaries, until k2 steps have been covered
+    update the weights
+
+k1 = k2 is the common case (each step backpropagated exactly once, over its own chunk);
+k1 = k2 ≥ T on a sequence of length T is exactly full BPTT. Backpropagation through stored
+chunks uses the activations computed when they ran forward (as Williams & Peng describe) and
+the current weights.
+
+For training, a stream of length L is split into ``batch_size`` parallel sub-streams of
+⌊L / batch_size⌋ steps (the tail is dropped), each carrying its own state — the layout of
+character-level language model training (Karpathy's char-rnn).
+
+Example::
+
+    >>> import numpy as np, bprop as bp
+    >>> from bprop.recurrent import LSTM, Recurrent, TimeDistributed, fit_stream
+    >>> ids = np.tile(np.arange(4), 250)                    # the stream 0 1 2 3 0 1 2 3 …
+    >>> net = bp.Sequential(Recurrent(LSTM(4, 16, rng=0)), TimeDistributed(bp.Dense(16, 4, rng=1)))
+    >>> hist = fit_stream(net, ids[:-1], ids[1:], k1=10, batch_size=8, epochs=5,
+    ...                   optimizer=bp.optim.Adam(0.02), verbose=0)
+    >>> hist.train_loss[-1] < 0.1
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bprop import backend
+from bprop.layers.base import Layer
+from bprop.layers.sequential import Sequential
+from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
+from bprop.optim.base import Chain, UpdateRule
+from bprop.recurrent.unroll import Recurrent
+
+
+def _recurrent_layers(net: Layer) -> list[Recurrent]:
+    return [leaf for leaf in net.leaves() if isinstance(leaf, Recurrent)]
+
+
+def _recurrent_caches(layer: Layer, cache: Any) -> list[Any]:
+    """The caches of the Recurrent layers inside ``layer``'s cache, in leaf order."""
+    if isinstance(layer, Recurrent):
+        return [cache]
+    if isinstance(layer, Sequential):
+        return [
+            c
+            for sub, sc in zip(layer.layers, cache, strict=False)
+            for c in _recurrent_caches(sub, sc)
+        ]
+    return []
+
+
+def split_streams(stream: Any, batch_size: int, name: str = "stream") -> np.ndarray:
+    """Reshape a stream (L, ...) into ``batch_size`` parallel sub-streams (B, L // B, ...)."""
+    stream = np.asarray(backend.to_numpy(stream))
+    if stream.ndim == 0:
+        raise ValueError(f"{name} must be a sequence of steps, got a scalar")
+    B = int(batch_size)
+    if B < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    Lb = stream.shape[0] // B
+    if Lb < 1:
+        raise ValueError(
+            f"{name} has {stream.shape[0]} steps, fewer than batch_size = {B} sub-streams"
+        )
+    return stream[: B * Lb].reshape(B, Lb, *stream.shape[1:])
+
+
+class _Inputs:
+    """Chunks of the input streams: integer streams are one-hot encoded chunk by chunk (so
+    the stream itself stays small); real-valued (B, L, D) streams are sliced."""
+
+    def __init__(self, X: np.ndarray, n_in: int | None, dtype: Any) -> None:
+        self.X, self.dtype = X, dtype
+        self.one_hot = X.ndim == 2 and np.issubdtype(X.dtype, np.integer)
+        if self.one_hot:
+            if n_in is None:
+                raise ValueError("integer input streams need a network with a known input size")
+            if X.size and (X.min() < 0 or X.max() >= n_in):
+                raise ValueError(
+                    f"input symbols must be in 0 … {n_in - 1} (the network's input size), "
+                    f"got {X.min()} … {X.max()}"
+                )
+            self.eye = np.eye(n_in, dtype=dtype)
+        elif X.ndim == 2:
+            self.X = X[..., None]
+        elif X.ndim != 3:
+            raise ValueError(
+                f"input streams must be (L,) integer symbols, (L,) reals or (L, D) vectors; "
+                f"got sub-streams of shape {X.shape}"
+            )
+
+    def chunk(self, s: int, e: int) -> Any:
+        x = self.eye[self.X[:, s:e]] if self.one_hot else self.X[:, s:e]
+        return backend.asarray(x, dtype=self.dtype)
+
+
+def _check_k(k1: int, k2: int | None) -> tuple[int, int]:
+    k1 = int(k1)
+    k2 = k1 if k2 is None else int(k2)
+    if k1 < 1:
+        raise ValueError(f"k1 must be at least 1, got {k1}")
+    if k2 < k1:
+        raise ValueError(
+            f"k2 = {k2} < k1 = {k1}: truncated BPTT(k1, k2) backpropagates k2 ≥ k1 steps "
+            "(otherwise some steps' errors would never reach the weights)"
+        )
+    return k1, k2
+
+
+def tbptt_updates(
+    net: Layer,
+    loss: Loss,
+    X: Any,
+    Y: Any,
+    k1: int,
+    k2: int | None = None,
+    reset: bool = True,
+) -> Iterator[tuple[float, int]]:
+    """Run truncated BPTT(k1, k2) over a batch of streams, yielding once per chunk.
+
+    Args:
+        net: the model (its Recurrent layers are made stateful while this runs).
+        loss: the loss; its targets are prepared with ``loss.prepare_targets``.
+        X: inputs (B, L, D) reals, or (B, L) integer symbols (one-hot encoded per chunk).
+        Y: targets (B, L) labels or (B, L, K).
+        k1, k2: the truncation: k1 new steps per update, k2 ≥ k1 (default k1) steps of
+            backpropagation.
+        reset: start from the zero state (else from the layers' carried states).
+
+    Yields ``(loss of the chunk, number of steps in the chunk)`` with the chunk's gradient in
+    ``net.space.grads`` (zeroed first): apply the update, then resume the generator.
+    """
+    k1, k2 = _check_k(k1, k2)
+    space = net.space
+    X = np.asarray(backend.to_numpy(X))
+    Y = np.asarray(backend.to_numpy(Y))
+    if X.shape[:2] != Y.shape[:2]:
+        raise ValueError(f"inputs {X.shape} and targets {Y.shape} differ in (streams, steps)")
+    inputs = _Inputs(X, getattr(net, "n_in", None), space.dtype)
+    n_out = net.n_out if getattr(net, "n_out", None) is not None else 1
+    T_all = loss.prepare_targets(Y, n_out)
+    T_all = backend.asarray(T_all, dtype=np.int64 if T_all.dtype.kind in "iu" else space.dtype)
+    L = X.shape[1]
+    recs = _recurrent_layers(net)
+    if not recs:
+        raise ValueError("truncated BPTT needs a network with a Recurrent layer")
+    saved = [(r.stateful, r.state) for r in recs]
+    xp = backend.get_xp()
+    history: deque[tuple[Any, int, tuple[int, ...]]] = deque()
+    try:
+        for r in recs:
+            r.stateful = True
+            if reset:
+                r.state = None
+        for s in range(0, L, k1):
+            e = min(s + k1, L)
+            n = e - s
+            space.grads.fill(0)
+            out, cache = net.forward(inputs.chunk(s, e), train=True)
+            value, dy = loss.value_and_grad(out, T_all[:, s:e])
+            net.backward(dy, cache, need_dx=False)
+            covered = n
+            dstates = [c.dinitial_state for c in _recurrent_caches(net, cache)]
+            for old_cache, old_n, out_shape in reversed(history):
+                if covered >= k2:
+                    break
+                rcs = _recurrent_caches(net, old_cache)
+                for rc, d in zip(rcs, dstates, strict=False):
+                    rc.dfinal_state, rc.stop_at = d, max(0, old_n - (k2 - covered))
+                try:
+                    net.backward(xp.zeros(out_shape, dtype=space.dtype), old_cache, need_dx=False)
+                finally:
+                    dstates = [rc.dinitial_state for rc in rcs]
+                    for rc in rcs:
+                        rc.dfinal_state, rc.stop_at = None, 0
+                covered += old_n
+            history.append((cache, n, tuple(out.shape)))
+            # keep only the chunks a later update can reach (k2 − 1 steps back)
+            while len(history) > 1 and sum(h[1] for h in list(history)[1:]) >= k2 - 1:
+                history.popleft()
+            yield value, n
+    finally:
+        for r, (stateful, state) in zip(recs, saved, strict=False):
+            r.stateful = stateful
+            if not stateful:
+                r.state = state
+
+
+def stream_loss(
+    net: Layer,
+    stream_X: Any,
+    stream_Y: Any,
+    loss: Loss | str | None = None,
+    batch_size: int = 32,
+    chunk: int = 100,
+) -> float:
+    """The mean loss per step over a whole stream, running the network forward with its state
+    carried across chunks (no gradients). The stream is split into ``batch_size`` sub-streams
+    like in training (the last L mod batch_size steps are left out); the layers' carried
+    training state is left untouched."""
+    Xs = split_streams(stream_X, batch_size, "stream_X")
+    Ys = split_streams(stream_Y, batch_size, "stream_Y")
+    loss = _default_loss(stream_Y) if loss is None else get_loss(loss)
+    space = net.space
+    inputs = _Inputs(Xs, getattr(net, "n_in", None), space.dtype)
+    n_out = net.n_out if getattr(net, "n_out", None) is not None else 1
+    T_all = loss.prepare_targets(Ys, n_out)
+    T_all = backend.asarray(T_all, dtype=np.int64 if T_all.dtype.kind in "iu" else space.dtype)
+    recs = _recurrent_layers(net)
+    saved = [(r.stateful, r.state) for r in recs]
+    total, count = 0.0, 0
+    try:
+        for r in recs:
+            r.stateful, r.state = True, None
+        for s in range(0, Xs.shape[1], int(chunk)):
+            e = min(s + int(chunk), Xs.shape[1])
+            out, _ = net.forward(inputs.chunk(s, e), train=False)
+            value = loss.value(out, T_all[:, s:e])
+            steps = Xs.shape[0] * (e - s)
+            total += value if loss.reduction == "sum" else value * steps
+            count += steps
+    finally:
+        for r, (stateful, state) in zip(recs, saved, strict=False):
+            r.stateful, r.state = stateful, state
+    return total if loss.reduction == "sum" else total / count
+
+
+def _default_loss(Y: Any) -> Loss:
+    Y = np.asarray(backend.to_numpy(Y))
+    return SoftmaxCrossEntropy() if np.issubdtype(Y.dtype, np.integer) else MeanSquaredError()
+
+
+@dataclass
+class StreamHistory:
+    """What :func:`fit_stream` returns: per update ``train_loss`` (the chunk's loss) and
+    ``seconds``; per evaluation ``val_updates``, ``val_seconds`` and ``val_loss``; the
+    update rule's ``optimizer_state`` (to continue); ``stopped_because``."""
+
+    train_loss: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    val_updates: list[int] = field(default_factory=list)
+    val_seconds: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    epochs: int = 0
+    optimizer_state: Any = None
+    stopped_because: str = "epochs"
+
+    @property
+    def updates(self) -> int:
+        return len(self.train_loss)
+
+
+def fit_stream(
+    net: Layer,
+    stream_X: Any,
+    stream_Y: Any,
+    k1: int,
+    k2: int | None = None,
+    *,
+    loss: Loss | str | None = None,
+    optimizer: UpdateRule | None = None,
+    optimizer_state: Any = None,
+    clip_norm: float | None = None,
+    batch_size: int = 32,
+    epochs: int = 1,
+    validation: tuple[Any, Any] | None = None,
+    eval_every: int | None = None,
+    max_seconds: float | None = None,
+    max_updates: int | None = None,
+    callback: Callable[[int, float], Any] | None = None,
+    verbose: int = 1,
+) -> StreamHistory:
+    """Train ``net`` on a long stream with truncated BPTT(k1, k2) and return its history.
+
+    Args:
+        net: a model with Recurrent layers, e.g. ``Sequential(Recurrent(LSTM(V, H)),
+            TimeDistributed(Dense(H, V)))``.
+        stream_X: the input stream: (L,) integer symbols (one-hot encoded on the fly to the
+            network's input size), (L,) reals or (L, D) vectors.
+        stream_Y: the target stream: (L,) labels or (L, K) (for a language model, the input
+            stream shifted by one).
+        k1, k2: update every k1 steps, backpropagating k2 ≥ k1 steps (default k2 = k1).
+        loss: default softmax cross-entropy for integer targets, mean squared error otherwise.
+        optimizer: any update rule (default ``Adam(1e-3)``), applied to ``net.space``.
+        optimizer_state: resume from this rule state.
+        clip_norm: clip the gradient to this global norm first (``Chain(ClipByGlobalNorm(c),
+            optimizer)``, Pascanu et al. 2013).
+        batch_size: number of parallel sub-streams.
+        epochs: passes over the stream (the state is reset to zero at the start of each).
+        validation: ``(stream_X, stream_Y)`` evaluated with :func:`stream_loss` every
+            ``eval_every`` updates and at the end of each epoch.
+        max_seconds, max_updates: stop early when reached.
+        callback: called as ``callback(update, loss)`` after every update; returning True
+            stops training.
+    """
+    from bprop.optim.adaptive import Adam
+    from bprop.optim.transforms import ClipByGlobalNorm
+    from bprop.train.trainer import TrainingDiverged
+
+    if epochs < 0:
+        raise ValueError(f"epochs must be non-negative, got {epochs}")
+    k1, k2 = _check_k(k1, k2)
+    Xs = split_streams(stream_X, batch_size, "stream_X")
+    Ys = split_streams(stream_Y, batch_size, "stream_Y")
+    if Xs.shape[1] < k1:
+        raise ValueError(
+            f"the stream ({np.shape(stream_X)[0]} steps) split into {batch_size} sub-streams "
+            f"gives {Xs.shape[1]} steps each, shorter than one window of k1 = {k1} steps; "
+            "use a longer stream, a smaller batch_size or a smaller k1"
+        )
+    loss = _default_loss(stream_Y) if loss is None else get_loss(loss)
+    rule = optimizer if optimizer is not None else Adam(1e-3)
+    if clip_norm is not None:
+        rule = Chain(ClipByGlobalNorm(clip_norm), rule)
+    space = net.space
+    state = optimizer_state if optimizer_state is not None else rule.init(space.params)
+    hist = StreamHistory()
+    t0 = time.perf_counter()
+    total_chunks = epochs * math.ceil(Xs.shape[1] / k1)
+
+    def evaluate() -> None:
+        if validation is None:
+            return
+        v = stream_loss(net, validation[0], validation[1], loss, batch_size, k1)
+        hist.val_updates.append(hist.updates)
+        hist.val_seconds.append(time.perf_counter() - t0)
+        hist.val_loss.append(v)
+        if verbose:
+            print(
+                f"update {hist.updates}/{total_chunks}  {hist.val_seconds[-1]:7.1f} s  "
+                f"train {np.mean(hist.train_loss[-50:]):.4f}  val {v:.4f}",
+                flush=True,
+            )
+
+    stop = False
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs):
+            for value, _n in tbptt_updates(net, loss, Xs, Ys, k1, k2):
+                if not math.isfinite(value):
+                    raise TrainingDiverged(
+                        f"loss became {value} at update {hist.updates + 1}; lower the learning "
+                        "rate or clip gradients (clip_norm)"
+                    )
+                updates, state = rule.update(space.grads, state, space.params, value)
+                space.params += updates
+                hist.train_loss.append(float(value))
+                hist.seconds.append(time.perf_counter() - t0)
+                if callback is not None and callback(hist.updates, float(value)):
+                    hist.stopped_because, stop = "callback", True
+                if eval_every and hist.updates % int(eval_every) == 0:
+                    evaluate()
+                if max_seconds is not None and hist.seconds[-1] >= max_seconds:
+                    hist.stopped_because, stop = "max_seconds", True
+                if max_updates is not None and hist.updates >= max_updates:
+                    hist.stopped_because, stop = "max_updates", True
+                if stop:
+                    break
+            hist.epochs += 1
+            if not (eval_every and hist.val_updates and hist.val_updates[-1] == hist.updates):
+                evaluate()
+            if stop:
+                break
+    hist.optimizer_state = state
+    return hist

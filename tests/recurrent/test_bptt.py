@@ -1,0 +1,160 @@
+"""Full BPTT: the fast path against the per-step reference path, stateful carry-over,
+gradient-norm recording, TimeDistributed, training with bp.fit, saving, bad input."""
+
+import numpy as np
+import pytest
+
+import bprop as bp
+from bprop.recurrent import GRU, LSTM, Elman, Recurrent, TimeDistributed
+
+
+def cells(dtype):
+    with bp.backend.default_dtype(dtype):
+        return [
+            Elman(4, 6, rng=0),
+            Elman(4, 6, activation="relu", rng=0),
+            LSTM(4, 6, rng=0, kernel="numpy"),
+            LSTM(4, 6, rng=0, kernel="numba"),
+            GRU(4, 6, rng=0),
+        ]
+
+
+def run(cell, fast, X, dy, s0, dfin, return_sequences=True, need_dx=True):
+    rnn = Recurrent(cell, return_sequences=return_sequences, fast=fast, record_grad_norms=True)
+    cell.zero_grad()
+    y, cache = rnn.forward(X, train=True, initial_state=s0)
+    dx = rnn.backward(dy, cache, need_dx=need_dx, dfinal_state=dfin)
+    grads = {k: v.copy() for k, v in cell.grads.items()}
+    return y, cache, dx, grads
+
+
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-5)])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_fast_path_equals_reference_path(dtype, tol, return_sequences):
+    rng = np.random.default_rng(1)
+    for cell in cells(dtype):
+        N, T = 3, 9
+        X = rng.normal(size=(N, T, 4)).astype(dtype)
+        shape = (N, T, 6) if return_sequences else (N, 6)
+        dy = rng.normal(size=shape).astype(dtype)
+        s0 = tuple(rng.normal(size=(N, 6)).astype(dtype) for _ in cell.state_names)
+        dfin = tuple(rng.normal(size=(N, 6)).astype(dtype) for _ in cell.state_names)
+        ref = run(cell, False, X, dy, s0, dfin, return_sequences)
+        fast = run(cell, True, X, dy, s0, dfin, return_sequences)
+        scale = lambda a: max(1.0, float(np.abs(a).max()))  # noqa: E731
+        assert fast[0].dtype == np.dtype(dtype)
+        np.testing.assert_allclose(fast[0], ref[0], atol=tol * scale(ref[0]), rtol=0)
+        for a, b in zip(fast[1].final_state, ref[1].final_state, strict=False):
+            np.testing.assert_allclose(a, b, atol=tol * scale(b), rtol=0)
+        np.testing.assert_allclose(fast[2], ref[2], atol=tol * scale(ref[2]), rtol=0)
+        for k in ref[3]:
+            np.testing.assert_allclose(fast[3][k], ref[3][k], atol=tol * scale(ref[3][k]), rtol=0)
+        for a, b in zip(fast[1].dinitial_state, ref[1].dinitial_state, strict=False):
+            np.testing.assert_allclose(a, b, atol=tol * scale(b), rtol=0)
+        np.testing.assert_allclose(fast[1].grad_norms, ref[1].grad_norms, rtol=1e-4)
+
+
+def test_backward_adds_into_grads():
+    cell = LSTM(3, 4, rng=0)
+    rnn = Recurrent(cell)
+    X = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    y, cache = rnn.forward(X)
+    rnn.backward(np.ones_like(y), cache)
+    once = cell.grads["W_hh"].copy()
+    rnn.backward(np.ones_like(y), cache)  # a cache can be backpropagated again
+    np.testing.assert_allclose(cell.grads["W_hh"], 2 * once, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_stateful_chunks_equal_one_long_sequence(fast):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(2, 12, 3))
+    with bp.backend.default_dtype("float64"):
+        rnn = Recurrent(GRU(3, 5, rng=1), stateful=True, fast=fast)
+    whole, _ = Recurrent(rnn.cell).forward(X)
+    parts = [rnn.forward(X[:, s : s + 4])[0] for s in (0, 4, 8)]
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), whole, atol=1e-12)
+    rnn.reset_state()
+    np.testing.assert_allclose(rnn.forward(X[:, :4])[0], whole[:, :4], atol=1e-12)
+
+
+def test_grad_norms_vanish_in_elman_not_in_lstm():
+    """‖∂L/∂h_t‖ for a loss at the last step only: an Elman net's shrinks geometrically back
+    in time, an LSTM's (forget bias 1) much less."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(8, 60, 2)).astype(np.float32)
+    ratios = {}
+    for cell in (Elman(2, 16, rng=0), LSTM(2, 16, rng=0)):
+        rnn = Recurrent(cell, return_sequences=False, record_grad_norms=True)
+        y, cache = rnn.forward(X, train=True)
+        rnn.backward(np.ones_like(y), cache)
+        assert rnn.grad_norms is cache.grad_norms and cache.grad_norms.shape == (60,)
+        ratios[type(cell).__name__] = cache.grad_norms[0] / cache.grad_norms[-1]
+    assert ratios["Elman"] < 1e-6
+    assert ratios["LSTM"] > 100 * ratios["Elman"]
+
+
+def test_fit_trains_a_sequence_to_sequence_net():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(64, 8, 2)).astype(np.float32)
+    y = (np.cumsum(X[:, :, 0], axis=1) > 0).astype(np.int64)  # running-sum sign
+    net = bp.Sequential(Recurrent(LSTM(2, 16, rng=0)), TimeDistributed(bp.Dense(16, 2, rng=1)))
+    hist = bp.fit(
+        net,
+        X,
+        y,
+        loss=bp.SoftmaxCrossEntropy(),
+        optimizer=bp.optim.Adam(0.02),
+        batch_size=16,
+        epochs=30,
+        verbose=0,
+    )
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+    assert hist.train_accuracy[-1] > 0.9
+    assert net.predict(X[:3]).shape == (3, 8, 2)
+
+
+def test_params_live_in_the_flat_buffer():
+    cell = GRU(3, 4, rng=0)
+    net = bp.Sequential(Recurrent(cell), TimeDistributed(bp.Dense(4, 2, rng=1)))
+    space = net.space
+    assert space.size == 3 * 4 * 3 + 3 * 4 * 4 + 2 * 12 + 4 * 2 + 2
+    assert cell.params["W_hh"].base is space.params
+    assert net.layers[0].params is cell.params
+
+
+def test_save_and_load_round_trip(tmp_path):
+    net = bp.Sequential(
+        Recurrent(LSTM(3, 4, forget_bias=0.5, rng=0)),
+        Recurrent(Elman(4, 5, activation="relu", rng=1), return_sequences=False),
+        bp.Dense(5, 2, rng=2),
+    )
+    X = np.random.default_rng(0).normal(size=(2, 6, 3)).astype(np.float32)
+    bp.save(net, tmp_path / "rnn.bprop")
+    loaded = bp.load(tmp_path / "rnn.bprop")
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    assert loaded.layers[1].cell.activation == "relu"
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4, 3), (3,)])
+def test_wrong_rank_is_a_clear_error(shape):
+    rnn = Recurrent(LSTM(3, 4, rng=0))
+    with pytest.raises(ValueError, match=r"\(batch, time, features\)"):
+        rnn.forward(np.zeros(shape, dtype=np.float32))
+
+
+def test_wrong_feature_count_and_state_shape_are_clear_errors():
+    rnn = Recurrent(LSTM(3, 4, rng=0))
+    with pytest.raises(ValueError, match="expects 3 features"):
+        rnn.forward(np.zeros((2, 5, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match="2 parts"):
+        rnn.forward(np.zeros((2, 5, 3), dtype=np.float32), initial_state=np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="expected"):
+        rnn.forward(
+            np.zeros((2, 5, 3), dtype=np.float32),
+            initial_state=(np.zeros((3, 4)), np.zeros((3, 4))),
+        )
+    with pytest.raises(TypeError):
+        Recurrent(bp.Dense(3, 4))
+    with pytest.raises(ValueError):
+        Elman(3, 4, activation="sigmoid")
