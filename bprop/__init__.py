@@ -49,7 +49,16 @@ from bprop.optim import (
     WeightDecay,
 )
 from bprop.optim.methods import make_rule
-from bprop.recurrent import GRU, LSTM, Elman, Recurrent, TimeDistributed, fit_stream
+from bprop.recurrent import (
+    GRU,
+    LSTM,
+    RTRL,
+    Elman,
+    Recurrent,
+    SettlingNetwork,
+    TimeDistributed,
+    fit_stream,
+)
 from bprop.rng import seed
 from bprop.train import (
     Callback,
@@ -71,6 +80,8 @@ __all__ = [
     "LSTM",
     "Elman",
     "Recurrent",
+    "RTRL",
+    "SettlingNetwork",
     "TimeDistributed",
     "fit_stream",
     "AdaGrad",

@@ -152,6 +152,20 @@ def cmd_train_sequence(args: argparse.Namespace) -> dict[str, Any]:
             "accuracy": out["accuracy"],
             "penultimate_accuracy": out["penultimate_accuracy"],
         }
+    elif args.task in ("completion", "rbp-xor", "temporal-xor"):
+        from bprop.recurrent import rtrl_tasks
+
+        if args.task == "completion":
+            result = rtrl_tasks.pattern_completion(
+                n_hidden=hidden or 8, epochs=args.epochs, lr=lr or 0.05, seed=args.seed
+            )
+        elif args.task == "rbp-xor":
+            result = rtrl_tasks.settling_xor(epochs=args.epochs, lr=lr or 0.5)
+        else:
+            result = rtrl_tasks.temporal_xor(
+                n_steps=args.steps, n_hidden=hidden or 4, lr=lr or 0.01, seed=args.seed
+            )
+        result = {"task": args.task, **result}
     else:
         series = args.data or "sunspots"
         out = tasks.train_forecast(
@@ -336,9 +350,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--task",
         default="classify",
-        choices=["classify", "charlm", "adding", "reber", "forecast"],
+        choices=[
+            "classify",
+            "charlm",
+            "adding",
+            "reber",
+            "forecast",
+            "completion",
+            "rbp-xor",
+            "temporal-xor",
+        ],
         help="classify (feedforward, default), charlm (language model on a text file), "
-        "adding, reber (sequence tasks), forecast (time series)",
+        "adding, reber (sequence tasks), forecast (time series); Almeida-Pineda recurrent "
+        "backprop: completion (pattern completion), rbp-xor; real-time recurrent learning: "
+        "temporal-xor",
     )
     train.add_argument(
         "--data",
@@ -403,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     seq.add_argument("--max-seconds", type=float, help="stop language-model training after")
     seq.add_argument("--T", type=int, default=50, help="adding problem: sequence length")
     seq.add_argument("--window", type=int, default=12, help="forecast: input window")
+    seq.add_argument("--steps", type=int, default=30000, help="temporal-xor: stream length")
     train.set_defaults(func=cmd_train)
 
     smp = sub.add_parser("sample", help="generate text from a language model")

@@ -196,3 +196,14 @@ def test_sequence_task_bad_input(capsys, tmp_path):
     assert code == 2 and "empty" in err
     code, _, err = run(capsys, "train", "--task", "charlm")
     assert code == 2 and "--data" in err
+
+
+def test_recurrent_backprop_and_rtrl_tasks(capsys):
+    code, out, err = run(capsys, "train", "--task", "completion", "--epochs", "20", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["bit_accuracy"] > result["input_bit_accuracy"]  # it repairs flipped bits
+    code, out, err = run(capsys, "train", "--task", "temporal-xor", "--steps", "600", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert len(result["error_by_position"]) == 3 and result["n_steps"] == 600

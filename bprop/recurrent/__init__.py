@@ -4,7 +4,9 @@ Cells (one time step each): :class:`Elman` (Elman 1990), :class:`LSTM` (Hochreit
 Schmidhuber 1997, forget gate of Gers et al. 2000) and :class:`GRU` (Cho et al. 2014, PyTorch's
 reset-gate placement). :class:`Recurrent` unrolls a cell and backpropagates through time (full
 BPTT); :class:`TimeDistributed` applies a layer at every step; :func:`fit_stream` trains on a
-long stream with truncated BPTT(k1, k2) (Williams & Peng 1990).
+long stream with truncated BPTT(k1, k2) (Williams & Peng 1990). :class:`SettlingNetwork` is
+recurrent backpropagation (Almeida 1987; Pineda 1987): relax to a fixed point, then relax the
+adjoint. :class:`RTRL` is real-time recurrent learning (Williams & Zipser 1989).
 
 Example::
 
@@ -20,6 +22,8 @@ from bprop.recurrent.cells import Cell
 from bprop.recurrent.elman import Elman
 from bprop.recurrent.gru import GRU
 from bprop.recurrent.lstm import LSTM
+from bprop.recurrent.rbp import RelaxationError, RelaxationWarning, SettlingNetwork
+from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
 from bprop.recurrent.truncated import StreamHistory, fit_stream, stream_loss, tbptt_updates
 from bprop.recurrent.unroll import Recurrent, SequenceCache, TimeDistributed
 
@@ -35,11 +39,17 @@ __all__ = [
     "LSTM",
     "Cell",
     "Elman",
+    "RTRL",
     "Recurrent",
+    "RelaxationError",
+    "RelaxationWarning",
+    "SettlingNetwork",
     "SequenceCache",
     "StreamHistory",
     "TimeDistributed",
     "fit_stream",
+    "rtrl_cost",
+    "rtrl_network",
     "stream_loss",
     "tbptt_updates",
 ]
