@@ -35,6 +35,13 @@ class Sequential(Layer):
         self._space: ParamSpace | None = None
         self._space_key: tuple = ()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the flat buffer is rebuilt on first use after unpickling: the pickled layer
+        # parameters are no longer views of a pickled buffer
+        state = self.__dict__.copy()
+        state["_space"], state["_space_key"] = None, ()
+        return state
+
     # --- parameters ---------------------------------------------------------------------
     def leaves(self) -> list[Layer]:
         return [leaf for layer in self.layers for leaf in layer.leaves()]

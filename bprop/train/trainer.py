@@ -156,8 +156,10 @@ class Trainer:
     def _add_l2(self, space: Any) -> float:
         """Add λW to the weight gradients; return the penalty ½λ‖W‖² (once per update)."""
         w = space.params * space.decay_mask
-        space.grads += self.l2 * w
-        return 0.5 * self.l2 * float((w.astype(np.float64) ** 2).sum())
+        penalty = 0.5 * self.l2 * float(w @ w)
+        w *= self.l2
+        space.grads += w
+        return penalty
 
     def run_epoch(self, X: Any, T: Any) -> tuple[float, float | None]:
         """Train one epoch; returns (epoch loss, training accuracy or None)."""

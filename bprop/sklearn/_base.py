@@ -1,0 +1,389 @@
+"""What :class:`BackpropClassifier` and :class:`BackpropRegressor` share: their constructor
+parameters, checking them, and turning them into a bprop network, update rule and trainer.
+
+A fit is, in bprop's own terms::
+
+    net     = bp.mlp([n_features, *hidden_layer_sizes, n_outputs], activation, output, init)
+    rule    = make_rule(method, lr=learning_rate, momentum=momentum, **method_params)
+    trainer = bp.Trainer(net, loss, rule, schedule, batch_size, l2, seed)
+    trainer.fit(X, y, epochs, validation_split, early_stopping)
+
+and ``partial_fit`` is one more ``trainer.fit(X, y, epochs=1)`` on the same trainer, so the
+update rule's state (Adam's moments, Rprop's step sizes, momentum's velocity) carries over from
+call to call. The classifier and the regressor differ only in how targets become network
+outputs and outputs become predictions.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from bprop import backend
+from bprop.layers.initializers import INITIALIZERS
+from bprop.layers.mlp import mlp
+from bprop.layers.sequential import Sequential
+from bprop.losses import Loss
+from bprop.optim.base import UpdateRule
+from bprop.optim.methods import METHODS, make_rule
+from bprop.train.trainer import Trainer
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data
+except ImportError:  # pragma: no cover - older scikit-learn: the estimator method
+
+    def validate_data(estimator: Any, X: Any = "no_validation", y: Any = "no_validation", **kw):
+        return estimator._validate_data(X, y, **kw)
+
+
+#: hidden-layer activations, with scikit-learn's name for the sigmoid as an alias
+ACTIVATIONS = {
+    "sigmoid": "sigmoid",
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+    "identity": "identity",
+}
+SCHEDULES = ("auto", "online", "minibatch", "batch")
+#: the rule hyper-parameters :func:`bprop.optim.methods.make_rule` reads besides the learning
+#: rate and momentum (which have their own constructor parameters); each method reads its own
+#: and ignores the others, so one ``method_params`` can serve a grid search over methods
+METHOD_PARAMS = frozenset(
+    {
+        "eta_plus",
+        "eta_minus",
+        "delta0",
+        "delta_max",
+        "delta_min",
+        "mu",
+        "decay",
+        "increase",
+        "decrease",
+        "max_perf_inc",
+        "rho",
+        "beta1",
+        "beta2",
+        "eps",
+        "clip_norm",
+        "clip_value",
+        "weight_decay",
+    }
+)
+
+PARAMETERS_DOC = """\
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(32,)
+        Units in each hidden layer, input side first: the middle of the size list given to
+        :func:`bprop.mlp`. ``()`` gives a net with no hidden layer.
+    activation : {"tanh", "sigmoid", "relu", "leaky_relu", "identity"}, default="tanh"
+        The hidden layers' activation (``"logistic"`` is accepted for ``"sigmoid"``).
+    loss : str, default="auto"
+        What training minimises; see the class description for the choices.
+    method : str, default="adam"
+        The update rule, by its name in :data:`bprop.optim.methods.METHODS`: "sgd",
+        "momentum", "nesterov", "rprop+", "rprop-", "irprop+", "irprop-", "quickprop",
+        "bold-driver", "adagrad", "rmsprop", "adam". Adam is the default because it needs no
+        tuning of its learning rate to train well on most problems in either schedule
+        (scikit-learn's MLP makes the same choice); Rprop, Quickprop and the bold driver are
+        the classic full-batch alternatives.
+    learning_rate : float or None, default=None
+        The rule's learning rate (step size); None uses the rule's published default (sgd 0.1,
+        momentum/nesterov 0.05, adam 0.001, ...). Rprop has no learning rate and ignores it
+        (its first step size is ``method_params={"delta0": ...}``).
+    momentum : float or None, default=None
+        The momentum of "momentum", "nesterov" and "bold-driver" (None: 0.9, 0.9, 0); the
+        other methods ignore it. For momentum with "sgd", use ``method="momentum"``.
+    method_params : dict or None, default=None
+        Other hyper-parameters of the rule, by name: Rprop's ``eta_plus``, ``eta_minus``,
+        ``delta0``, ``delta_max``, ``delta_min``; Quickprop's ``mu``, ``decay``; the bold
+        driver's ``increase``, ``decrease``, ``max_perf_inc``; RMSprop's ``rho``; Adam's
+        ``beta1``, ``beta2``; ``eps``; and ``clip_norm``, ``clip_value`` and ``weight_decay``,
+        which put gradient clipping or weight decay in front of any rule. A method ignores
+        the names it does not read; unknown names are an error.
+    schedule : {"auto", "online", "minibatch", "batch"}, default="auto"
+        How examples become weight updates: one update per example ("online"), per shuffled
+        mini-batch of ``batch_size`` ("minibatch"), or one per epoch from the whole training
+        set ("batch"). "auto" is "batch" for the methods that assume full-batch gradients
+        (Rprop, Quickprop, the bold driver) and "minibatch" for the others.
+    batch_size : int, default=32
+        Examples per update for the "minibatch" schedule (all of them if fewer).
+    epochs : int, default=200
+        Passes over the training data in ``fit`` (at most, with early stopping).
+        ``partial_fit`` always makes one pass.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for classes), stop
+        when its loss has not improved for ``n_iter_no_change`` epochs, and keep the weights of
+        the best epoch (:class:`bprop.EarlyStopping`). Not used by ``partial_fit``.
+    validation_fraction : float, default=0.1
+        The held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Early stopping's patience, in epochs.
+    l2 : float, default=0.0
+        L2 weight decay λ: adds ½λ‖W‖² over the weight matrices (not the biases) to the loss of
+        every update, as the trainer's ``l2``. scikit-learn's ``alpha`` is divided by the
+        batch size before it is used, so ``MLPClassifier(alpha=a, batch_size=b)`` matches
+        ``l2=a / b``.
+    init : str or None, default=None
+        Weight initialiser of :func:`bprop.mlp` ("glorot", "glorot_normal", "he",
+        "he_uniform", "uniform"); None: He for ReLU-type activations, Glorot otherwise.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the data order (shuffles, validation split). An int
+        makes ``fit`` reproducible.
+    verbose : int, default=0
+        1 or more shows the trainer's progress bar with the loss of every epoch.
+"""
+
+ATTRIBUTES_DOC = """\
+    net_ : bprop.Sequential
+        The trained network, for bprop's own tools: ``bp.save(est.net_, path)``,
+        ``bp.gradcheck(est.net_, ...)``, ``est.net_.predict(X)`` (raw outputs).
+    trainer_ : bprop.Trainer
+        The trainer that holds the update rule's state; ``partial_fit`` continues it, and
+        ``bp.save(est.trainer_, path)`` saves the model with that state.
+    history_ : bprop.History
+        Per-epoch training record (``train_loss``, ``val_loss``, ``train_accuracy``, ...,
+        ``best_epoch``, ``stopped_because``), accumulated over ``partial_fit`` calls.
+    loss_curve_ : list of float
+        The training loss of every epoch (``history_.train_loss``), L2 penalty included.
+    n_iter_ : int
+        Epochs trained so far.
+    n_outputs_ : int
+        Output units of the network.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (only when ``X`` has string column names).
+"""
+
+
+#: what ``fit`` learns (besides the target attributes the subclasses set)
+FITTED = ("trainer_", "net_", "history_", "loss_curve_", "n_iter_")
+
+
+class BackpropEstimator(BaseEstimator):
+    """Base class of the bprop estimators; use :class:`BackpropClassifier` or
+    :class:`BackpropRegressor`."""
+
+    #: the ``loss`` names the subclass accepts
+    LOSSES: tuple[str, ...] = ("auto",)
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | tuple[int, ...] = (32,),
+        activation: str = "tanh",
+        loss: str = "auto",
+        method: str = "adam",
+        learning_rate: float | None = None,
+        momentum: float | None = None,
+        method_params: dict[str, float] | None = None,
+        schedule: str = "auto",
+        batch_size: int = 32,
+        epochs: int = 200,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        l2: float = 0.0,
+        init: str | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.method = method
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.method_params = method_params
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.l2 = l2
+        self.init = init
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # --- what the subclasses provide ----------------------------------------------------
+    def _validate_targets(
+        self, y: np.ndarray, first: bool, incremental: bool, classes: Any = None
+    ) -> np.ndarray:
+        """Check ``y`` and return the targets in the form the trainer wants; on the first
+        call (``first``) also set the target attributes (``classes_``, ``n_outputs_``).
+        ``incremental``: called from ``partial_fit``."""
+        raise NotImplementedError
+
+    def _loss_and_output(self) -> tuple[Loss, str | None]:
+        """The bprop loss and the output activation of the network (None: linear)."""
+        raise NotImplementedError
+
+    # --- building the bprop pieces ------------------------------------------------------
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+            sizes = (sizes,)
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            sizes = None
+        if sizes is None or not all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a positive int or a tuple of positive ints, got "
+                f"{self.hidden_layer_sizes!r}"
+            )
+        return [int(s) for s in sizes]
+
+    def _method_key(self) -> str:
+        key = str(self.method).lower().replace("_", "-").replace("\u2212", "-")
+        if key not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {sorted(METHODS)}")
+        return key
+
+    def _make_rule(self) -> UpdateRule:
+        """The update rule: ``make_rule(method, lr=learning_rate, momentum=momentum, ...)``."""
+        if not isinstance(self.method_params or {}, Mapping):
+            raise ValueError(f"method_params must be a dict or None, got {self.method_params!r}")
+        options = dict(self.method_params or {})
+        for name in ("lr", "momentum"):
+            if name in options:
+                what = "learning_rate" if name == "lr" else "momentum"
+                raise ValueError(f"give {name!r} as the {what} parameter, not in method_params")
+        unknown = sorted(set(options) - METHOD_PARAMS)
+        if unknown:
+            raise ValueError(
+                f"unknown method_params {unknown}; the rules read {sorted(METHOD_PARAMS)}"
+            )
+        return make_rule(
+            self._method_key(), lr=self.learning_rate, momentum=self.momentum, **options
+        )
+
+    def _check_params(self) -> None:
+        """Check the constructor parameters (scikit-learn's convention: in ``fit``, not in
+        ``__init__``), before any data is looked at."""
+        if self.loss not in self.LOSSES:
+            raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}")
+        self._hidden_sizes()
+        self._make_rule()  # the rule checks its own hyper-parameters
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        for name in ("batch_size", "epochs", "n_iter_no_change"):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)) or (
+                value < 1
+            ):
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.early_stopping and not 0 < self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            )
+        if not (isinstance(self.l2, numbers.Real) and self.l2 >= 0):
+            raise ValueError(f"l2 must be a non-negative number, got {self.l2!r}")
+        if self.init is not None and self.init not in INITIALIZERS:
+            raise ValueError(f"unknown init {self.init!r}; choose one of {INITIALIZERS}")
+
+    def _new_trainer(self, n_features: int) -> Trainer:
+        """A fresh network and trainer, seeded from ``random_state``."""
+        hidden = self._hidden_sizes()
+        rule = self._make_rule()
+        loss, output = self._loss_and_output()
+        schedule = self.schedule
+        if schedule == "auto":
+            schedule = "batch" if rule.requires_full_batch else "minibatch"
+        rs = check_random_state(self.random_state)
+        init_seed, order_seed = (int(s) for s in rs.randint(np.iinfo(np.int32).max, size=2))
+        net = mlp(
+            [n_features, *hidden, self.n_outputs_],
+            activation=ACTIVATIONS[self.activation],
+            output=output,
+            init=self.init,
+            seed=init_seed,
+        )
+        return Trainer(
+            net,
+            loss,
+            rule,
+            schedule,
+            batch_size=self.batch_size,
+            l2=float(self.l2),
+            seed=order_seed,
+            verbose=int(self.verbose),
+        )
+
+    # --- fitting ------------------------------------------------------------------------
+    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> BackpropEstimator:
+        first = not (incremental and hasattr(self, "trainer_"))
+        if first:
+            self._check_params()
+            for name in FITTED:  # a fresh fit replaces the model, even if it fails
+                self.__dict__.pop(name, None)
+        X, y = validate_data(
+            self, X, y, reset=first, multi_output=True, dtype=(np.float64, np.float32)
+        )
+        targets = self._validate_targets(y, first, incremental, classes)
+        trainer = self._new_trainer(X.shape[1]) if first else self.trainer_
+        if incremental:
+            trainer.fit(X, targets, epochs=1)
+        elif self.early_stopping:
+            trainer.fit(
+                X,
+                targets,
+                epochs=self.epochs,
+                validation_split=float(self.validation_fraction),
+                early_stopping=int(self.n_iter_no_change),
+            )
+        else:
+            trainer.fit(X, targets, epochs=self.epochs)
+        self.trainer_ = trainer
+        self.net_: Sequential = trainer.net
+        self.history_ = trainer.history
+        self.loss_curve_ = list(trainer.history.train_loss)
+        self.n_iter_ = trainer.history.epochs
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "trainer_")
+
+    def _outputs(self, X: Any, chunk: int = 4096) -> np.ndarray:
+        """The network's outputs for ``X`` (after the usual checks), computed in float64.
+
+        The weights are float32, but the forward pass runs on float64 inputs (NumPy promotes
+        each layer's product), so a row's prediction does not depend on which other rows are
+        in the same call: in float32, BLAS sums a single row and a block of rows in different
+        orders, which moves results by an ulp (~1e-7), the size of scikit-learn's tolerance
+        for "predicting a subset gives the same answers".
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        Xb = backend.asarray(X, dtype=np.float64)
+        outs = [
+            backend.to_numpy(self.net_.forward(Xb[i : i + chunk], train=False)[0])
+            for i in range(0, X.shape[0], chunk)
+        ]
+        return np.concatenate(outs).astype(np.float64, copy=False)
+
+    # --- pickling -----------------------------------------------------------------------
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        if isinstance(net, Sequential):
+            # Pickle copies each layer's parameters apart from the model's flat buffer, whose
+            # views they were. ``astype`` gives the layers fresh arrays and marks them changed,
+            # so the next use rebuilds the flat buffer from the layers' (correct) values and
+            # training (partial_fit) updates the very arrays the layers compute with.
+            dtypes = [p.dtype for leaf in net.leaves() for p in leaf.params.values()]
+            net.astype(dtypes[0] if dtypes else backend.get_dtype())
