@@ -8,6 +8,10 @@ Examples::
     bprop train --data table.csv --target price --hidden 16,8 --loss mse --json
     bprop evaluate digits.bprop --data digits
     bprop predict digits.bprop --data new.csv
+    bprop compare --data xor --methods sgd,momentum,irprop-,quickprop --schedules batch \\
+        --seeds 5 --epochs 500 --target-loss 0.05 --hidden 4 --out report/
+    bprop explain --method irprop+ --steps 2 --format md
+    bprop train --data digits --hidden 32,32,32 --activation sigmoid --diagnostics --out d.bprop
 """
 
 from __future__ import annotations
@@ -235,6 +239,14 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     # Rprop, Quickprop and the bold driver are full-batch methods: batch unless asked otherwise
     default_schedule = "batch" if rule.requires_full_batch else "minibatch"
     schedule = bp.train.get_schedule(args.schedule or default_schedule, args.batch_size)
+    diag = None
+    callbacks: list[Any] = []
+    if args.diagnostics:
+        from bprop.diagnostics import GradientDiagnostics
+
+        sample = np.random.default_rng(args.seed).permutation(len(X))[:256]
+        diag = GradientDiagnostics(X[sample], ds.y[sample], warn=False)
+        callbacks.append(diag)
     trainer = bp.Trainer(
         net,
         loss,
@@ -242,6 +254,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         schedule,
         l2=args.l2,
         seed=args.seed,
+        callbacks=callbacks,
         verbose=0 if (args.quiet or args.json) else 1,
     )
     start = time.perf_counter()
@@ -265,6 +278,16 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "val_accuracy": hist.val_accuracy[-1] if hist.val_accuracy else None,
         "stopped_because": hist.stopped_because,
     }
+    if diag is not None:
+        result["diagnostics"] = diag.summary()
+        if not args.json:
+            print(diag.format_summary())  # includes a "warning: …" line per warning
+        else:
+            for message in diag.messages:
+                print(f"bprop train: warning: {message}", file=sys.stderr)
+        report_dir = args.report or (_report_dir_for(args.out) if args.out else None)
+        if report_dir:
+            result["report"] = _diagnostics_report(args, ds.name, hist, diag, report_dir)
     if args.out:
         meta = {
             "task": ds.task,
@@ -313,6 +336,129 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_datasets(args: argparse.Namespace) -> dict[str, Any]:
     return {"datasets": [{"name": n, "description": d} for n, d in list_datasets()]}
+
+
+def _report_dir_for(model_path: str) -> str:
+    """``digits.bprop`` → ``digits-report`` (beside the model file)."""
+    import os
+
+    root, _ = os.path.splitext(model_path)
+    return root + "-report"
+
+
+def _diagnostics_report(
+    args: argparse.Namespace, data: str, hist: Any, diag: Any, out_dir: str
+) -> str:
+    from bprop.report import Report, add_diagnostics
+    from bprop.report.plots import curve_figure
+
+    rep = Report(f"bprop train --diagnostics: {data}")
+    rep.heading("Training")
+    curves = {"train loss": hist.train_loss}
+    if hist.val_loss and hist.val_loss[0] is not None:
+        curves["validation loss"] = hist.val_loss
+    rep.figure(curve_figure(curves, log=True, title="loss per epoch"), "Loss against epochs.")
+    rep.heading("Gradient diagnostics")
+    add_diagnostics(rep, diag, "Per-layer gradient norms, saturation and dead units")
+    rep.reproduce(
+        {k: v for k, v in vars(args).items() if k != "func"}, "bprop " + " ".join(sys.argv[1:])
+    )
+    return rep.write(out_dir)
+
+
+def _csv_list(text: str) -> list[str]:
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("give at least one name")
+    return items
+
+
+def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
+    """``bprop compare``: every method × schedule × seed; report, CSV and summary table."""
+    import os
+
+    from bprop.compare import format_summary, run_grid, summarize, write_csv
+    from bprop.report import compare_report
+
+    unknown = [m for m in args.methods if m.lower() not in METHODS]
+    if unknown:
+        raise CLIError(f"unknown method(s) {unknown}; choose from {sorted(METHODS)}")
+    data: Any = args.data
+    if args.data.lower().endswith(".csv"):
+        if not args.target:
+            raise CLIError(
+                f"--data {args.data} is a CSV file: name its target column with --target"
+            )
+        data = load_csv(args.data, args.target)
+    rows = run_grid(
+        data,
+        [m.lower() for m in args.methods],
+        args.schedules,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        target_loss=args.target_loss,
+        hidden=args.hidden if args.hidden is not None else [8],
+        lr=args.lr,
+        activation=args.activation,
+        batch_size=args.batch_size,
+        validation_split=args.validation_split,
+        allow_full_batch_mismatch=args.allow_mismatch,
+        n_jobs=args.jobs,
+        progress=not (args.quiet or args.json),
+    )
+    os.makedirs(args.out, exist_ok=True)
+    csv_path = write_csv(rows, os.path.join(args.out, "results.csv"))
+    command = "bprop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["compare"] else None
+    if command is None:
+        command = _compare_command(args)
+    report = compare_report(args.out, rows, command=command)
+    summary = summarize(rows)
+    return {
+        "runs": len(rows),
+        "skipped": [f"{m}/{s}" for m, s in rows.skipped],
+        "summary": summary,
+        "table": format_summary(summary),
+        "csv": csv_path,
+        "report": report,
+    }
+
+
+def _compare_command(args: argparse.Namespace) -> str:
+    parts = [
+        "bprop compare",
+        f"--data {args.data}",
+        f"--methods {','.join(args.methods)}",
+        f"--schedules {','.join(args.schedules)}",
+        f"--seeds {args.seeds}",
+        f"--epochs {args.epochs}",
+        f"--target-loss {args.target_loss}",
+        f"--hidden {','.join(map(str, args.hidden or [8]))}",
+        f"--activation {args.activation}",
+        f"--batch-size {args.batch_size}",
+        f"--validation-split {args.validation_split}",
+        f"--out {args.out}",
+    ]
+    if args.lr is not None:
+        parts.append(f"--lr {args.lr}")
+    if args.allow_mismatch:
+        parts.append("--allow-mismatch")
+    return " ".join(parts)
+
+
+def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
+    """``bprop explain``: a step-by-step trace of a small network's training."""
+    from bprop.explain import explain
+
+    text = explain(
+        network=args.network,
+        method=args.method,
+        steps=args.steps,
+        fmt=args.format,
+        lr=args.lr,
+        inputs=args.input,
+        targets=args.target,
+    )
+    return {"text": text}
 
 
 _RULE_HELP = {
@@ -419,6 +565,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="save the trained model (and optimizer state) here")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="classify: record per-layer gradient norms, saturated and dead units each epoch "
+        "(on 256 training examples), print a summary, warn on vanishing/exploding gradients; "
+        "with --out also write an HTML report beside the model",
+    )
+    train.add_argument("--report", help="--diagnostics: write the HTML report in this folder")
     seq = train.add_argument_group("recurrent tasks")
     seq.add_argument("--cell", default="lstm", choices=["lstm", "gru", "elman"])
     seq.add_argument("--unit", default="char", choices=["char", "word"])
@@ -453,6 +607,64 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--out", help="write one prediction per line to this file")
         p.set_defaults(func=func)
 
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare training methods and schedules over several seeds (HTML report + CSV)",
+    )
+    cmp_.add_argument("--data", required=True, help="built-in dataset name or CSV file")
+    cmp_.add_argument("--target", help="target column of a CSV file")
+    cmp_.add_argument(
+        "--methods",
+        type=_csv_list,
+        default=["sgd", "momentum", "irprop-"],
+        help=f"comma-separated update rules from {', '.join(sorted(METHODS))}",
+    )
+    cmp_.add_argument(
+        "--schedules",
+        type=_csv_list,
+        default=["batch"],
+        help="comma-separated schedules: online, minibatch, batch (default batch)",
+    )
+    cmp_.add_argument("--seeds", type=int, default=5, help="seeds per combination (0 … n−1)")
+    cmp_.add_argument("--epochs", type=int, default=200, help="most epochs per run")
+    cmp_.add_argument(
+        "--target-loss", type=float, default=0.05, help="training loss that counts as success"
+    )
+    cmp_.add_argument("--hidden", type=_hidden, help="hidden sizes, e.g. 32,16 (default 8)")
+    cmp_.add_argument(
+        "--activation", default="tanh", choices=[a for a in ACTIVATION_LAYERS if a != "softmax"]
+    )
+    cmp_.add_argument("--lr", type=float, help="learning rate (default: each rule's own)")
+    cmp_.add_argument("--batch-size", type=int, default=32, help="mini-batch size")
+    cmp_.add_argument("--validation-split", type=float, default=0.0)
+    cmp_.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: all cores)")
+    cmp_.add_argument(
+        "--allow-mismatch",
+        action="store_true",
+        help="also run full-batch rules (Rprop, Quickprop, bold driver) on online/mini-batch "
+        "schedules (flagged in the summary)",
+    )
+    cmp_.add_argument("--out", default="report", help="folder for index.html and results.csv")
+    cmp_.add_argument("--json", action="store_true", help="print one JSON object")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmp_.set_defaults(func=cmd_compare)
+
+    exp = sub.add_parser("explain", help="step-by-step trace of training a small network")
+    exp.add_argument(
+        "--method", default="sgd", choices=sorted(METHODS), help="update rule (default sgd)"
+    )
+    exp.add_argument("--steps", type=int, default=1, help="training steps to trace")
+    exp.add_argument("--format", default="text", choices=["text", "md"])
+    exp.add_argument(
+        "--network",
+        help="a small model saved with bp.save / bprop train --out (default: the "
+        "textbook 2-2-2 example)",
+    )
+    exp.add_argument("--input", help="input values, e.g. 0.05,0.10")
+    exp.add_argument("--target", help="target values, e.g. 0.01,0.99")
+    exp.add_argument("--lr", type=float, help="learning rate (textbook default 0.5)")
+    exp.set_defaults(func=cmd_explain)
+
     ds = sub.add_parser("datasets", help="list the built-in datasets")
     ds.add_argument("--json", action="store_true")
     ds.set_defaults(func=cmd_datasets)
@@ -466,8 +678,16 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
     elif command == "predict":
         for v in result["predictions"]:
             print(v)
-    elif command == "sample":
-        print(result["text"])
+    elif command in ("sample", "explain"):
+        print(result["text"].rstrip("\n"))
+    elif command == "compare":
+        print(result["table"])
+        print(f"\nresults: {result['csv']}\nreport:  {result['report']}")
+    elif command == "train" and "diagnostics" in result:
+        for key, value in result.items():
+            if key == "diagnostics":
+                continue
+            print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
     else:
         for key, value in result.items():
             print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")

@@ -1,0 +1,75 @@
+"""bprop explain: the textbook example's published numbers, Rprop step sizes, user networks."""
+
+import numpy as np
+import pytest
+
+import bprop as bp
+from bprop.cli import main
+from bprop.explain import ExplainError, explain
+
+# Mazur (2015), "A step by step backpropagation example": forward values and updated weights
+PUBLISHED = {
+    "net_h1": "0.3775",
+    "out_h1": "0.593269992",
+    "out_h2": "0.596884378",
+    "net_o1": "1.105905967",
+    "out_o1": "0.75136507",
+    "out_o2": "0.772928465",
+    "E_o1": "0.274811083",
+    "E_o2": "0.023560026",
+    "E_total": "0.298371109",
+}
+UPDATED = {
+    "w5": 0.35891648,
+    "w6": 0.408666186,
+    "w7": 0.511301270,
+    "w8": 0.561370121,
+    "w1": 0.149780716,
+    "w2": 0.19956143,
+    "w3": 0.24975114,
+    "w4": 0.29950229,
+}
+
+
+def _md_row(text, first_cell):
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no Markdown row for {first_cell!r}")
+
+
+def test_markdown_has_the_published_values(capsys):
+    assert main(["explain", "--format", "md"]) == 0
+    text = capsys.readouterr().out
+    for name, value in PUBLISHED.items():
+        assert value in text, name
+    assert _md_row(text, "h1")[2].startswith("0.593269992")
+    assert _md_row(text, "o1")[2].startswith("0.75136507")
+    assert _md_row(text, "w5")[-1].startswith("0.35891648")
+    assert _md_row(text, "w1")[-1].startswith("0.149780716")
+    assert "E_total = 0.298371109" in text
+    for name, value in UPDATED.items():  # published to 8 or 9 decimals
+        assert float(_md_row(text, name)[-1]) == pytest.approx(value, abs=6e-9), name
+
+
+def test_irprop_plus_shows_step_sizes_and_sign_changes():
+    text = explain(method="irprop+", steps=3, fmt="md")
+    assert "step Δ before" in text and "step Δ after" in text
+    assert _md_row(text, "w5")[-1] == "0.100000000"  # step 1 keeps Δ0 = 0.1
+    assert "0.120000000" in text  # step 2: same sign, Δ grows by η⁺ = 1.2
+    assert "## Step 3" in text
+
+
+def test_user_network_file(tmp_path):
+    net = bp.Sequential(bp.Dense(3, 2, rng=0), bp.Tanh(), bp.Dense(2, 1, rng=1))
+    path = tmp_path / "small.bprop"
+    bp.save(net, path)
+    text = explain(network=path, inputs="0.1,0.2,0.3", targets="0.5", lr=0.1)
+    assert "w1[1→1]" in text and "b[o1]" in text
+    big = bp.Sequential(bp.Dense(64, 32, rng=0), bp.Tanh(), bp.Dense(32, 10, rng=1))
+    bp.save(big, tmp_path / "big.bprop")
+    with pytest.raises(ExplainError, match="too large"):
+        explain(network=tmp_path / "big.bprop", inputs=np.zeros(64), targets=np.zeros(10))
+    with pytest.raises(ExplainError, match="input"):
+        explain(network=path)
