@@ -61,25 +61,71 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, result
 
 
+#: seconds to idle before each timed call; see :func:`interleaved`
+PAUSE = 0.3
+#: a timed call starts only once the machine's CPUs were at most this busy over one pause
+MAX_BUSY = 0.15
+#: ... or after waiting this long (seconds) for that, counted as a "busy start"
+MAX_WAIT = 120.0
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(total, idle) jiffies of all CPUs from /proc/stat (Linux), or None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(values), values[3] + values[4]  # idle + iowait
+
+
+def settle(pause: float = PAUSE, max_busy: float = MAX_BUSY, max_wait: float = MAX_WAIT) -> bool:
+    """Sleep ``pause`` seconds, and on until the CPUs were at most ``max_busy`` busy during the
+    last ``pause`` seconds (others' jobs on a shared machine); give up after ``max_wait``
+    seconds. Returns whether the machine was quiet."""
+    t_end = time.perf_counter() + max_wait
+    while True:
+        before = _cpu_times()
+        time.sleep(pause)
+        after = _cpu_times()
+        if before is None or after is None:
+            return True
+        total = after[0] - before[0]
+        busy = 1.0 - (after[1] - before[1]) / total if total > 0 else 0.0
+        if busy <= max_busy:
+            return True
+        if time.perf_counter() > t_end:
+            return False
+
+
 def interleaved(
-    runs: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1
-) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    runs: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1, pause: float = PAUSE
+) -> tuple[dict[str, list[float]], dict[str, Any], int]:
     """Time each callable ``repeats`` times, interleaved, after ``warmup`` untimed rounds.
 
     The order alternates between rounds (A B, B A, A B, ...) so that neither side always runs
-    right after the other. Returns ({name: [seconds, ...]}, {name: result of the last call}).
+    right after the other. Before each timed call the process idles (:func:`settle`): at least
+    ``pause`` seconds, because after a matrix product OpenBLAS's worker threads (NumPy)
+    busy-wait for about 2^28 cycles (~0.1 s) before they sleep, and PyTorch's OpenMP threads
+    spin too, so on a 2-core machine a run that starts right after the other library's would
+    share its cores with that library's spinning threads; and on until no other job keeps the
+    CPUs busy. Returns ({name: [seconds, ...]}, {name: result of its last call}, number of
+    timed calls that had to start on a busy machine).
     """
     names = list(runs)
     times: dict[str, list[float]] = {n: [] for n in names}
     last: dict[str, Any] = {}
+    busy_starts = 0
     for _ in range(warmup):
         for n in names:
             last[n] = runs[n]()
     for r in range(repeats):
         for n in names if r % 2 == 0 else reversed(names):
+            if not settle(pause):
+                busy_starts += 1
             t, last[n] = timed(runs[n])
             times[n].append(t)
-    return times, last
+    return times, last, busy_starts
 
 
 def paired_ratios(a: Sequence[float], b: Sequence[float]) -> list[float]:
@@ -93,8 +139,14 @@ def threadpools() -> list[dict[str, Any]]:
         from threadpoolctl import threadpool_info
     except ImportError:
         return [{"note": "threadpoolctl not installed (pip install threadpoolctl)"}]
-    keep = ("user_api", "internal_api", "version", "num_threads", "architecture", "prefix")
-    return [{k: info.get(k) for k in keep if info.get(k) is not None} for info in threadpool_info()]
+    keep = ("internal_api", "version", "num_threads", "threading_layer", "architecture")
+    pools = []
+    for info in threadpool_info():
+        pool = {k: info[k] for k in keep if info.get(k) is not None}
+        # the folder says whose library it is: numpy.libs, scipy.libs, torch/lib, ...
+        pool["library"] = "/".join(Path(info.get("filepath", "?")).parts[-2:])
+        pools.append(pool)
+    return pools
 
 
 def cpu_model() -> str:
@@ -154,7 +206,10 @@ def _fmt(c: Any) -> str:
 
 def add_common_args(parser: argparse.ArgumentParser, repeats: int) -> None:
     parser.add_argument(
-        "--repeats", type=int, default=repeats, help="timed rounds per process (default %(default)s)"
+        "--repeats",
+        type=int,
+        default=repeats,
+        help="timed rounds per process (default %(default)s)",
     )
     parser.add_argument(
         "--processes",
@@ -177,6 +232,30 @@ def run_fresh_processes(script: str, argv: Sequence[str], processes: int) -> lis
         out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(f"  process {i + 1}/{processes} done", file=sys.stderr)
     return out
+
+
+def drop_option(argv: Sequence[str], flag: str) -> list[str]:
+    """``argv`` without ``flag`` and its value (``--flag V`` or ``--flag=V``)."""
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == flag:
+            skip = True
+        elif not a.startswith(flag + "="):
+            out.append(a)
+    return out
+
+
+def busy_note(result: dict[str, Any]) -> str:
+    """A line on how many timed runs started while other jobs kept the CPUs busy."""
+    n = sum(len(v) for v in result["times"].values())
+    busy = result.get("busy_starts", 0)
+    return (
+        f"{busy} of {n} timed runs started while other jobs kept the CPUs busy "
+        f"(> {MAX_BUSY:.0%} for {MAX_WAIT:g} s)"
+    )
 
 
 def pool(results: Sequence[dict[str, Any]], key: str = "times") -> dict[str, list[float]]:

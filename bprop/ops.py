@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from bprop.backend import get_xp
 
 
@@ -56,6 +58,11 @@ def tanh_backward(y: Any, dy: Any, out: Any = None) -> Any:
 
 
 def relu(x: Any, out: Any = None) -> Any:
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        # Same values as maximum(x, 0); NumPy's SIMD loop for maximum only runs when both
+        # operands are arrays (a scalar 0 takes a loop about 3x slower), so compare with a
+        # read-only array of zeros instead.
+        return np.maximum(x, _zeros(x.shape, x.dtype), out=out)
     return get_xp().maximum(x, 0, out=out)
 
 
@@ -97,6 +104,22 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
     xp = get_xp()
     z = x - x.max(axis=axis, keepdims=True)
     z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+    return z
+
+
+# --- a read-only array of zeros for relu ---------------------------------------------------
+_ZEROS: dict[tuple[tuple[int, ...], Any], np.ndarray] = {}
+
+
+def _zeros(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A read-only array of zeros, cached per (shape, dtype): nothing ever writes to it."""
+    z = _ZEROS.get((shape, dtype))
+    if z is None:
+        if len(_ZEROS) >= 64:  # many shapes (e.g. varying batch sizes): start afresh
+            _ZEROS.clear()
+        z = np.zeros(shape, dtype)
+        z.flags.writeable = False
+        _ZEROS[(shape, dtype)] = z
     return z
 
 

@@ -23,6 +23,14 @@ class Activation(Layer):
 
     name = "identity"
 
+    # Why the output is a new array and never x overwritten in place: this layer cannot know
+    # who else holds x. Every activation returns its output *as its cache*, so in
+    # Sequential(Sigmoid(), ReLU()) an in-place ReLU would overwrite the sigmoid's cache and
+    # corrupt its backward pass; Dropout in evaluation mode passes its input through, so in
+    # Sequential(Dropout(0.5), ReLU()) it would overwrite the caller's data; a recurrent cell
+    # may keep x for a later time step. A fresh output costs an allocation, not a pass over
+    # the data (the pass is needed either way). The same holds for dy in backward: it may be
+    # the very array another layer or the caller still uses, so it is only read.
     def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
         f, _ = ops.ACTIVATIONS[self.name]
         y = f(x)

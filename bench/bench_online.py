@@ -1,0 +1,213 @@
+"""Online (per-example) SGD epoch: bprop vs PyTorch eager (DESIGN.md §4, second row).
+
+Workload: MLP 64-32-10 with tanh, softmax cross-entropy, plain SGD with lr 0.01, one update per
+example (batch size 1) in a fixed order (no shuffling on either side), one epoch over
+scikit-learn's 1,797 handwritten digits scaled to [0, 1] (÷16), float32. Both sides start from
+the same weights (bprop's, copied into ``torch.nn.Linear``) and see the same examples in the same
+order, so they do the same computation; the script checks that they end at the same loss.
+
+Rows, each timed as what a user runs for one epoch:
+
+* ``bprop``: ``bp.Trainer(net, ..., schedule=bp.Online(shuffle=False), verbose=0)`` and
+  ``trainer.fit(X, y, epochs=1)`` — whatever path ``bp.fit`` takes (the compiled online path
+  when the trainer supports the model, rule and schedule);
+* ``bprop fast=False``: the same with ``bp.Trainer(..., fast=False)``, the plain NumPy path;
+* ``PyTorch eager``: a per-example loop ``zero_grad, forward, cross_entropy, backward, step``
+  over ``torch.from_numpy`` views of the same arrays, summing ``loss.item()`` for the epoch
+  loss, with ``torch.set_num_threads(2)``.
+
+Numba's one-time compilation is excluded: every row first runs one untimed warm-up epoch.
+
+Run from the repository root::
+
+    python bench/bench_online.py                 # 5 interleaved repeats in this process
+    python bench/bench_online.py --processes 10  # the §4 protocol: 10 fresh processes
+
+Target (DESIGN.md §4): bprop at least 15x faster than PyTorch eager.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import common
+import numpy as np
+
+SIZES = (64, 32, 10)
+TARGET_SPEEDUP = 15.0
+ROWS = ("bprop", "bprop fast=False", "PyTorch eager")
+
+
+def load_data() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return np.ascontiguousarray(X / 16.0, dtype=np.float32), y.astype(np.int64)
+
+
+def loss64(weights: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray, y: np.ndarray) -> float:
+    """Mean softmax cross-entropy of the tanh MLP with these (W, b), in float64."""
+    h = X.astype(np.float64)
+    for i, (W, b) in enumerate(weights):
+        h = h @ W.astype(np.float64) + b.astype(np.float64)
+        if i < len(weights) - 1:
+            np.tanh(h, out=h)
+    z = h - h.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean())
+
+
+def bprop_weights(net: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    dense = [leaf for leaf in net.leaves() if "W" in leaf.params]
+    return [(d.params["W"].copy(), d.params["b"].copy()) for d in dense]
+
+
+def torch_weights(model: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    lin = [m for m in model if hasattr(m, "weight")]
+    return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in lin]
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common.add_common_args(parser, repeats=5)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.processes > 1:
+        return pooled_main(args, argv if argv is not None else sys.argv[1:])
+
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    bp = common.import_bprop()
+    torch.set_num_threads(2)
+
+    X, y = load_data()
+    n = X.shape[0]
+    net = bp.mlp(list(SIZES), activation="tanh", seed=args.seed)  # float32, Glorot init
+    init = net.space.params.copy()
+    init_weights = bprop_weights(net)
+
+    def bprop_run(fast: bool):
+        def run() -> tuple[float, list]:
+            net.space.params[...] = init
+            trainer = bp.Trainer(
+                net,
+                bp.SoftmaxCrossEntropy(),
+                bp.SGD(args.lr),
+                schedule=bp.Online(shuffle=False),
+                verbose=0,
+                fast=fast,
+            )
+            history = trainer.fit(X, y, epochs=1)
+            return history.train_loss[-1], bprop_weights(net)
+
+        return run
+
+    layers: list[Any] = []
+    for i, (W, b) in enumerate(init_weights):
+        lin = torch.nn.Linear(*W.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W.T))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin] if i == len(SIZES) - 2 else [lin, torch.nn.Tanh()]
+    model = torch.nn.Sequential(*layers)
+    torch_init = {k: v.clone() for k, v in model.state_dict().items()}
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def run_torch() -> tuple[float, list]:
+        model.load_state_dict(torch_init)
+        opt = torch.optim.SGD(model.parameters(), lr=args.lr)
+        total = 0.0
+        for i in range(n):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(Xt[i : i + 1]), yt[i : i + 1])
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        return total / n, torch_weights(model)
+
+    runs = {ROWS[0]: bprop_run(True), ROWS[1]: bprop_run(False), ROWS[2]: run_torch}
+    # warmup=1: one untimed epoch per row first (compiles the Numba kernels)
+    times, last, busy = common.interleaved(runs, args.repeats, warmup=1)
+    result = {
+        "benchmark": "online",
+        "config": vars(args),
+        "times": times,
+        "busy_starts": busy,
+        "epoch_loss": {k: float(v[0]) for k, v in last.items()},
+        "final_loss": {k: loss64(v[1], X, y) for k, v in last.items()},
+        "start_loss": loss64(init_weights, X, y),
+        "machine": common.machine_info({"torch": torch.__version__}),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        report(result)
+    return result
+
+
+def report(result: dict[str, Any]) -> None:
+    times = result["times"]
+    ref = times["PyTorch eager"]
+    cfg = result["config"]
+    print(
+        f"MLP {'-'.join(map(str, SIZES))} tanh, online (batch 1), digits (1,797 examples), SGD lr "
+        f"{cfg['lr']}: ms/epoch, median of {len(ref)} interleaved repeats after one untimed "
+        "warm-up epoch per row (excludes Numba's compilation)"
+    )
+    rows = []
+    for name, ts in times.items():
+        speedups = common.paired_ratios(ref, ts)
+        rows.append(
+            [
+                name,
+                1e3 * common.median(ts),
+                1e3 * min(ts),
+                1e3 * max(ts),
+                common.median(speedups),
+                f"{result['epoch_loss'][name]:.7f}",
+                f"{result['final_loss'][name]:.7f}",
+            ]
+        )
+    print(
+        common.table(
+            ["", "ms/epoch", "min", "max", "PyTorch ÷", "epoch loss", "final loss (f64)"], rows
+        )
+    )
+    final = result["final_loss"]
+    worst = max(abs(final[k] - final["PyTorch eager"]) / final["PyTorch eager"] for k in final)
+    moved = abs(result["start_loss"] - final["PyTorch eager"])
+    print(
+        f"same computation: final losses differ by at most {worst:.1e} (relative; the epoch moved "
+        f"the loss by {moved:.3f}) -> {'OK' if worst < 1e-5 else 'MISMATCH'}"
+    )
+    s = common.median(common.paired_ratios(ref, times["bprop"]))
+    verdict = "met" if s >= TARGET_SPEEDUP else "NOT met"
+    print(f"bprop: {s:.1f}x faster than PyTorch eager; target >= {TARGET_SPEEDUP:g}x: {verdict}")
+    s = common.median(common.paired_ratios(ref, times["bprop fast=False"]))
+    print(f"bprop fast=False (the NumPy path, for reference): {s:.1f}x faster than PyTorch eager")
+    print(common.busy_note(result))
+    common.print_machine_info(result["machine"])
+
+
+def pooled_main(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
+    results = common.run_fresh_processes(
+        __file__, common.drop_option(argv, "--processes"), args.processes
+    )
+    pooled = dict(results[-1])
+    pooled["times"] = common.pool(results)
+    pooled["busy_starts"] = sum(r["busy_starts"] for r in results)
+    if args.json:
+        print(json.dumps(pooled))
+    else:
+        print(f"pooled over {args.processes} fresh processes")
+        report(pooled)
+    return pooled
+
+
+if __name__ == "__main__":
+    main()
