@@ -4,8 +4,11 @@ Workload: MLP 784-256-256-10 with ReLU, softmax cross-entropy (mean over the bat
 lr 0.01 and momentum 0.9 (``--momentum 0`` for plain SGD), mini-batches of 128 in a fixed order
 (no shuffling on either side), one epoch over 60,000 seeded random float32 samples with 10
 classes. Both sides start from the same weights (bprop's, copied into ``torch.nn.Linear``) and
-see the same batches, so they do the same computation; the script checks that they end at the
-same loss (to float32 round-off) and prints s/epoch for each and the ratio bprop / PyTorch.
+see the same batches, so they do the same computation; the script prints s/epoch for each and
+the ratio bprop / PyTorch, and checks that both end at the same loss: in float32 to 1e-3
+relative (the trajectories agree to round-off step by step, but a ReLU input within round-off
+of 0 can take different branches on the two sides and SGD carries that on), and, in an
+untimed epoch in float64 on both sides, to 1e-8 (``--no-verify`` skips that epoch).
 
 What is timed, per side, is what a user runs for one epoch:
 
@@ -149,10 +152,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.processes > 1:
         return pooled_main(args, argv if argv is not None else sys.argv[1:])
 
-    import torch
-
+    torch = common.import_torch(threads=2)
     bp = common.import_bprop()
-    torch.set_num_threads(2)
 
     X, y = make_data(args.n, args.seed)
     init = bprop_weights(bp.mlp(list(SIZES), activation="relu", seed=args.seed))  # He init

@@ -79,11 +79,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.processes > 1:
         return pooled_main(args, argv if argv is not None else sys.argv[1:])
 
-    import torch
+    torch = common.import_torch(threads=2)
     import torch.nn.functional as F  # noqa: N812
 
     bp = common.import_bprop()
-    torch.set_num_threads(2)
 
     X, y = load_data()
     n = X.shape[0]

@@ -50,6 +50,19 @@ def import_bprop() -> ModuleType:
     return bprop
 
 
+def import_torch(threads: int = 2) -> ModuleType:
+    """Import PyTorch (the benchmark peer) with ``threads`` intra-op threads, or exit with
+    advice."""
+    try:
+        import torch
+    except ImportError:
+        raise SystemExit(
+            "these benchmarks compare with PyTorch: pip install torch==2.13.0 (a CPU build)"
+        ) from None
+    torch.set_num_threads(threads)
+    return torch
+
+
 def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 

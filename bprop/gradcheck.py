@@ -131,7 +131,7 @@ def gradcheck(
         check_input: also check ∂f/∂x.
         train: run layers in training mode (Dropout active, BatchNorm with batch statistics).
     """
-    x = np.array(backend.to_numpy(x), dtype=np.float64)
+    x = np.array(backend.to_numpy(x), dtype=np.float64, order="C")  # views below need C order
     tracker = _Tracker(floor)
     if isinstance(obj, Loss):
         t = None if target is None else np.asarray(backend.to_numpy(target))

@@ -41,6 +41,16 @@ class UpdateRule:
     def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
         raise NotImplementedError
 
+    def apply(self, grads: Any, state: State, params: Any, loss: float | None = None) -> State:
+        """Update ``params`` in place; return the new state. The trainer calls this.
+
+        By definition ``params += update(...)[0]``; a rule may override it with a fused
+        kernel that does the same arithmetic in one pass (tested against this definition).
+        """
+        updates, state = self.update(grads, state, params, loss)
+        params += updates
+        return state
+
     def get_config(self) -> dict[str, Any]:
         return {}
 

@@ -33,8 +33,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from bprop.backend import get_xp
 from bprop.optim.base import State, UpdateRule
+
+
+def _momentum_step(p: Any, v: Any, g: Any, lr: Any, mu: Any) -> None:  # pragma: no cover
+    for i in range(p.shape[0]):
+        vi = v[i] * mu + g[i] * -lr  # the same float operations, in the same order, as update
+        v[i] = vi
+        p[i] += vi
+
+
+try:
+    import numba
+
+    _fused_momentum = numba.njit(cache=True, nogil=True)(_momentum_step)
+except ImportError:  # pragma: no cover
+    _fused_momentum = None
 
 
 class SGD(UpdateRule):
@@ -70,6 +87,22 @@ class SGD(UpdateRule):
             return grads, state
         grads += self.momentum * v
         return grads, state
+
+    def apply(self, grads: Any, state: State, params: Any, loss: float | None = None) -> State:
+        """Heavy-ball momentum in one fused pass on NumPy (v ← μv − ηg; w ← w + v per
+        element) instead of four; the other cases use the definition in the base class."""
+        if (
+            _fused_momentum is None
+            or not self.momentum
+            or self.nesterov
+            or type(params) is not np.ndarray
+            or params.dtype != grads.dtype
+        ):
+            return super().apply(grads, state, params, loss)
+        v = state["velocity"]
+        dt = params.dtype.type
+        _fused_momentum(params, v, grads, dt(self.lr), dt(self.momentum))
+        return state
 
     def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}

@@ -149,8 +149,7 @@ class Trainer:
         self.net.backward(dy, cache, need_dx=False)
         if self.l2:
             loss += self._add_l2(space)
-        updates, self.state = self.optimizer.update(space.grads, self.state, space.params, loss)
-        space.params += updates
+        self.state = self.optimizer.apply(space.grads, self.state, space.params, loss)
         return loss, out
 
     def _add_l2(self, space: Any) -> float:

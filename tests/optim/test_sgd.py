@@ -50,3 +50,22 @@ def test_bad_hyper_parameters():
         bp.SGD(0.1, momentum=1.0)
     with pytest.raises(ValueError, match="Nesterov"):
         bp.SGD(0.1, nesterov=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_apply_is_params_plus_update(dtype, momentum, nesterov):
+    # the trainer calls apply(); SGD fuses it into one pass for heavy-ball momentum
+    rng = np.random.default_rng(0)
+    rule = bp.SGD(0.1, momentum=momentum, nesterov=nesterov)
+    p_apply = rng.normal(size=257).astype(dtype)
+    p_update = p_apply.copy()
+    s_apply, s_update = rule.init(p_apply), rule.init(p_update)
+    for _ in range(4):
+        g = rng.normal(size=257).astype(dtype)
+        s_apply = rule.apply(g.copy(), s_apply, p_apply)
+        upd, s_update = rule.update(g.copy(), s_update, p_update)
+        p_update += upd
+    np.testing.assert_array_equal(p_apply, p_update)
+    for key in s_update:
+        np.testing.assert_array_equal(s_apply[key], s_update[key])
