@@ -177,6 +177,7 @@ def train_lm(
         eval_every=eval_every,
         validation=(held[:-1], held[1:]) if eval_every else None,
         verbose=verbose,
+        keep_best=bool(eval_every),  # end with the best held-out weights, not the last
     )
     val = stream_loss(net, held[:-1], held[1:], SoftmaxCrossEntropy(), val_batch, k1)
     config = {

@@ -268,6 +268,7 @@ class StreamHistory:
     epochs: int = 0
     optimizer_state: Any = None
     stopped_because: str = "epochs"
+    best_update: int | None = None
 
     @property
     def updates(self) -> int:
@@ -293,6 +294,7 @@ def fit_stream(
     max_updates: int | None = None,
     callback: Callable[[int, float], Any] | None = None,
     verbose: int = 1,
+    keep_best: bool = False,
 ) -> StreamHistory:
     """Train ``net`` on a long stream with truncated BPTT(k1, k2) and return its history.
 
@@ -316,6 +318,8 @@ def fit_stream(
         max_seconds, max_updates: stop early when reached.
         callback: called as ``callback(update, loss)`` after every update; returning True
             stops training.
+        keep_best: with ``validation``, end with the weights of the evaluation that had the
+            lowest validation loss (early stopping for streams) instead of the last ones.
     """
     from bprop.optim.adaptive import Adam
     from bprop.optim.transforms import ClipByGlobalNorm
@@ -349,6 +353,9 @@ def fit_stream(
         hist.val_updates.append(hist.updates)
         hist.val_seconds.append(time.perf_counter() - t0)
         hist.val_loss.append(v)
+        if keep_best and v <= min(hist.val_loss):
+            best[0] = space.params.copy()
+            hist.best_update = hist.updates
         if verbose:
             print(
                 f"update {hist.updates}/{total_chunks}  {hist.val_seconds[-1]:7.1f} s  "
@@ -356,6 +363,7 @@ def fit_stream(
                 flush=True,
             )
 
+    best: list[Any] = [None]
     stop = False
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(epochs):
@@ -385,4 +393,6 @@ def fit_stream(
             if stop:
                 break
     hist.optimizer_state = state
+    if keep_best and best[0] is not None:
+        space.params[...] = best[0]
     return hist
