@@ -31,7 +31,6 @@ Target (DESIGN.md §4): bprop / PyTorch ≤ 0.75.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -56,28 +55,6 @@ def make_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def loss64(weights: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray, y: np.ndarray) -> float:
-    """Mean softmax cross-entropy of the ReLU MLP with these (W, b), in float64."""
-    h = X.astype(np.float64)
-    for i, (W, b) in enumerate(weights):
-        h = h @ W.astype(np.float64) + b.astype(np.float64)
-        if i < len(weights) - 1:
-            np.maximum(h, 0, out=h)
-    z = h - h.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-logp[np.arange(len(y)), y].mean())
-
-
-def bprop_weights(net: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-    dense = [leaf for leaf in net.leaves() if "W" in leaf.params]
-    return [(d.params["W"].copy(), d.params["b"].copy()) for d in dense]
-
-
-def torch_weights(model: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-    lin = [m for m in model if hasattr(m, "weight")]
-    return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in lin]
-
-
 def bprop_epoch(bp: Any, X: np.ndarray, y: np.ndarray, init: list, args: Any) -> Any:
     """A callable that trains one epoch with bprop from the weights ``init``, in X's dtype;
     it returns (epoch loss, final weights)."""
@@ -99,7 +76,7 @@ def bprop_epoch(bp: Any, X: np.ndarray, y: np.ndarray, init: list, args: Any) ->
             verbose=0,
         )
         history = trainer.fit(X, y, epochs=1)
-        return history.train_loss[-1], bprop_weights(net)
+        return history.train_loss[-1], common.bprop_weights(net)
 
     return run
 
@@ -131,7 +108,7 @@ def torch_epoch(torch: Any, X: np.ndarray, y: np.ndarray, init: list, args: Any)
             loss.backward()
             opt.step()
             total += loss.item() * xb.shape[0]
-        return total / n, torch_weights(model)
+        return total / n, common.torch_weights(model)
 
     return run
 
@@ -156,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     bp = common.import_bprop()
 
     X, y = make_data(args.n, args.seed)
-    init = bprop_weights(bp.mlp(list(SIZES), activation="relu", seed=args.seed))  # He init
+    init = common.bprop_weights(bp.mlp(list(SIZES), activation="relu", seed=args.seed))  # He init
     runs = {
         "bprop": bprop_epoch(bp, X, y, init, args),
         "PyTorch eager": torch_epoch(torch, X, y, init, args),
@@ -170,8 +147,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "times": times,
         "busy_starts": busy,
         "epoch_loss": {k: float(v[0]) for k, v in last.items()},
-        "final_loss": {k: loss64(v[1], X, y) for k, v in last.items()},
-        "start_loss": loss64(init, X, y),
+        "final_loss": {k: common.mlp_loss64(v[1], X, y, common.relu64) for k, v in last.items()},
+        "start_loss": common.mlp_loss64(init, X, y, common.relu64),
         "machine": common.machine_info({"torch": torch.__version__}),
     }
     if not args.no_verify:
@@ -183,12 +160,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "bprop": bprop_epoch(bp, X64, y, init, args)(),
             "PyTorch eager": torch_epoch(torch, X64, y, init, args)(),
         }
-        result["final_loss_f64"] = {k: loss64(v[1], X64, y) for k, v in f64.items()}
-    if args.json:
-        print(json.dumps(result))
-    else:
-        report(result)
-    return result
+        result["final_loss_f64"] = {
+            k: common.mlp_loss64(v[1], X64, y, common.relu64) for k, v in f64.items()
+        }
+    return common.emit(result, args.json, report)
 
 
 def hand_numpy(X: np.ndarray, y: np.ndarray, weights: list, args: Any) -> tuple[float, list]:
@@ -303,12 +278,7 @@ def pooled_main(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     pooled = dict(results[0])
     pooled["times"] = common.pool(results)
     pooled["busy_starts"] = sum(r["busy_starts"] for r in results)
-    if args.json:
-        print(json.dumps(pooled))
-    else:
-        print(f"pooled over {args.processes} fresh processes")
-        report(pooled)
-    return pooled
+    return common.emit(pooled, args.json, report, pooled_over=args.processes)
 
 
 if __name__ == "__main__":

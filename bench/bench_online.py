@@ -29,7 +29,6 @@ Target (DESIGN.md §4): bprop at least 15x faster than PyTorch eager.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -46,28 +45,6 @@ def load_data() -> tuple[np.ndarray, np.ndarray]:
 
     X, y = load_digits(return_X_y=True)
     return np.ascontiguousarray(X / 16.0, dtype=np.float32), y.astype(np.int64)
-
-
-def loss64(weights: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray, y: np.ndarray) -> float:
-    """Mean softmax cross-entropy of the tanh MLP with these (W, b), in float64."""
-    h = X.astype(np.float64)
-    for i, (W, b) in enumerate(weights):
-        h = h @ W.astype(np.float64) + b.astype(np.float64)
-        if i < len(weights) - 1:
-            np.tanh(h, out=h)
-    z = h - h.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-logp[np.arange(len(y)), y].mean())
-
-
-def bprop_weights(net: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-    dense = [leaf for leaf in net.leaves() if "W" in leaf.params]
-    return [(d.params["W"].copy(), d.params["b"].copy()) for d in dense]
-
-
-def torch_weights(model: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-    lin = [m for m in model if hasattr(m, "weight")]
-    return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in lin]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -88,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     n = X.shape[0]
     net = bp.mlp(list(SIZES), activation="tanh", seed=args.seed)  # float32, Glorot init
     init = net.space.params.copy()
-    init_weights = bprop_weights(net)
+    init_weights = common.bprop_weights(net)
 
     def bprop_run(fast: bool):
         def run() -> tuple[float, list]:
@@ -102,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 fast=fast,
             )
             history = trainer.fit(X, y, epochs=1)
-            return history.train_loss[-1], bprop_weights(net)
+            return history.train_loss[-1], common.bprop_weights(net)
 
         return run
 
@@ -127,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             loss.backward()
             opt.step()
             total += loss.item()
-        return total / n, torch_weights(model)
+        return total / n, common.torch_weights(model)
 
     runs = {ROWS[0]: bprop_run(True), ROWS[1]: bprop_run(False), ROWS[2]: run_torch}
     # warmup=1: one untimed epoch per row first (compiles the Numba kernels)
@@ -138,15 +115,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "times": times,
         "busy_starts": busy,
         "epoch_loss": {k: float(v[0]) for k, v in last.items()},
-        "final_loss": {k: loss64(v[1], X, y) for k, v in last.items()},
-        "start_loss": loss64(init_weights, X, y),
+        "final_loss": {k: common.mlp_loss64(v[1], X, y, np.tanh) for k, v in last.items()},
+        "start_loss": common.mlp_loss64(init_weights, X, y, np.tanh),
         "machine": common.machine_info({"torch": torch.__version__}),
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        report(result)
-    return result
+    return common.emit(result, args.json, report)
 
 
 def report(result: dict[str, Any]) -> None:
@@ -200,12 +173,7 @@ def pooled_main(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     pooled = dict(results[-1])
     pooled["times"] = common.pool(results)
     pooled["busy_starts"] = sum(r["busy_starts"] for r in results)
-    if args.json:
-        print(json.dumps(pooled))
-    else:
-        print(f"pooled over {args.processes} fresh processes")
-        report(pooled)
-    return pooled
+    return common.emit(pooled, args.json, report, pooled_over=args.processes)
 
 
 if __name__ == "__main__":

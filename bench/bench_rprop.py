@@ -36,7 +36,6 @@ Target (DESIGN.md §4): bprop (Trainer.fit) / PyTorch ≤ 0.5.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -55,16 +54,10 @@ def make_data() -> tuple[np.ndarray, np.ndarray]:
     return (X / 16.0).astype(np.float32), y.astype(np.int64)
 
 
-def cross_entropy64(logits: np.ndarray, y: np.ndarray) -> float:
-    z = logits - logits.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-logp[np.arange(len(y)), y].mean())
-
-
 def loss64(flat: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
     """Mean cross-entropy, in float64, of the net whose parameters (bprop's order) are ``flat``."""
     W1, b1, W2, b2 = unflatten(flat.astype(np.float64))
-    return cross_entropy64(np.tanh(X.astype(np.float64) @ W1 + b1) @ W2 + b2, y)
+    return common.cross_entropy64(np.tanh(X.astype(np.float64) @ W1 + b1) @ W2 + b2, y)
 
 
 def unflatten(flat: np.ndarray) -> list[np.ndarray]:
@@ -199,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     runs = {"bprop": run_fit, "bprop step loop": run_steps, "PyTorch eager": run_torch}
     with threadpool_limits(limits=args.threads):
-        times, _ = common.interleaved(runs, args.repeats, warmup=1)
+        times, _, _ = common.interleaved(runs, args.repeats, warmup=1)
         check = lockstep(torch, bp, s, args.epochs, args.delta0)
         machine = common.machine_info({"torch": torch.__version__, "threads": str(args.threads)})
     result = {
@@ -209,11 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "lockstep": check,
         "machine": machine,
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        report(result)
-    return result
+    return common.emit(result, args.json, report)
 
 
 def report(result: dict[str, Any]) -> None:
@@ -259,28 +248,11 @@ def report(result: dict[str, Any]) -> None:
 
 
 def pooled_main(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
-    argv = _drop_value(argv, "--processes")
+    argv = common.drop_option(argv, "--processes")
     results = common.run_fresh_processes(__file__, argv, args.processes)
     pooled = dict(results[-1])
     pooled["times"] = common.pool(results)
-    if args.json:
-        print(json.dumps(pooled))
-    else:
-        print(f"pooled over {args.processes} fresh processes")
-        report(pooled)
-    return pooled
-
-
-def _drop_value(argv: list[str], flag: str) -> list[str]:
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == flag:
-            skip = True
-        elif not a.startswith(flag + "="):
-            out.append(a)
-    return out
+    return common.emit(pooled, args.json, report, pooled_over=args.processes)
 
 
 if __name__ == "__main__":

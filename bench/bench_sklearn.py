@@ -42,7 +42,6 @@ Target (issue 7): bprop's fit no slower than MLPClassifier's (ratio ≤ 1).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from typing import Any
@@ -137,7 +136,7 @@ def run_workload(name: str, repeats: int, seed: int) -> dict[str, Any]:
 
         return run
 
-    times, last = common.interleaved({row: fit(row) for row in ROWS}, repeats, warmup=1)
+    times, last, _ = common.interleaved({row: fit(row) for row in ROWS}, repeats, warmup=1)
     return {
         "n_train": int(X_train.shape[0]),
         "n_features": int(X_train.shape[1]),
@@ -177,11 +176,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "workloads": workloads,
         "machine": machine,
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        report(result)
-    return result
+    return common.emit(result, args.json, report)
 
 
 def report(result: dict[str, Any]) -> None:
@@ -243,12 +238,7 @@ def pooled_main(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         name: {**res, "times": common.pool([r["workloads"][name] for r in results])}
         for name, res in results[-1]["workloads"].items()
     }
-    if args.json:
-        print(json.dumps(pooled))
-    else:
-        print(f"pooled over {args.processes} fresh processes")
-        report(pooled)
-    return pooled
+    return common.emit(pooled, args.json, report, pooled_over=args.processes)
 
 
 if __name__ == "__main__":

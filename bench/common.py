@@ -26,6 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 
 #: environment variables that change BLAS or OpenMP behaviour; printed, never changed here
@@ -278,3 +280,57 @@ def pool(results: Sequence[dict[str, Any]], key: str = "times") -> dict[str, lis
         for name, values in res[key].items():
             pooled.setdefault(name, []).extend(values)
     return pooled
+
+
+# --- what the MLP benchmarks share -------------------------------------------------------
+Weights = list  # [(W (n_in, n_out), b (n_out,)), ...], float arrays
+
+
+def cross_entropy64(logits: np.ndarray, y: np.ndarray) -> float:
+    """Mean softmax cross-entropy of ``logits`` against labels ``y``, in float64."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean())
+
+
+def mlp_loss64(weights: Weights, X: np.ndarray, y: np.ndarray, hidden: Callable) -> float:
+    """Mean cross-entropy, in float64, of the MLP with these (W, b) and hidden activation
+    ``hidden`` (applied in place, e.g. ``np.tanh``), independent of either library."""
+    h = X.astype(np.float64)
+    for i, (W, b) in enumerate(weights):
+        h = h @ W.astype(np.float64) + b.astype(np.float64)
+        if i < len(weights) - 1:
+            hidden(h, out=h)
+    return cross_entropy64(h, y)
+
+
+def relu64(h: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.maximum(h, 0, out=out)
+
+
+def bprop_weights(net: Any) -> Weights:
+    """(W, b) of every Dense layer of a bprop net, copied."""
+    dense = [leaf for leaf in net.leaves() if "W" in leaf.params]
+    return [(d.params["W"].copy(), d.params["b"].copy()) for d in dense]
+
+
+def torch_weights(model: Any) -> Weights:
+    """(W, b) of every Linear layer of a torch ``nn.Sequential``, in bprop's (n_in, n_out)."""
+    lin = [m for m in model if hasattr(m, "weight")]
+    return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in lin]
+
+
+def emit(
+    result: dict[str, Any],
+    as_json: bool,
+    report: Callable[[dict[str, Any]], None],
+    pooled_over: int | None = None,
+) -> dict[str, Any]:
+    """Print ``result`` as one JSON line, or as the script's human report."""
+    if as_json:
+        print(json.dumps(result))
+    else:
+        if pooled_over:
+            print(f"pooled over {pooled_over} fresh processes")
+        report(result)
+    return result
