@@ -24,10 +24,8 @@ lint: install
 	$(BIN)/ruff check bprop tests bench examples
 	$(BIN)/ruff format --check bprop tests bench examples
 
-# one BLAS thread: the suite's matrices are small, and on a busy 2-core machine idle BLAS
-# threads spinning against each other slow small products down many times over
 test: lint
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
+	$(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -30,7 +30,7 @@ from bprop.data import Dataset, list_datasets, load_csv, load_dataset
 from bprop.layers.activations import ACTIVATION_LAYERS
 from bprop.layers.initializers import INITIALIZERS
 from bprop.losses import LOSSES
-from bprop.optim.methods import METHODS, make_rule
+from bprop.optim.methods import HYPERPARAMETERS, METHODS, make_rule
 
 
 class CLIError(Exception):
@@ -78,7 +78,7 @@ def _default_loss(ds: Dataset) -> str:
 
 def _sequence_rule(args: argparse.Namespace) -> bp.UpdateRule | None:
     """The rule for a recurrent task: the chosen --method (Adam unless given)."""
-    options = {k: getattr(args, k) for k in _RULE_OPTIONS}
+    options = {k: getattr(args, k) for k in HYPERPARAMETERS}
     if args.method is None:
         return None
     return make_rule(args.method, **options)
@@ -234,7 +234,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         init=args.init,
         seed=args.seed,
     )
-    rule = make_rule(args.method, **{k: getattr(args, k) for k in _RULE_OPTIONS})
+    rule = make_rule(args.method, **{k: getattr(args, k) for k in HYPERPARAMETERS})
     loss = bp.losses.get_loss(loss_name)
     # Rprop, Quickprop and the bold driver are full-batch methods: batch unless asked otherwise
     default_schedule = "batch" if rule.requires_full_batch else "minibatch"
@@ -461,30 +461,6 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
     return {"text": text}
 
 
-_RULE_HELP = {
-    "lr": "learning rate η (sgd 0.1, momentum/nesterov 0.05)",
-    "momentum": "momentum μ (momentum/nesterov: 0.9; bold-driver: 0)",
-    "eta-plus": "Rprop step growth η+ (1.2)",
-    "eta-minus": "Rprop step shrink η− (0.5)",
-    "delta0": "Rprop initial step Δ0 (0.1)",
-    "delta-max": "Rprop largest step Δmax (50)",
-    "delta-min": "Rprop smallest step Δmin (1e-6)",
-    "mu": "Quickprop maximum growth factor μ (1.75)",
-    "decay": "Quickprop weight decay",
-    "increase": "bold driver: learning-rate growth on improvement (1.05)",
-    "decrease": "bold driver: learning-rate shrink on a worse epoch (0.7)",
-    "max-perf-inc": "bold driver: tolerated loss ratio before undoing a step (1.04)",
-    "rho": "RMSprop decay ρ (0.9)",
-    "beta1": "Adam β1 (0.9)",
-    "beta2": "Adam β2 (0.999)",
-    "eps": "AdaGrad/RMSprop/Adam ε",
-    "clip-norm": "clip the gradient to this global norm first",
-    "clip-value": "clip every gradient element to ±this first",
-    "weight-decay": "add this·w to the gradient first (decoupled from the reported loss)",
-}
-_RULE_OPTIONS = [flag.replace("-", "_") for flag in _RULE_HELP]
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bprop", description="Every classic type of backpropagation, from the shell."
@@ -550,8 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=100)
     train.add_argument("--l2", type=float, default=0.0, help="L2 penalty λ, added to the loss")
     group = train.add_argument_group("update-rule hyper-parameters (defaults: the rule's own)")
-    for flag, help_text in _RULE_HELP.items():
-        group.add_argument(f"--{flag}", type=float, help=help_text)
+    for name, help_text in HYPERPARAMETERS.items():
+        group.add_argument(f"--{name.replace('_', '-')}", type=float, help=help_text)
     train.add_argument("--validation-split", type=float, default=0.2)
     train.add_argument("--early-stopping", type=int, metavar="PATIENCE")
     train.add_argument("--target-loss", type=float, help="stop when the training loss is this")

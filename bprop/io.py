@@ -76,15 +76,7 @@ def _layer_from_config(cfg: dict[str, Any]) -> Layer:
 
 
 def _leaf_paths(net: Layer) -> list[tuple[str, Layer]]:
-    if not isinstance(net, Sequential):
-        return [("0", net)]
-    out = []
-    for i, child in enumerate(net.layers):
-        out += [
-            (f"{i}.{p}" if isinstance(child, Sequential) else str(i), leaf)
-            for p, leaf in (_leaf_paths(child) if isinstance(child, Sequential) else [("", child)])
-        ]
-    return [(p.rstrip("."), leaf) for p, leaf in out]
+    return net.leaf_paths() if isinstance(net, Sequential) else [("0", net)]
 
 
 def save(

@@ -6,29 +6,22 @@ import pytest
 import bprop as bp
 from bprop.cli import main
 from bprop.explain import ExplainError, explain
+from bprop.textbook import PUBLISHED as TEXTBOOK
 
 # Mazur (2015), "A step by step backpropagation example": forward values and updated weights
-PUBLISHED = {
-    "net_h1": "0.3775",
-    "out_h1": "0.593269992",
-    "out_h2": "0.596884378",
-    "net_o1": "1.105905967",
-    "out_o1": "0.75136507",
-    "out_o2": "0.772928465",
-    "E_o1": "0.274811083",
-    "E_o2": "0.023560026",
-    "E_total": "0.298371109",
-}
-UPDATED = {
-    "w5": 0.35891648,
-    "w6": 0.408666186,
-    "w7": 0.511301270,
-    "w8": 0.561370121,
-    "w1": 0.149780716,
-    "w2": 0.19956143,
-    "w3": 0.24975114,
-    "w4": 0.29950229,
-}
+FORWARD_KEYS = (
+    "net_h1",
+    "out_h1",
+    "out_h2",
+    "net_o1",
+    "out_o1",
+    "out_o2",
+    "E_o1",
+    "E_o2",
+    "E_total",
+)
+PUBLISHED = {k: TEXTBOOK[k] for k in FORWARD_KEYS}
+UPDATED = {k: float(TEXTBOOK[k]) for k in ("w5", "w6", "w7", "w8", "w1", "w2", "w3", "w4")}
 
 
 def _md_row(text, first_cell):

@@ -55,15 +55,21 @@ class Sequential(Layer):
             self._space_key = key
         return self._space
 
+    def leaf_paths(self, prefix: str = "") -> list[tuple[str, Layer]]:
+        """``(path, layer)`` for every child that is not a Sequential, e.g. ``("4.0", dense)``
+        for the first layer of a Sequential at position 4. Model files name arrays by it."""
+        out: list[tuple[str, Layer]] = []
+        for i, layer in enumerate(self.layers):
+            path = f"{prefix}{i}"
+            if isinstance(layer, Sequential):
+                out += layer.leaf_paths(path + ".")
+            else:
+                out.append((path, layer))
+        return out
+
     def named_params(self) -> list[tuple[str, Layer, str]]:
         """``(path, layer, name)`` for every parameter, e.g. ``("0.W", dense, "W")``."""
-        out = []
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Sequential):
-                out += [(f"{i}.{p}", lyr, n) for p, lyr, n in layer.named_params()]
-            else:
-                out += [(f"{i}.{n}", layer, n) for n in layer.params]
-        return out
+        return [(f"{p}.{n}", layer, n) for p, layer in self.leaf_paths() for n in layer.params]
 
     def zero_grad(self) -> None:
         self.space.zero_grad()

@@ -40,6 +40,30 @@ from bprop.optim.rprop import Rprop
 from bprop.optim.sgd import SGD
 from bprop.optim.transforms import ClipByGlobalNorm, ClipByValue, WeightDecay
 
+#: every hyper-parameter a method reads (name -> what it is, with its default); the command
+#: line's options and the scikit-learn estimators' ``method_params`` are made from this table
+HYPERPARAMETERS = {
+    "lr": "learning rate η (sgd 0.1, momentum/nesterov 0.05)",
+    "momentum": "momentum μ (momentum/nesterov: 0.9; bold-driver: 0)",
+    "eta_plus": "Rprop step growth η+ (1.2)",
+    "eta_minus": "Rprop step shrink η− (0.5)",
+    "delta0": "Rprop initial step Δ0 (0.1)",
+    "delta_max": "Rprop largest step Δmax (50)",
+    "delta_min": "Rprop smallest step Δmin (1e-6)",
+    "mu": "Quickprop maximum growth factor μ (1.75)",
+    "decay": "Quickprop weight decay",
+    "increase": "bold driver: learning-rate growth on improvement (1.05)",
+    "decrease": "bold driver: learning-rate shrink on a worse epoch (0.7)",
+    "max_perf_inc": "bold driver: tolerated loss ratio before undoing a step (1.04)",
+    "rho": "RMSprop decay ρ (0.9)",
+    "beta1": "Adam β1 (0.9)",
+    "beta2": "Adam β2 (0.999)",
+    "eps": "AdaGrad/RMSprop/Adam ε",
+    "clip_norm": "clip the gradient to this global norm first",
+    "clip_value": "clip every gradient element to ±this first",
+    "weight_decay": "add this·w to the gradient first (decoupled from the reported loss)",
+}
+
 #: learning rates used when none is given (the rules' own defaults where not listed)
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}
 _RPROP = ("eta_plus", "eta_minus", "delta0", "delta_max", "delta_min")
@@ -81,6 +105,9 @@ def make_rule(
 ) -> UpdateRule:
     """The update rule called ``method``, built from the hyper-parameters in ``options``
     (``None`` values mean "the default"), with optional clipping and weight decay in front."""
+    unknown = sorted(set(options) - set(HYPERPARAMETERS))
+    if unknown:
+        raise ValueError(f"unknown hyper-parameters {unknown}; known: {sorted(HYPERPARAMETERS)}")
     key = method.lower().replace("_", "-").replace("\u2212", "-")
     if key not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")

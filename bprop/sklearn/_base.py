@@ -31,7 +31,7 @@ from bprop.layers.mlp import mlp
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss
 from bprop.optim.base import UpdateRule
-from bprop.optim.methods import METHODS, make_rule
+from bprop.optim.methods import HYPERPARAMETERS, METHODS, make_rule
 from bprop.train.trainer import Trainer
 
 try:  # scikit-learn >= 1.6
@@ -55,27 +55,7 @@ SCHEDULES = ("auto", "online", "minibatch", "batch")
 #: the rule hyper-parameters :func:`bprop.optim.methods.make_rule` reads besides the learning
 #: rate and momentum (which have their own constructor parameters); each method reads its own
 #: and ignores the others, so one ``method_params`` can serve a grid search over methods
-METHOD_PARAMS = frozenset(
-    {
-        "eta_plus",
-        "eta_minus",
-        "delta0",
-        "delta_max",
-        "delta_min",
-        "mu",
-        "decay",
-        "increase",
-        "decrease",
-        "max_perf_inc",
-        "rho",
-        "beta1",
-        "beta2",
-        "eps",
-        "clip_norm",
-        "clip_value",
-        "weight_decay",
-    }
-)
+METHOD_PARAMS = frozenset(HYPERPARAMETERS) - {"lr", "momentum"}
 
 PARAMETERS_DOC = """\
     Parameters

@@ -89,21 +89,22 @@ def _plan(trainer: Any) -> tuple | None:
     return sizes, w_off, b_off, np.array(acts, np.int64), np.array(alphas), loss_code
 
 
-def supports(trainer: Any, X: Any, T: Any) -> bool:
-    """Whether :func:`run_epoch` implements this trainer's model, loss, rule, schedule and
-    data layout (2-D inputs; labels for softmax cross-entropy, target rows otherwise)."""
+def supports(trainer: Any, X: Any, T: Any) -> tuple | None:
+    """The kernel's description of this trainer's net (for :func:`run_epoch`) if the kernel
+    implements its model, loss, rule, schedule and data layout (2-D inputs; labels for softmax
+    cross-entropy, target rows otherwise), else None."""
     plan = _plan(trainer)
     if plan is None or X.ndim != 2:
-        return False
+        return None
     labels = T.dtype.kind in "iu"
-    return (T.ndim == 1 and labels) if plan[-1] == _SOFTMAX_CE else (T.ndim == 2 and not labels)
+    ok = (T.ndim == 1 and labels) if plan[-1] == _SOFTMAX_CE else (T.ndim == 2 and not labels)
+    return plan if ok else None
 
 
-def run_epoch(trainer: Any, X: Any, T: Any) -> tuple[float, float | None]:
-    """One online epoch over ``X``, ``T`` (already in epoch order); updates the weights and
-    the rule's state in place; returns (epoch loss, training accuracy or None)."""
-    plan = _plan(trainer)
-    assert plan is not None
+def run_epoch(trainer: Any, plan: tuple, X: Any, T: Any) -> tuple[float, float | None]:
+    """One online epoch over ``X``, ``T`` (already in epoch order) with the ``plan`` from
+    :func:`supports`; updates the weights and the rule's state in place; returns (epoch loss,
+    training accuracy or None)."""
     sizes, w_off, b_off, acts, alphas, loss_code = plan
     space, rule = trainer.net.space, trainer.optimizer
     velocity = trainer.state.get("velocity", np.zeros(0, dtype=space.dtype))

@@ -166,8 +166,9 @@ class Trainer:
         order = self.schedule.order(n, self.rng)
         if order is not None:
             X, T = X[order], T[order]
-        if self.fast and online_fast.supports(self, X, T):
-            return online_fast.run_epoch(self, X, T)
+        plan = online_fast.supports(self, X, T) if self.fast else None
+        if plan is not None:
+            return online_fast.run_epoch(self, plan, X, T)
         bs = self.schedule.size(n)
         total, correct, count = 0.0, 0, 0
         classify = self._counts_accuracy(T)

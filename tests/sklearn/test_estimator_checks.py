@@ -11,9 +11,7 @@ pass too; they are left out only because 200 epochs per fit make the checks slow
 
 from __future__ import annotations
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 from bprop.sklearn import BackpropClassifier, BackpropRegressor
 
@@ -25,15 +23,6 @@ ESTIMATORS = [
     BackpropClassifier(hidden_layer_sizes=(8,), method="sgd", schedule="online", epochs=5),
     BackpropClassifier(hidden_layer_sizes=(8,), loss="squared_error", method="rprop+", epochs=30),
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Run BLAS on one thread. These fits multiply small matrices, where OpenBLAS's two
-    threads gain nothing, and on a shared 2-core machine their busy-waiting against other
-    processes made the suite up to 30x slower (same results, either way)."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @parametrize_with_checks(ESTIMATORS)

@@ -21,19 +21,9 @@ from sklearn.model_selection import (
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 import bprop as bp
 from bprop.sklearn import BackpropClassifier, BackpropRegressor
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Run BLAS on one thread. These fits multiply small matrices, where OpenBLAS's two
-    threads gain nothing, and on a shared 2-core machine their busy-waiting against other
-    processes made the suite up to 30x slower (same results, either way)."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @pytest.fixture(scope="module")
