@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from bprop.cli import main
@@ -145,7 +146,10 @@ def test_every_method_trains_from_the_command_line(capsys, method):
     assert code == 0, err
     result = json.loads(out)
     assert result["method"] == method and result["epochs"] == 30
-    assert result["train_loss"] < 1.1  # below the 3-class chance level ln 3 ≈ 1.0986 + margin
+    # learned, not guessed: chance is a loss of ln 3 ≈ 1.099 and an accuracy of 1/3 (all 12
+    # methods end at ≤ 0.53 and ≥ 0.8 here)
+    assert result["train_loss"] < 0.6
+    assert result["val_accuracy"] >= 0.8
     full_batch = method in ("rprop+", "rprop-", "irprop+", "irprop-", "quickprop", "bold-driver")
     assert result["schedule"] == ("batch" if full_batch else "minibatch")
 
@@ -176,7 +180,11 @@ def test_language_model_train_and_sample(capsys, tmp_path):
     assert code == 0, err
     result = json.loads(out)
     assert result["vocabulary"] == len(set(text.read_text()))
-    assert result["val_loss"] < 3.0  # below ln(17) ≈ 2.83 + margin: it learned something
+    # it uses context: better than the best context-free guess, the text's own letter
+    # frequencies (entropy ≈ 2.376 nats; uniform over 15 symbols would be ln 15 ≈ 2.708)
+    counts = np.unique(list(text.read_text()), return_counts=True)[1]
+    p = counts / counts.sum()
+    assert result["val_loss"] < float(-(p * np.log(p)).sum())
     code, out, err = run(capsys, "sample", model, "--length", "30", "--prime", "to be")
     assert code == 0, err
     assert out.startswith("to be") and len(out.rstrip("\n")) == 35
