@@ -96,9 +96,9 @@ class Elman(Cell):
 
     # --- fast path ------------------------------------------------------------------------
     def fast_step(self, ws: Any, t: int) -> None:
-        a = ws.Hs[t + 1]
-        np.matmul(ws.Hs[t], self.params["W_hh"].T, out=a)
-        a += ws.XP[t]
+        a = ws.cols(ws.Hs, t + 1)
+        np.matmul(self.params["W_hh"], ws.cols(ws.Hs, t), out=a)
+        a += ws.cols(ws.XP, t)
         self._f(a, out=a)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
@@ -106,8 +106,8 @@ class Elman(Cell):
         if dy_t is not None:
             g += dy_t
         n = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
-        delta = self._df(ws.Hs[t + 1], g, out=bw.dXP[t])
-        np.matmul(delta, self.params["W_hh"], out=bw.dstate[0])
+        delta = self._df(ws.cols(ws.Hs, t + 1), g, out=ws.cols(bw.dXP, t))
+        np.matmul(self.params["W_hh"].T, delta, out=g)
         return n
 
     def get_config(self) -> dict[str, Any]:

@@ -107,25 +107,25 @@ class GRU(Cell):
 
     # --- fast path ------------------------------------------------------------------------
     def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
-        xp = backend.get_xp()
-        ws.AH = xp.empty((ws.T, ws.N, 3 * self.n_hidden), dtype=ws.dtype)
-        ws.G = xp.empty_like(ws.AH)
+        shape = (ws.T, 3 * self.n_hidden, ws.N)
+        ws.AH = ws.buffer("AH", shape)  # W_hh h_{t-1} + b_hh of each step
+        ws.G = ws.buffer("G", shape)  # r, z, n of each step
 
     def fast_step(self, ws: Any, t: int) -> None:
         H = self.n_hidden
-        ah, g, xp_t, h_prev = ws.AH[t], ws.G[t], ws.XP[t], ws.Hs[t]
-        np.matmul(h_prev, self.params["W_hh"].T, out=ah)
-        ah += self.params["b_hh"]
-        rz = g[:, : 2 * H]
-        np.add(xp_t[:, : 2 * H], ah[:, : 2 * H], out=rz)
+        ah, g, xp_t, h_prev = ws.AH[t], ws.G[t], ws.cols(ws.XP, t), ws.cols(ws.Hs, t)
+        np.matmul(self.params["W_hh"], h_prev, out=ah)
+        ah += self.params["b_hh"][:, None]
+        rz = g[: 2 * H]
+        np.add(xp_t[: 2 * H], ah[: 2 * H], out=rz)
         ops.sigmoid(rz, out=rz)
-        n = g[:, 2 * H :]
-        np.multiply(g[:, :H], ah[:, 2 * H :], out=n)
-        n += xp_t[:, 2 * H :]
+        n = g[2 * H :]
+        np.multiply(g[:H], ah[2 * H :], out=n)
+        n += xp_t[2 * H :]
         np.tanh(n, out=n)
-        h = ws.Hs[t + 1]  # h = n + z (h_prev − n)
+        h = ws.cols(ws.Hs, t + 1)  # h = n + z (h_prev − n)
         np.subtract(h_prev, n, out=h)
-        h *= g[:, H : 2 * H]
+        h *= g[H : 2 * H]
         h += n
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
@@ -134,10 +134,10 @@ class GRU(Cell):
         if dy_t is not None:
             g += dy_t
         nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
-        gates, h_prev = ws.G[t], ws.Hs[t]
-        r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
-        dxp, dah = bw.dXP[t], bw.dAH[t]
-        dn, dz, dr = dxp[:, 2 * H :], dxp[:, H : 2 * H], dxp[:, :H]
+        gates, h_prev = ws.G[t], ws.cols(ws.Hs, t)
+        r, z, n = gates[:H], gates[H : 2 * H], gates[2 * H :]
+        dxp, dah = ws.cols(bw.dXP, t), ws.cols(bw.dAH, t)
+        dn, dz, dr = dxp[2 * H :], dxp[H : 2 * H], dxp[:H]
         np.multiply(n, n, out=dn)  # dn = g (1 − z)(1 − n²)
         np.subtract(1, dn, out=dn)
         dn *= g
@@ -147,14 +147,14 @@ class GRU(Cell):
         dz *= g
         dz *= z
         dz *= tmp
-        np.multiply(dn, ws.AH[t][:, 2 * H :], out=dr)  # dr = dn a_n r (1 − r)
+        np.multiply(dn, ws.AH[t][2 * H :], out=dr)  # dr = dn a_n r (1 − r)
         dr *= r
         np.subtract(1, r, out=tmp)
         dr *= tmp
-        dah[:, : 2 * H] = dxp[:, : 2 * H]
-        np.multiply(dn, r, out=dah[:, 2 * H :])
-        g *= z  # ∂L/∂h_{t-1} = g z + δʰ W_hh
-        g += dah @ self.params["W_hh"]
+        dah[: 2 * H] = dxp[: 2 * H]
+        np.multiply(dn, r, out=dah[2 * H :])
+        g *= z  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
+        g += self.params["W_hh"].T @ dah
         return nrm
 
     def get_config(self) -> dict[str, Any]:

@@ -30,38 +30,41 @@ def available() -> bool:
 
 
 def _lstm_cell(G: Any, c_prev: Any, c: Any) -> None:
-    """G (N, 4H) holds tanh of the *halved* i, f, o pre-activations and of the g
+    """G (4H, N) holds tanh of the *halved* i, f, o pre-activations and of the g
     pre-activation; turns the i, f, o blocks into σ(a) = ½ + ½ tanh(a/2) in place and writes
-    c_t = f ⊙ c_{t-1} + i ⊙ g. (The transcendental work is NumPy's vectorised tanh.)"""
-    N, H = c.shape
-    for n in range(N):
-        for j in range(H):
-            i = 0.5 * G[n, j] + 0.5
-            f = 0.5 * G[n, H + j] + 0.5
-            G[n, j] = i
-            G[n, H + j] = f
-            G[n, 3 * H + j] = 0.5 * G[n, 3 * H + j] + 0.5
-            c[n, j] = f * c_prev[n, j] + i * G[n, 2 * H + j]
+    c_t = f ⊙ c_{t-1} + i ⊙ g. (The transcendental work is NumPy's vectorised tanh.)
+    Feature-major: c, c_prev (H, N); row j of each gate block is unit j."""
+    H, N = c.shape
+    for j in range(H):
+        for n in range(N):
+            i = 0.5 * G[j, n] + 0.5
+            f = 0.5 * G[H + j, n] + 0.5
+            G[j, n] = i
+            G[H + j, n] = f
+            G[3 * H + j, n] = 0.5 * G[3 * H + j, n] + 0.5
+            c[j, n] = f * c_prev[j, n] + i * G[2 * H + j, n]
 
 
-def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, d: Any) -> None:
-    """From the activated gates G, tanh(c_t), c_{t-1}, the total ∂L/∂h_t (gh) and the carried
-    ∂L/∂c_t (gc): write δ = ∂L/∂a_t into d (N, 4H) and replace gc by ∂L/∂c_{t-1}."""
-    N, H = gc.shape
-    for n in range(N):
-        for j in range(H):
-            i = G[n, j]
-            f = G[n, H + j]
-            g = G[n, 2 * H + j]
-            o = G[n, 3 * H + j]
-            t = tc[n, j]
-            dh = gh[n, j]
-            dc = gc[n, j] + dh * o * (1.0 - t * t)
-            d[n, j] = dc * g * i * (1.0 - i)
-            d[n, H + j] = dc * c_prev[n, j] * f * (1.0 - f)
-            d[n, 2 * H + j] = dc * i * (1.0 - g * g)
-            d[n, 3 * H + j] = dh * t * o * (1.0 - o)
-            gc[n, j] = dc * f
+def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int) -> None:
+    """From the activated gates G (4H, N), tanh(c_t), c_{t-1}, the total ∂L/∂h_t (gh) and the
+    carried ∂L/∂c_t (gc), all (H, N): write δ = ∂L/∂a_t into columns col … col + N − 1 of
+    dXP (4H, T·N) and replace gc by ∂L/∂c_{t-1}. (The whole contiguous dXP and an offset,
+    rather than a strided view of it, let the compiler vectorise the inner loop.)"""
+    H, N = gc.shape
+    for j in range(H):
+        for n in range(N):
+            i = G[j, n]
+            f = G[H + j, n]
+            g = G[2 * H + j, n]
+            o = G[3 * H + j, n]
+            t = tc[j, n]
+            dh = gh[j, n]
+            dc = gc[j, n] + dh * o * (1.0 - t * t)
+            dXP[j, col + n] = dc * g * i * (1.0 - i)
+            dXP[H + j, col + n] = dc * c_prev[j, n] * f * (1.0 - f)
+            dXP[2 * H + j, col + n] = dc * i * (1.0 - g * g)
+            dXP[3 * H + j, col + n] = dh * t * o * (1.0 - o)
+            gc[j, n] = dc * f
 
 
 if _HAVE_NUMBA:
@@ -75,5 +78,5 @@ def lstm_cell(G: Any, c_prev: Any, c: Any) -> None:
     _cell(G, c_prev, c)
 
 
-def lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, d: Any) -> None:
-    _bwd(G, tc, c_prev, gh, gc, d)
+def lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int) -> None:
+    _bwd(G, tc, c_prev, gh, gc, dXP, col)

@@ -131,53 +131,65 @@ class LSTM(Cell):
             return True
         return kernels.available() and np.dtype(dtype) in (np.float32, np.float64)
 
-    def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
-        xp = backend.get_xp()
-        T, N, H = ws.T, ws.N, self.n_hidden
-        ws.G = xp.empty((T, N, 4 * H), dtype=ws.dtype)  # activated gates i, f, g, o
-        ws.Cs = xp.empty((T + 1, N, H), dtype=ws.dtype)
-        ws.Cs[0] = state0[1]
-        ws.TC = xp.empty((T, N, H), dtype=ws.dtype)  # tanh(c_t)
-        ws.numba = self._use_numba(ws.dtype)
-        # σ(a) = ½ + ½ tanh(a/2): halve the i, f, o pre-activations once (the projected inputs
-        # and a scaled, contiguous copy of W_hhᵀ), so one vectorised tanh serves every gate
-        scale = xp.full(4 * H, 0.5, dtype=ws.dtype)
+    def _gate_scale(self, dtype: Any) -> Any:
+        """(4H, 1): ½ for the i, f, o rows, 1 for g. σ(a) = ½ + ½ tanh(a/2), so with the i, f, o
+        pre-activations halved (through halved weight rows) one vectorised tanh serves every
+        gate."""
+        xp, H = backend.get_xp(), self.n_hidden
+        scale = xp.full((4 * H, 1), 0.5, dtype=dtype)
         scale[2 * H : 3 * H] = 1.0
-        ws.XP *= scale
-        ws.WhT = xp.ascontiguousarray(self.params["W_hh"].T * scale)
+        return scale
+
+    def fast_input_weights(self) -> tuple[Any, Any]:
+        p = self.params
+        scale = self._gate_scale(p["W_ih"].dtype)
+        return p["W_ih"] * scale, p["b"] * scale[:, 0]
+
+    def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
+        T, N, H = ws.T, ws.N, self.n_hidden
+        ws.G = ws.buffer("G", (T, 4 * H, N))  # activated gates i, f, g, o of each step
+        ws.Cs = ws.buffer("Cs", (T + 1, H, N))
+        ws.Cs[0] = state0[1].T
+        ws.TC = ws.buffer("TC", (T, H, N))  # tanh(c_t)
+        ws.numba = self._use_numba(ws.dtype)
+        W = self.params["W_hh"]
+        ws.Wh = ws.buffer("Wh", (4 * H, H))  # W_hh with the i, f, o rows halved
+        np.multiply(W, self._gate_scale(W.dtype), out=ws.Wh)
+        ws.WhT = ws.buffer("WhT", (H, 4 * H))  # W_hhᵀ, contiguous, for the backward products
+        ws.WhT[...] = W.T
 
     def fast_step(self, ws: Any, t: int) -> None:
         H = self.n_hidden
         G, c = ws.G[t], ws.Cs[t + 1]
-        np.matmul(ws.Hs[t], ws.WhT, out=G)
-        G += ws.XP[t]
+        np.matmul(ws.Wh, ws.cols(ws.Hs, t), out=G)
+        G += ws.cols(ws.XP, t)
         np.tanh(G, out=G)
         if ws.numba:
             kernels.lstm_cell(G, ws.Cs[t], c)
         else:
-            for gate in (G[:, : 2 * H], G[:, 3 * H :]):  # σ(a) = ½ + ½ tanh(a/2)
+            for gate in (G[: 2 * H], G[3 * H :]):  # σ(a) = ½ + ½ tanh(a/2)
                 gate *= 0.5
                 gate += 0.5
-            np.multiply(G[:, H : 2 * H], ws.Cs[t], out=c)  # c = f c_prev + i g
-            c += G[:, :H] * G[:, 2 * H : 3 * H]
+            np.multiply(G[H : 2 * H], ws.Cs[t], out=c)  # c = f c_prev + i g
+            c += G[:H] * G[2 * H : 3 * H]
         np.tanh(c, out=ws.TC[t])
-        np.multiply(G[:, 3 * H :], ws.TC[t], out=ws.Hs[t + 1])
+        np.multiply(G[3 * H :], ws.TC[t], out=ws.cols(ws.Hs, t + 1))
 
     def fast_state(self, ws: Any, t: int) -> tuple[Any, ...]:
-        return (ws.Hs[t].copy(), ws.Cs[t].copy())
+        return (ws.cols(ws.Hs, t).T.copy(), ws.Cs[t].T.copy())
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         gh, gc = bw.dstate
         if dy_t is not None:
             gh += dy_t
         nrm = float(np.sqrt((gh.astype(np.float64) ** 2).sum())) if norm else None
-        G, tc, c_prev, d = ws.G[t], ws.TC[t], ws.Cs[t], bw.dXP[t]
+        G, tc, c_prev, d = ws.G[t], ws.TC[t], ws.Cs[t], ws.cols(bw.dXP, t)
         if ws.numba:
-            kernels.lstm_backward(G, tc, c_prev, gh, gc, d)
+            kernels.lstm_backward(G, tc, c_prev, gh, gc, bw.dXP, t * ws.N)
         else:
             H = self.n_hidden
-            i, f, g, o = G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
-            di, df, dg, do = d[:, :H], d[:, H : 2 * H], d[:, 2 * H : 3 * H], d[:, 3 * H :]
+            i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]
+            di, df, dg, do = d[:H], d[H : 2 * H], d[2 * H : 3 * H], d[3 * H :]
             np.multiply(gh, o, out=di)  # g_c += g_h o (1 − tanh² c)
             tmp = tc * tc
             np.subtract(1, tmp, out=tmp)
@@ -200,7 +212,7 @@ class LSTM(Cell):
             np.subtract(1, tmp, out=tmp)
             dg *= tmp
             gc *= f  # ∂L/∂c_{t-1}
-        np.matmul(d, self.params["W_hh"], out=gh)  # ∂L/∂h_{t-1}
+        np.matmul(ws.WhT, d, out=gh)  # ∂L/∂h_{t-1} = W_hhᵀ δ
         return nrm
 
     def get_config(self) -> dict[str, Any]:

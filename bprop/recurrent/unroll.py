@@ -73,13 +73,14 @@ class SequenceCache:
         self.dinitial_state: tuple[Any, ...] | None = None
         self.grad_norms: np.ndarray | None = None
         self.ws: Any = None  # fast path workspace
+        self.cell: Any = None  # the cell whose workspace it is
         self.steps: list[Any] = []  # reference path: per-step caches
         self.states: list[tuple[Any, ...]] = []  # reference path: state after t steps
 
     def state_at(self, t: int) -> tuple[Any, ...]:
         """The (detached copy of the) state after ``t`` steps; t = 0 is the initial state."""
         if self.fast:
-            return self.ws.cell.fast_state(self.ws, t)
+            return self.cell.fast_state(self.ws, t)
         return tuple(s.copy() for s in self.states[t])
 
 
@@ -186,14 +187,12 @@ class Recurrent(Layer):
         xp = backend.get_xp()
         if self.fast:
             Xtm = xp.ascontiguousarray(x.transpose(1, 0, 2))
-            ws = cell.fast_begin(Xtm, state0)
-            ws.cell = cell
+            ws = cell.fast_begin(Xtm, state0, owner=cache)
             for t in range(T):
                 cell.fast_step(ws, t)
-            cache.ws = ws
+            cache.ws, cache.cell = ws, cell
             cache.final_state = cell.fast_state(ws, T)
-            Htm = cell.fast_outputs(ws)
-            y = Htm.transpose(1, 0, 2) if self.return_sequences else Htm[T - 1].copy()
+            y = cell.fast_outputs(ws) if self.return_sequences else cache.final_state[0].copy()
         else:
             state = state0
             cache.states.append(state0)
@@ -239,12 +238,13 @@ class Recurrent(Layer):
             ws = cache.ws
             bw = cell.fast_backward_begin(ws, dfinal)
             for t in range(T - 1, start - 1, -1):
-                n = cell.fast_step_backward(ws, bw, t, dy_at(t), record)
+                e = dy_at(t)
+                n = cell.fast_step_backward(ws, bw, t, None if e is None else e.T, record)
                 if record:
                     norms[t] = n
             dX = cell.fast_backward_end(ws, bw, start, need_dx)
             dx = None if dX is None else dX.transpose(1, 0, 2)
-            cache.dinitial_state = tuple(bw.dstate)
+            cache.dinitial_state = tuple(d.T.copy() for d in bw.dstate)
         else:
             xp = backend.get_xp()
             dstate = None if dfinal is None else tuple(dfinal)
