@@ -47,6 +47,7 @@ Weight layout (PyTorch's, so weights map one-to-one onto ``nn.RNN``/``nn.LSTM``/
 
 from __future__ import annotations
 
+import sys
 import weakref
 from types import SimpleNamespace
 from typing import Any
@@ -63,13 +64,22 @@ WEIGHT_INITS = ("uniform", "glorot", "orthogonal")
 class Workspace(SimpleNamespace):
     """The fast path's buffers for one sequence shape (see the module docstring)."""
 
-    def buffer(self, name: str, shape: tuple[int, ...]) -> Any:
-        """The buffer ``name`` of this shape: the one kept from an earlier pass, else new."""
+    def buffer(self, name: str, shape: tuple[int, ...], handed_out: bool = False) -> Any:
+        """The buffer ``name`` of this shape: the one kept from an earlier pass, else new.
+        ``handed_out``: the caller receives this array (e.g. the outputs) and may keep it."""
         a = self.__dict__.get(name)
         if a is None or tuple(a.shape) != tuple(shape) or a.dtype != self.dtype:
             a = backend.get_xp().empty(shape, dtype=self.dtype)
             setattr(self, name, a)
+        if handed_out:
+            self.__dict__.setdefault("handed_out", set()).add(name)
         return a
+
+    def in_use(self) -> bool:
+        """Whether anything outside the workspace still refers to a buffer it handed out (or
+        to a view of one), counted as ``numpy.ndarray.resize`` does: by reference count."""
+        names = self.__dict__.get("handed_out", ())
+        return any(sys.getrefcount(self.__dict__[n]) > 2 for n in names)  # the dict + the call
 
     def cols(self, a: Any, t: int) -> Any:
         """Column block t (time step t of the batch) of a feature-major buffer."""
@@ -88,14 +98,15 @@ def _no_owner() -> None:
 
 def workspace_for(cell: Any, key: tuple[Any, ...], dtype: Any, owner: Any) -> Workspace:
     """A workspace of ``cell`` for sequences of shape ``key``: an idle one of that shape if
-    there is one (idle: the owner of its last pass is gone), else a new one. Without an owner
+    there is one (idle: the owner of its last pass is gone and nothing holds what it handed
+    out), else a new one. Without an owner
     the workspace is not kept."""
     T, N = key[0], key[1]
     if owner is None:
         return Workspace(key=key, T=T, N=N, dtype=dtype)
     entries = _WORKSPACES.setdefault(cell, [])
-    busy = [e for e in entries if e[0]() is not None]
-    idle = [e[1] for e in entries if e[0]() is None]
+    busy = [e for e in entries if e[0]() is not None or e[1].in_use()]
+    idle = [e[1] for e in entries if e[0]() is None and not e[1].in_use()]
     ws = next((w for w in idle if w.key == key), None)
     if ws is None:
         ws = Workspace(key=key, T=T, N=N, dtype=dtype)
@@ -272,10 +283,6 @@ class Cell(Layer):
         return backend.get_xp().concatenate((dx, *dprev), axis=1)
 
     # --- the fast path --------------------------------------------------------------------
-    def fast_input_weights(self) -> tuple[Any, Any]:
-        """The (W_ih, bias) the fast path projects the inputs with (cells may rescale them)."""
-        return self.params["W_ih"], self.params[self.x_bias]
-
     def fast_begin(self, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Workspace:
         """Set up the workspace of a sequence X (T, N, D), time-major; project the inputs.
 
@@ -286,10 +293,9 @@ class Cell(Layer):
         dtype = np.result_type(X.dtype, self.params["W_ih"].dtype)
         ws = workspace_for(self, (T, N, D, np.dtype(dtype).str), dtype, owner)
         ws.X2d = X.reshape(T * N, D)
-        W_ih, b = self.fast_input_weights()
         ws.XP = ws.buffer("XP", (self.n_gates * H, T * N))
-        xp.matmul(W_ih, ws.X2d.T, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
-        ws.XP += b[:, None]
+        xp.matmul(self.params["W_ih"], ws.X2d.T, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
+        ws.XP += self.params[self.x_bias][:, None]
         ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
         ws.Hs[:, :N] = state0[0].T
         self._fast_alloc(ws, state0)
@@ -306,9 +312,13 @@ class Cell(Layer):
         return (ws.cols(ws.Hs, t).T.copy(),)
 
     def fast_outputs(self, ws: Workspace) -> Any:
-        """h_1 … h_T as a new batch-major (N, T, H) array."""
+        """h_1 … h_T, batch-major (N, T, H): a buffer of the workspace that the caller may keep
+        (the workspace is not reused while anything refers to it)."""
         T, N, H = ws.T, ws.N, self.n_hidden
-        return ws.Hs[:, N:].reshape(H, T, N).transpose(2, 1, 0).copy()
+        y = ws.buffer("Y", (N, T, H), handed_out=True)
+        for t in range(T):  # step by step: each (H, N) block transposes within the cache
+            y[:, t] = ws.cols(ws.Hs, t + 1).T
+        return y
 
     def fast_backward_begin(self, ws: Workspace, dstate: tuple[Any, ...] | None) -> Any:
         """Set up the backward buffers; ``bw.dstate`` is the carried gradient ∂L/∂state_T,

@@ -36,35 +36,36 @@ def _lstm_cell(G: Any, c_prev: Any, c: Any) -> None:
     Feature-major: c, c_prev (H, N); row j of each gate block is unit j."""
     H, N = c.shape
     for j in range(H):
+        # one contiguous row per operand, so the loop over the batch vectorises
+        gi, gf, gg, go = G[j], G[H + j], G[2 * H + j], G[3 * H + j]
+        cp, cj = c_prev[j], c[j]
         for n in range(N):
-            i = 0.5 * G[j, n] + 0.5
-            f = 0.5 * G[H + j, n] + 0.5
-            G[j, n] = i
-            G[H + j, n] = f
-            G[3 * H + j, n] = 0.5 * G[3 * H + j, n] + 0.5
-            c[j, n] = f * c_prev[j, n] + i * G[2 * H + j, n]
+            i = 0.5 * gi[n] + 0.5
+            f = 0.5 * gf[n] + 0.5
+            gi[n] = i
+            gf[n] = f
+            go[n] = 0.5 * go[n] + 0.5
+            cj[n] = f * cp[n] + i * gg[n]
 
 
 def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int) -> None:
     """From the activated gates G (4H, N), tanh(c_t), c_{t-1}, the total ∂L/∂h_t (gh) and the
     carried ∂L/∂c_t (gc), all (H, N): write δ = ∂L/∂a_t into columns col … col + N − 1 of
-    dXP (4H, T·N) and replace gc by ∂L/∂c_{t-1}. (The whole contiguous dXP and an offset,
-    rather than a strided view of it, let the compiler vectorise the inner loop.)"""
+    dXP (4H, T·N) and replace gc by ∂L/∂c_{t-1}."""
     H, N = gc.shape
     for j in range(H):
+        gi, gf, gg, go = G[j], G[H + j], G[2 * H + j], G[3 * H + j]
+        tj, cp, hj, cj = tc[j], c_prev[j], gh[j], gc[j]
+        di, df = dXP[j, col : col + N], dXP[H + j, col : col + N]
+        dg, do = dXP[2 * H + j, col : col + N], dXP[3 * H + j, col : col + N]
         for n in range(N):
-            i = G[j, n]
-            f = G[H + j, n]
-            g = G[2 * H + j, n]
-            o = G[3 * H + j, n]
-            t = tc[j, n]
-            dh = gh[j, n]
-            dc = gc[j, n] + dh * o * (1.0 - t * t)
-            dXP[j, col + n] = dc * g * i * (1.0 - i)
-            dXP[H + j, col + n] = dc * c_prev[j, n] * f * (1.0 - f)
-            dXP[2 * H + j, col + n] = dc * i * (1.0 - g * g)
-            dXP[3 * H + j, col + n] = dh * t * o * (1.0 - o)
-            gc[j, n] = dc * f
+            i, f, g, o, t, dh = gi[n], gf[n], gg[n], go[n], tj[n], hj[n]
+            dc = cj[n] + dh * o * (1.0 - t * t)
+            di[n] = dc * g * i * (1.0 - i)
+            df[n] = dc * cp[n] * f * (1.0 - f)
+            dg[n] = dc * i * (1.0 - g * g)
+            do[n] = dh * t * o * (1.0 - o)
+            cj[n] = dc * f
 
 
 if _HAVE_NUMBA:
