@@ -284,15 +284,15 @@ class Cell(Layer):
 
     # --- the fast path --------------------------------------------------------------------
     def fast_begin(self, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Workspace:
-        """Set up the workspace of a sequence X (T, N, D), time-major; project the inputs.
+        """Set up the workspace of a batch of sequences X (N, T, D); project the inputs.
 
         ``owner`` (the forward pass's cache) marks the workspace busy for as long as it lives.
         """
-        T, N, D = X.shape
+        N, T, D = X.shape
         xp, H = backend.get_xp(), self.n_hidden
         dtype = np.result_type(X.dtype, self.params["W_ih"].dtype)
         ws = workspace_for(self, (T, N, D, np.dtype(dtype).str), dtype, owner)
-        ws.X2d = X.reshape(T * N, D)
+        ws.X2d = xp.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * N, D)  # time-major rows
         ws.XP = ws.buffer("XP", (self.n_gates * H, T * N))
         xp.matmul(self.params["W_ih"], ws.X2d.T, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
         ws.XP += self.params[self.x_bias][:, None]

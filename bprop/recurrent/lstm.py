@@ -147,13 +147,13 @@ class LSTM(Cell):
         rows). That costs the same arithmetic as a projection ahead plus a recurrent product,
         saves adding the projections in step by step, and makes the weight gradient one
         product, [∂W_ih | ∂W_hh | ∂b] = Δ Zᵀ."""
-        T, N, D = X.shape
+        N, T, D = X.shape
         H = self.n_hidden
         p = self.params
         dtype = np.result_type(X.dtype, p["W_ih"].dtype)
         ws = workspace_for(self, (T, N, D, np.dtype(dtype).str), dtype, owner)
         ws.Z = Z = ws.buffer("Z", (D + H + 1, (T + 1) * N))
-        Z[:D].reshape(D, T + 1, N)[:, :T] = X.transpose(2, 0, 1)
+        Z[:D].reshape(D, T + 1, N)[:, :T] = X.transpose(2, 1, 0)
         Z[:D, T * N :] = 0  # no input after the last step
         Z[D + H] = 1
         ws.Hs = Z[D : D + H]

@@ -186,8 +186,7 @@ class Recurrent(Layer):
         cache = SequenceCache(self.fast, T, N, tuple(x.shape))
         xp = backend.get_xp()
         if self.fast:
-            Xtm = xp.ascontiguousarray(x.transpose(1, 0, 2))
-            ws = cell.fast_begin(Xtm, state0, owner=cache)
+            ws = cell.fast_begin(x, state0, owner=cache)
             for t in range(T):
                 cell.fast_step(ws, t)
             cache.ws, cache.cell = ws, cell
