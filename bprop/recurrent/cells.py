@@ -23,19 +23,27 @@ so the weight gradients are each one matrix product over all steps::
 
     ∂L/∂W_ih += Σ_t δ_t x_tᵀ = Δ X          ∂L/∂W_hh += Σ_t δ^h_t h_{t-1}ᵀ = Δʰ H_prevᵀ
 
+Cells with one fused bias (Elman, LSTM) go further and *stack* the weights: each step is one
+product of [W_ih | W_hh | b] (G·H, D + H + 1) with the column block [x_t; h_{t-1}; 1] of
+``ws.Z`` ((D + H + 1, (T + 1)·N), whose h rows are ``ws.Hs``). That is the same arithmetic as
+projecting ahead, saves adding the projections in step by step, and makes the weight gradient
+one product, [∂W_ih | ∂W_hh | ∂b] = Δ Zᵀ. The GRU, whose reset gate multiplies the recurrent
+product alone, projects ahead.
+
 The fast path's buffers are *feature-major*: one column per (time step, example), so step t of a
 batch of N is the column block ``[:, t·N:(t+1)·N]`` — ``ws.Hs`` (H, (T+1)·N) holds h_0 … h_T,
 ``ws.XP`` and the backward ``bw.dXP`` (G·H, T·N) the projected inputs and the pre-activation
-gradients. Then the per-step products are W_hh (G·H, H) times an (H, N) block, which BLAS runs
-faster than the (N, H) × (H, G·H) product of the batch-major layout (one long matrix against a
-thin one; about 20 % on the 256-unit LSTM of ``bench/bench_lstm.py``), and the weight gradients
-are plain two-dimensional products. Per-step states handed out (``fast_state``) and the outputs
-(``fast_outputs``) are batch-major copies.
+gradients. The per-step products are then W_hh (G·H, H) times an (H, N) block, which BLAS runs
+faster than the (N, H) × (H, G·H) product of the batch-major layout (measured on the 256-unit
+LSTM of ``bench/bench_lstm.py``: 97 against 133 µs per forward product on two threads), and the
+weight gradients are plain two-dimensional products. The states handed out (``fast_state``)
+are batch-major copies; the outputs (``fast_outputs``) are batch-major too.
 
 The buffers of a sequence shape are kept in a :class:`Workspace` and reused by a later forward
-pass of the same shape once nothing refers to the forward pass that filled them (its
-:class:`bprop.recurrent.unroll.SequenceCache` is gone), so a training loop does not allocate and
-page in tens of megabytes per step. The fast path is tested against the reference step.
+pass of the same shape once nothing refers to the pass that filled them — neither its
+:class:`bprop.recurrent.unroll.SequenceCache` nor the outputs it handed out — so a training
+loop does not allocate and page in tens of megabytes per step. The fast path is tested against
+the reference step.
 
 A cell is also an ordinary :class:`bprop.Layer` whose ``forward`` maps the packed input
 ``[x_t | state_{t-1}]`` (N, D + S·H) to the packed new state ``[state_t]`` (N, S·H), so
@@ -283,20 +291,43 @@ class Cell(Layer):
         return backend.get_xp().concatenate((dx, *dprev), axis=1)
 
     # --- the fast path --------------------------------------------------------------------
+    @property
+    def stacked(self) -> bool:
+        """Whether the fast path stacks the weights (cells with one fused bias; see the module
+        docstring) rather than projecting the inputs ahead (the GRU)."""
+        return self.h_bias is None
+
+    def _stacked_row_scale(self, dtype: Any) -> Any:
+        """A (G·H, 1) factor for the rows of the stacked weights, or None (the LSTM's σ trick)."""
+        return None
+
     def fast_begin(self, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Workspace:
-        """Set up the workspace of a batch of sequences X (N, T, D); project the inputs.
+        """Set up the workspace of a batch of sequences X (N, T, D).
 
         ``owner`` (the forward pass's cache) marks the workspace busy for as long as it lives.
         """
         N, T, D = X.shape
-        xp, H = backend.get_xp(), self.n_hidden
-        dtype = np.result_type(X.dtype, self.params["W_ih"].dtype)
+        xp, H, GH = backend.get_xp(), self.n_hidden, self.n_gates * self.n_hidden
+        p = self.params
+        dtype = np.result_type(X.dtype, p["W_ih"].dtype)
         ws = workspace_for(self, (T, N, D, np.dtype(dtype).str), dtype, owner)
-        ws.X2d = xp.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * N, D)  # time-major rows
-        ws.XP = ws.buffer("XP", (self.n_gates * H, T * N))
-        xp.matmul(self.params["W_ih"], ws.X2d.T, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
-        ws.XP += self.params[self.x_bias][:, None]
-        ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
+        if self.stacked:  # column block t of Z is [x_t; h_{t-1}; 1]
+            ws.Z = Z = ws.buffer("Z", (D + H + 1, (T + 1) * N))
+            Z[:D].reshape(D, T + 1, N)[:, :T] = X.transpose(2, 1, 0)
+            Z[:D, T * N :] = 0  # no input after the last step
+            Z[D + H] = 1
+            ws.Hs = Z[D : D + H]
+            ws.W = W = ws.buffer("W", (GH, D + H + 1))  # [W_ih | W_hh | b]
+            W[:, :D], W[:, D : D + H], W[:, D + H] = p["W_ih"], p["W_hh"], p[self.x_bias]
+            scale = self._stacked_row_scale(dtype)
+            if scale is not None:
+                W *= scale
+        else:
+            ws.X2d = xp.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * N, D)  # by time
+            ws.XP = ws.buffer("XP", (GH, T * N))
+            xp.matmul(p["W_ih"], ws.X2d.T, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
+            ws.XP += p[self.x_bias][:, None]
+            ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
         ws.Hs[:, :N] = state0[0].T
         self._fast_alloc(ws, state0)
         return ws
@@ -347,20 +378,26 @@ class Cell(Layer):
         raise NotImplementedError
 
     def fast_backward_end(self, ws: Workspace, bw: Any, start: int, need_dx: bool) -> Any:
-        """Weight gradients of steps ``start … T-1``, each one matmul over all those steps;
-        return ∂L/∂X (T, N, D), time-major, zero before ``start``, or None."""
-        T, N = ws.T, ws.N
+        """Weight gradients of steps ``start … T-1``, one matmul over all those steps (stacked:
+        [∂W_ih | ∂W_hh | ∂b] = Δ Zᵀ; else one per weight); return ∂L/∂X (T, N, D),
+        time-major, zero before ``start``, or None."""
+        T, N, D, H = ws.T, ws.N, self.n_in, self.n_hidden
         cols = slice(start * N, T * N)
         dXP, dAH = bw.dXP[:, cols], bw.dAH[:, cols]
-        self.grads["W_ih"] += dXP @ ws.X2d[cols]
-        self.grads["W_hh"] += dAH @ ws.Hs[:, cols].T
-        self.grads[self.x_bias] += dXP.sum(axis=1)
-        if self.h_bias is not None:
+        if self.stacked:
+            dW = dXP @ ws.Z[:, cols].T
+            self.grads["W_ih"] += dW[:, :D]
+            self.grads["W_hh"] += dW[:, D : D + H]
+            self.grads[self.x_bias] += dW[:, D + H]
+        else:
+            self.grads["W_ih"] += dXP @ ws.X2d[cols]
+            self.grads["W_hh"] += dAH @ ws.Hs[:, cols].T
+            self.grads[self.x_bias] += dXP.sum(axis=1)
             self.grads[self.h_bias] += dAH.sum(axis=1)
         if not need_dx:
             return None
-        dX = backend.get_xp().zeros((T, N, self.n_in), dtype=ws.dtype)
-        dX[start:] = (dXP.T @ self.params["W_ih"]).reshape(T - start, N, self.n_in)
+        dX = backend.get_xp().zeros((T, N, D), dtype=ws.dtype)
+        dX[start:] = (dXP.T @ self.params["W_ih"]).reshape(T - start, N, D)
         return dX
 
     # --- PyTorch interop ------------------------------------------------------------------

@@ -97,8 +97,7 @@ class Elman(Cell):
     # --- fast path ------------------------------------------------------------------------
     def fast_step(self, ws: Any, t: int) -> None:
         a = ws.cols(ws.Hs, t + 1)
-        np.matmul(self.params["W_hh"], ws.cols(ws.Hs, t), out=a)
-        a += ws.cols(ws.XP, t)
+        np.matmul(ws.W, ws.cols(ws.Z, t), out=a)  # [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
         self._f(a, out=a)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):

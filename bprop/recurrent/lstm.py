@@ -45,7 +45,7 @@ import numpy as np
 
 from bprop import backend, ops
 from bprop.recurrent import kernels
-from bprop.recurrent.cells import Cell, add_into, workspace_for
+from bprop.recurrent.cells import Cell, add_into
 
 
 class LSTM(Cell):
@@ -140,50 +140,18 @@ class LSTM(Cell):
         scale[2 * H : 3 * H] = 1.0
         return scale
 
-    def fast_begin(self, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Any:
-        """Unlike the other cells, the LSTM's fast path does not project the inputs ahead: each
-        step is *one* product of the stacked weights [W_ih | W_hh | b] (4H, D + H + 1) with the
-        column block [x_t; h_{t-1}; 1] of ``ws.Z`` ((D + H + 1, (T + 1)·N); ``ws.Hs`` is its h
-        rows). That costs the same arithmetic as a projection ahead plus a recurrent product,
-        saves adding the projections in step by step, and makes the weight gradient one
-        product, [∂W_ih | ∂W_hh | ∂b] = Δ Zᵀ."""
-        N, T, D = X.shape
-        H = self.n_hidden
-        p = self.params
-        dtype = np.result_type(X.dtype, p["W_ih"].dtype)
-        ws = workspace_for(self, (T, N, D, np.dtype(dtype).str), dtype, owner)
-        ws.Z = Z = ws.buffer("Z", (D + H + 1, (T + 1) * N))
-        Z[:D].reshape(D, T + 1, N)[:, :T] = X.transpose(2, 1, 0)
-        Z[:D, T * N :] = 0  # no input after the last step
-        Z[D + H] = 1
-        ws.Hs = Z[D : D + H]
-        ws.Hs[:, :N] = state0[0].T
-        ws.W = ws.buffer("W", (4 * H, D + H + 1))
-        for cols, w in ((slice(0, D), p["W_ih"]), (slice(D, D + H), p["W_hh"])):
-            np.multiply(w, self._gate_scale(dtype), out=ws.W[:, cols])
-        np.multiply(p["b"], self._gate_scale(dtype)[:, 0], out=ws.W[:, D + H])
+    def _stacked_row_scale(self, dtype: Any) -> Any:
+        return self._gate_scale(dtype)
+
+    def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
+        T, N, H = ws.T, ws.N, self.n_hidden
         ws.G = ws.buffer("G", (T, 4 * H, N))  # activated gates i, f, g, o of each step
         ws.Cs = ws.buffer("Cs", (T + 1, H, N))
         ws.Cs[0] = state0[1].T
         ws.TC = ws.buffer("TC", (T, H, N))  # tanh(c_t)
         ws.WhT = ws.buffer("WhT", (H, 4 * H))  # W_hhᵀ, contiguous, for the backward products
-        ws.WhT[...] = p["W_hh"].T
-        ws.numba = self._use_numba(dtype)
-        return ws
-
-    def fast_backward_end(self, ws: Any, bw: Any, start: int, need_dx: bool) -> Any:
-        T, N, D, H = ws.T, ws.N, self.n_in, self.n_hidden
-        cols = slice(start * N, T * N)
-        dXP = bw.dXP[:, cols]
-        dW = dXP @ ws.Z[:, cols].T  # [∂W_ih | ∂W_hh | ∂b]
-        self.grads["W_ih"] += dW[:, :D]
-        self.grads["W_hh"] += dW[:, D : D + H]
-        self.grads["b"] += dW[:, D + H]
-        if not need_dx:
-            return None
-        dX = backend.get_xp().zeros((T, N, D), dtype=ws.dtype)
-        dX[start:] = (dXP.T @ self.params["W_ih"]).reshape(T - start, N, D)
-        return dX
+        ws.WhT[...] = self.params["W_hh"].T
+        ws.numba = self._use_numba(ws.dtype)
 
     def fast_step(self, ws: Any, t: int) -> None:
         H = self.n_hidden

@@ -22,9 +22,9 @@ and the weight gradient is the sum over all steps of each step's local gradient 
 shared across time). The loss over a sequence-to-sequence output is whatever the loss says —
 bprop's losses average over every (example, time step) for (N, T, K) outputs.
 
-Two interchangeable paths compute exactly this: the **fast path** (default; inputs projected
-in one matmul before the loop, gate buffers preallocated, weight gradients accumulated in one
-matmul over all steps — see :mod:`bprop.recurrent.cells`) and the **reference path**
+Two interchangeable paths compute exactly this: the **fast path** (default; input products
+batched, buffers kept and reused, weight gradients accumulated in one matmul over all steps —
+see :mod:`bprop.recurrent.cells`) and the **reference path**
 (``fast=False``; ``cell.step``/``cell.step_backward`` step by step). Tests check they agree.
 
 ``record_grad_norms=True`` records ‖∂L/∂h_t‖ (Frobenius norm over the batch of the *total*
