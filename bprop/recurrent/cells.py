@@ -33,10 +33,10 @@ product alone, projects ahead.
 The fast path's buffers are *feature-major*: one column per (time step, example), so step t of a
 batch of N is the column block ``[:, t·N:(t+1)·N]`` — ``ws.Hs`` (H, (T+1)·N) holds h_0 … h_T,
 ``ws.XP`` and the backward ``bw.dXP`` (G·H, T·N) the projected inputs and the pre-activation
-gradients. The per-step products are then W_hh (G·H, H) times an (H, N) block, which BLAS runs
-faster than the (N, H) × (H, G·H) product of the batch-major layout (measured on the 256-unit
-LSTM of ``bench/bench_lstm.py``: 97 against 133 µs per forward product on two threads), and the
-weight gradients are plain two-dimensional products. The states handed out (``fast_state``)
+gradients. The per-step products are then a wide weight matrix times an (·, N) block, which
+BLAS runs faster than the (N, ·) × (·, G·H) product of the batch-major layout (measured on the
+256-unit LSTM of ``bench/bench_lstm.py``: 97 against 133 µs per recurrent product on two
+threads), and the weight gradients are plain two-dimensional products. The states handed out (``fast_state``)
 are batch-major copies; the outputs (``fast_outputs``) are batch-major too.
 
 The buffers of a sequence shape are kept in a :class:`Workspace` and reused by a later forward
@@ -107,8 +107,7 @@ def _no_owner() -> None:
 def workspace_for(cell: Any, key: tuple[Any, ...], dtype: Any, owner: Any) -> Workspace:
     """A workspace of ``cell`` for sequences of shape ``key``: an idle one of that shape if
     there is one (idle: the owner of its last pass is gone and nothing holds what it handed
-    out), else a new one. Without an owner
-    the workspace is not kept."""
+    out), else a new one. Without an owner the workspace is not kept."""
     T, N = key[0], key[1]
     if owner is None:
         return Workspace(key=key, T=T, N=N, dtype=dtype)
