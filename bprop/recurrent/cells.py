@@ -36,8 +36,8 @@ batch of N is the column block ``[:, t·N:(t+1)·N]`` — ``ws.Hs`` (H, (T+1)·N
 gradients. The per-step products are then a wide weight matrix times an (·, N) block, which
 BLAS runs faster than the (N, ·) × (·, G·H) product of the batch-major layout (measured on the
 256-unit LSTM of ``bench/bench_lstm.py``: 97 against 133 µs per recurrent product on two
-threads), and the weight gradients are plain two-dimensional products. The states handed out (``fast_state``)
-are batch-major copies; the outputs (``fast_outputs``) are batch-major too.
+threads), and the weight gradients are plain two-dimensional products. The states handed out
+(``fast_state``) are batch-major copies; the outputs (``fast_outputs``) are batch-major too.
 
 The buffers of a sequence shape are kept in a :class:`Workspace` and reused by a later forward
 pass of the same shape once nothing refers to the pass that filled them — neither its

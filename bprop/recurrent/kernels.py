@@ -69,15 +69,8 @@ def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col
 
 
 if _HAVE_NUMBA:
-    _cell = numba.njit(cache=True, nogil=True)(_lstm_cell)
-    _bwd = numba.njit(cache=True, nogil=True)(_lstm_backward)
+    # the compiled kernels themselves (no wrapper: they run at every time step)
+    lstm_cell = numba.njit(cache=True, nogil=True)(_lstm_cell)
+    lstm_backward = numba.njit(cache=True, nogil=True)(_lstm_backward)
 else:  # pragma: no cover
-    _cell = _bwd = None
-
-
-def lstm_cell(G: Any, c_prev: Any, c: Any) -> None:
-    _cell(G, c_prev, c)
-
-
-def lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int) -> None:
-    _bwd(G, tc, c_prev, gh, gc, dXP, col)
+    lstm_cell = lstm_backward = None

@@ -153,21 +153,34 @@ class LSTM(Cell):
         ws.WhT[...] = self.params["W_hh"].T
         ws.numba = self._use_numba(ws.dtype)
 
+    def _step_views(self, ws: Any) -> list[tuple[Any, ...]]:
+        """Per step t: the views the forward and backward steps work on, made once per
+        workspace (its buffers outlive the pass) rather than sliced afresh at every step."""
+        views = ws.__dict__.get("step_views")
+        if views is None:
+            H = self.n_hidden
+            views = ws.step_views = [
+                (ws.cols(ws.Z, t), ws.G[t], ws.G[t][3 * H :], ws.Cs[t], ws.Cs[t + 1])
+                + (ws.TC[t], ws.cols(ws.Hs, t + 1))
+                for t in range(ws.T)
+            ]
+        return views
+
     def fast_step(self, ws: Any, t: int) -> None:
-        H = self.n_hidden
-        G, c = ws.G[t], ws.Cs[t + 1]
-        np.matmul(ws.W, ws.cols(ws.Z, t), out=G)
+        z, G, o, c_prev, c, tc, h = self._step_views(ws)[t]
+        np.matmul(ws.W, z, out=G)
         np.tanh(G, out=G)
         if ws.numba:
-            kernels.lstm_cell(G, ws.Cs[t], c)
+            kernels.lstm_cell(G, c_prev, c)
         else:
-            for gate in (G[: 2 * H], G[3 * H :]):  # σ(a) = ½ + ½ tanh(a/2)
+            H = self.n_hidden
+            for gate in (G[: 2 * H], o):  # σ(a) = ½ + ½ tanh(a/2)
                 gate *= 0.5
                 gate += 0.5
-            np.multiply(G[H : 2 * H], ws.Cs[t], out=c)  # c = f c_prev + i g
+            np.multiply(G[H : 2 * H], c_prev, out=c)  # c = f c_prev + i g
             c += G[:H] * G[2 * H : 3 * H]
-        np.tanh(c, out=ws.TC[t])
-        np.multiply(G[3 * H :], ws.TC[t], out=ws.cols(ws.Hs, t + 1))
+        np.tanh(c, out=tc)
+        np.multiply(o, tc, out=h)
 
     def fast_state(self, ws: Any, t: int) -> tuple[Any, ...]:
         return (ws.cols(ws.Hs, t).T.copy(), ws.Cs[t].T.copy())
@@ -177,7 +190,8 @@ class LSTM(Cell):
         if dy_t is not None:
             gh += dy_t
         nrm = float(np.sqrt((gh.astype(np.float64) ** 2).sum())) if norm else None
-        G, tc, c_prev, d = ws.G[t], ws.TC[t], ws.Cs[t], ws.cols(bw.dXP, t)
+        _, G, _, c_prev, _, tc, _ = self._step_views(ws)[t]
+        d = ws.cols(bw.dXP, t)
         if ws.numba:
             kernels.lstm_backward(G, tc, c_prev, gh, gc, bw.dXP, t * ws.N)
         else:
