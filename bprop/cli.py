@@ -167,7 +167,7 @@ def cmd_train_sequence(args: argparse.Namespace) -> dict[str, Any]:
             result = rtrl_tasks.settling_xor(epochs=args.epochs, lr=lr or 0.5)
         else:
             result = rtrl_tasks.temporal_xor(
-                n_steps=args.steps, n_hidden=hidden or 4, lr=lr or 0.01, seed=args.seed
+                n_steps=args.steps, n_hidden=hidden or 16, lr=lr or 0.005, seed=args.seed
             )
         result = {"task": args.task, **result}
     else:
@@ -558,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
     seq.add_argument("--max-seconds", type=float, help="stop language-model training after")
     seq.add_argument("--T", type=int, default=50, help="adding problem: sequence length")
     seq.add_argument("--window", type=int, default=12, help="forecast: input window")
-    seq.add_argument("--steps", type=int, default=30000, help="temporal-xor: stream length")
+    seq.add_argument("--steps", type=int, default=300000, help="temporal-xor: stream length (bits)")
     train.set_defaults(func=cmd_train)
 
     smp = sub.add_parser("sample", help="generate text from a language model")

@@ -29,7 +29,11 @@ def test_xor_stream_layout():
 
 
 def test_temporal_xor_learned_online_by_rtrl():
-    r = temporal_xor(n_steps=30000, seed=0)
+    # the default setup (300 000 bits, ~20 s): over seeds 0–14 the predictable error ended at
+    # 0.001–0.015 and the unpredictable one at 0.50 (see temporal_xor's docstring)
+    r = temporal_xor(seed=0)
     json.dumps(r)
-    assert r["error_unpredictable"] > 0.45  # random bits stay at chance
-    assert r["error_predictable"] < 0.5 * r["error_unpredictable"]
+    assert r["n_steps"] == 300000
+    assert r["error_unpredictable"] > 0.45  # random bits stay at chance (0.5 for any output)
+    assert r["error_predictable"] < 0.05  # the XOR bit is predicted, far below chance
+    assert r["error_predictable"] < 0.1 * r["error_unpredictable"]
