@@ -131,7 +131,7 @@ class LSTM(Cell):
             return True
         return kernels.available() and np.dtype(dtype) in (np.float32, np.float64)
 
-    def _gate_scale(self, dtype: Any) -> Any:
+    def _stacked_row_scale(self, dtype: Any) -> Any:
         """(4H, 1): ½ for the i, f, o rows, 1 for g. σ(a) = ½ + ½ tanh(a/2), so with the i, f, o
         pre-activations halved (through halved weight rows) one vectorised tanh serves every
         gate."""
@@ -139,9 +139,6 @@ class LSTM(Cell):
         scale = xp.full((4 * H, 1), 0.5, dtype=dtype)
         scale[2 * H : 3 * H] = 1.0
         return scale
-
-    def _stacked_row_scale(self, dtype: Any) -> Any:
-        return self._gate_scale(dtype)
 
     def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
         T, N, H = ws.T, ws.N, self.n_hidden
