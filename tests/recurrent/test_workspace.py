@@ -1,6 +1,6 @@
 """The fast path's reusable workspaces (bprop.recurrent.cells.Workspace): buffers are reused only
-once nothing refers to the forward pass that filled them, and nothing handed to the caller
-aliases them."""
+once nothing refers to the forward pass that filled them — neither its cache nor the outputs
+it handed out (or views of them) — and a reused workspace computes what a fresh one does."""
 
 import gc
 
