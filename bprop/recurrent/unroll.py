@@ -236,9 +236,15 @@ class Recurrent(Layer):
         if cache.fast:
             ws = cache.ws
             bw = cell.fast_backward_begin(ws, dfinal)
+            # the cells take ∂L/∂h_t feature-major, (H, N): copying each (N, H) slice into one
+            # small contiguous block first makes its transposed read cheap (6 against 17 µs
+            # for the 256-unit LSTM of bench/bench_lstm.py)
+            e_t = backend.get_xp().empty((N, self.n_out), dtype=ws.dtype)
             for t in range(T - 1, start - 1, -1):
                 e = dy_at(t)
-                n = cell.fast_step_backward(ws, bw, t, None if e is None else e.T, record)
+                if e is not None:
+                    e_t[...] = e
+                n = cell.fast_step_backward(ws, bw, t, None if e is None else e_t.T, record)
                 if record:
                     norms[t] = n
             dX = cell.fast_backward_end(ws, bw, start, need_dx)
