@@ -112,8 +112,12 @@ def workspace_for(cell: Any, key: tuple[Any, ...], dtype: Any, owner: Any) -> Wo
     if owner is None:
         return Workspace(key=key, T=T, N=N, dtype=dtype)
     entries = _WORKSPACES.setdefault(cell, [])
-    busy = [e for e in entries if e[0]() is not None or e[1].in_use()]
-    idle = [e[1] for e in entries if e[0]() is None and not e[1].in_use()]
+    busy, idle = [], []
+    for owner_ref, w in entries:
+        if owner_ref() is None and not w.in_use():
+            idle.append(w)
+        else:
+            busy.append((owner_ref, w))
     ws = next((w for w in idle if w.key == key), None)
     if ws is None:
         ws = Workspace(key=key, T=T, N=N, dtype=dtype)
@@ -205,6 +209,7 @@ class Cell(Layer):
         W_hh: Any,
         biases: dict[str, Any],
     ) -> None:
+        self.init, self.recurrent_init = init, recurrent_init
         gen = as_generator(rng)
         G, H, D = self.n_gates, self.n_hidden, self.n_in
         if W_ih is None:
@@ -427,4 +432,7 @@ class Cell(Layer):
         return self.load_torch(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"))
 
     def get_config(self) -> dict[str, Any]:
-        return {"n_in": self.n_in, "n_hidden": self.n_hidden}
+        cfg: dict[str, Any] = {"n_in": self.n_in, "n_hidden": self.n_hidden, "init": self.init}
+        if self.recurrent_init is not None:
+            cfg["recurrent_init"] = self.recurrent_init
+        return cfg

@@ -70,7 +70,7 @@ class Elman(Cell):
         super().__init__(n_in, n_hidden)
         if activation not in ("tanh", "relu"):
             raise ValueError(f"Elman activation must be 'tanh' or 'relu', got {activation!r}")
-        self.activation, self.init, self.recurrent_init = activation, init, recurrent_init
+        self.activation = activation
         self._f, self._df = ops.ACTIVATIONS[activation]
         b = np.zeros(n_hidden) if b is None else b
         self._init_params(init, recurrent_init, rng, W_ih, W_hh, {"b": b})
@@ -111,7 +111,5 @@ class Elman(Cell):
 
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
-        cfg.update(activation=self.activation, init=self.init)
-        if self.recurrent_init is not None:
-            cfg["recurrent_init"] = self.recurrent_init
+        cfg["activation"] = self.activation
         return cfg

@@ -68,7 +68,6 @@ class GRU(Cell):
         rng: Any = None,
     ) -> None:
         super().__init__(n_in, n_hidden)
-        self.init, self.recurrent_init = init, recurrent_init
         G = 3 * n_hidden
         biases = {
             "b_ih": np.zeros(G) if b_ih is None else b_ih,
@@ -156,10 +155,3 @@ class GRU(Cell):
         g *= z  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
         g += self.params["W_hh"].T @ dah
         return nrm
-
-    def get_config(self) -> dict[str, Any]:
-        cfg = super().get_config()
-        cfg["init"] = self.init
-        if self.recurrent_init is not None:
-            cfg["recurrent_init"] = self.recurrent_init
-        return cfg

@@ -83,7 +83,6 @@ class LSTM(Cell):
         super().__init__(n_in, n_hidden)
         if kernel not in ("auto", "numba", "numpy"):
             raise ValueError(f"kernel must be 'auto', 'numba' or 'numpy', got {kernel!r}")
-        self.init, self.recurrent_init = init, recurrent_init
         self.forget_bias, self.kernel = float(forget_bias), kernel
         if b is None:
             b = np.zeros(4 * n_hidden)
@@ -222,9 +221,7 @@ class LSTM(Cell):
 
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
-        cfg.update(forget_bias=self.forget_bias, init=self.init)
-        if self.recurrent_init is not None:
-            cfg["recurrent_init"] = self.recurrent_init
+        cfg["forget_bias"] = self.forget_bias
         if self.kernel != "auto":
             cfg["kernel"] = self.kernel
         return cfg
