@@ -112,7 +112,7 @@ def worker_torch(warmup: int, steps: int, threads: int) -> dict:
     ce = torch.nn.CrossEntropyLoss()
 
     def step() -> float:
-        opt.zero_grad(set_to_none=False)
+        opt.zero_grad()  # PyTorch's default (set_to_none=True): no accumulation pass
         out, _ = lstm(tX)
         loss = ce(head(out).reshape(N * T, V), tY)
         loss.backward()

@@ -2,11 +2,21 @@
 
 NumPy runs each element-wise operation of a gate update as a separate pass over memory; an
 LSTM step has about a dozen such passes forward and twenty backward on (N, 4H) arrays. These
-kernels fuse them: the backward step is one pass; the forward step leaves the transcendental
-functions to NumPy's vectorised ``tanh`` (much faster than scalar libm calls in a Numba loop)
-and fuses the rest. They compute exactly the formulas of
-:mod:`bprop.recurrent.lstm` (see there for the maths) and are tested against its NumPy
-reference step. σ(x) is computed as ½ + ½ tanh(x/2), as in :func:`bprop.ops.sigmoid`.
+kernels fuse them. They compute exactly the formulas of :mod:`bprop.recurrent.lstm` (see there
+for the maths) and are tested against its NumPy reference step. σ(x) is computed as
+½ + ½ tanh(x/2), as in :func:`bprop.ops.sigmoid`.
+
+The backward step is one pass. Forward, Numba's scalar ``tanh`` (a libm call per element) is
+~40× slower than NumPy's vectorised one, so:
+
+* in float32 one pass does everything, with ``tanh`` as a rational function that vectorises
+  (:func:`tanh32`, the minimax approximation Eigen and XLA use for float32; max abs error
+  2.6e-7 against float64 ``tanh``, ≤ 4.3 float32 ulps: tests/recurrent/test_kernels.py);
+* in float64 (gradient checks) NumPy's ``tanh`` does the transcendental work and a kernel
+  fuses the rest, so the fast path agrees with the reference path to rounding.
+
+Measured on the 256-unit, batch-32 LSTM of ``bench/bench_lstm.py``: a float32 forward step's
+element-wise work takes 13.5 µs in the one pass, against 24 µs for tanh, kernel, tanh, multiply.
 
 Compiled lazily on first use (and cached on disk); :func:`available` is False without Numba.
 """
@@ -14,6 +24,10 @@ Compiled lazily on first use (and cached on disk); :func:`available` is False wi
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
+
+_F32 = np.float32
 
 try:  # pragma: no cover - depends on the environment
     import numba
@@ -48,6 +62,47 @@ def _lstm_cell(G: Any, c_prev: Any, c: Any) -> None:
             cj[n] = f * cp[n] + i * gg[n]
 
 
+def _tanh32(x: Any) -> Any:
+    """tanh(x) for float32 as p(x)/q(x): x clamped to ±7.9053 (where float32 tanh rounds to
+    ±1), p odd of degree 13, q even of degree 6 (Eigen's ``ptanh_float`` coefficients)."""
+    x = min(max(x, _F32(-7.90531110763549805)), _F32(7.90531110763549805))
+    x2 = x * x
+    p = _F32(-2.76076847742355e-16)
+    p = p * x2 + _F32(2.00018790482477e-13)
+    p = p * x2 + _F32(-8.60467152213735e-11)
+    p = p * x2 + _F32(5.12229709037114e-08)
+    p = p * x2 + _F32(1.48572235717979e-05)
+    p = p * x2 + _F32(6.37261928875436e-04)
+    p = p * x2 + _F32(4.89352455891786e-03)
+    q = _F32(1.19825839466702e-06)
+    q = q * x2 + _F32(1.18534705686654e-04)
+    q = q * x2 + _F32(2.26843463243900e-03)
+    q = q * x2 + _F32(4.89352518554385e-03)
+    return x * p / q
+
+
+def _lstm_forward32(G: Any, c_prev: Any, c: Any, tc: Any, Z: Any, row: int, col: int) -> None:
+    """The whole float32 forward step after the product, in one pass. G (4H, N) holds the
+    i, f, o pre-activations halved and the g pre-activation; on return it holds the activated
+    gates i, f, g, o. Writes c_t into ``c``, tanh(c_t) into ``tc`` and h_t = o ⊙ tanh(c_t) into
+    rows row … row + H − 1, columns col … col + N − 1 of Z (the stacked inputs of the next
+    step; passed whole so that each row is a contiguous slice)."""
+    H, N = c.shape
+    half = _F32(0.5)
+    for j in range(H):
+        gi, gf, gg, go = G[j], G[H + j], G[2 * H + j], G[3 * H + j]
+        cp, cj, tj, hj = c_prev[j], c[j], tc[j], Z[row + j, col : col + N]
+        for n in range(N):
+            i = half * tanh32(gi[n]) + half
+            f = half * tanh32(gf[n]) + half
+            g = tanh32(gg[n])
+            o = half * tanh32(go[n]) + half
+            gi[n], gf[n], gg[n], go[n] = i, f, g, o
+            cc = f * cp[n] + i * g
+            t = tanh32(cc)
+            cj[n], tj[n], hj[n] = cc, t, o * t
+
+
 def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int) -> None:
     """From the activated gates G (4H, N), tanh(c_t), c_{t-1}, the total ∂L/∂h_t (gh) and the
     carried ∂L/∂c_t (gc), all (H, N): write δ = ∂L/∂a_t into columns col … col + N − 1 of
@@ -72,5 +127,11 @@ if _HAVE_NUMBA:
     # the compiled kernels themselves (no wrapper: they run at every time step)
     lstm_cell = numba.njit(cache=True, nogil=True)(_lstm_cell)
     lstm_backward = numba.njit(cache=True, nogil=True)(_lstm_backward)
+    # what lets the rational tanh vectorise: no zero-division check (error_model="numpy"),
+    # fused multiply-adds and a reciprocal for the division; not "nnan"/"ninf", so NaN and
+    # inf still propagate (a diverging network is caught, not clamped to ±1)
+    _vector = dict(fastmath={"contract", "arcp", "nsz"}, error_model="numpy")
+    tanh32 = numba.njit(inline="always", **_vector)(_tanh32)
+    lstm_forward32 = numba.njit(cache=True, nogil=True, **_vector)(_lstm_forward32)
 else:  # pragma: no cover
-    lstm_cell = lstm_backward = None
+    lstm_cell = lstm_backward = tanh32 = lstm_forward32 = None

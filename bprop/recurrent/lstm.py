@@ -148,6 +148,7 @@ class LSTM(Cell):
         ws.WhT = ws.buffer("WhT", (H, 4 * H))  # W_hhᵀ, contiguous, for the backward products
         ws.WhT[...] = self.params["W_hh"].T
         ws.numba = self._use_numba(ws.dtype)
+        ws.fused = ws.numba and ws.dtype == np.float32  # one pass, vectorised float32 tanh
 
     def _step_views(self, ws: Any) -> list[tuple[Any, ...]]:
         """Per step t: the views the forward and backward steps work on, made once per
@@ -165,6 +166,9 @@ class LSTM(Cell):
     def fast_step(self, ws: Any, t: int) -> None:
         z, G, o, c_prev, c, tc, h = self._step_views(ws)[t]
         np.matmul(ws.W, z, out=G)
+        if ws.fused:  # h_t goes into the rows of Z that hold it (ws.Hs = Z[D : D + H])
+            kernels.lstm_forward32(G, c_prev, c, tc, ws.Z, self.n_in, (t + 1) * ws.N)
+            return
         np.tanh(G, out=G)
         if ws.numba:
             kernels.lstm_cell(G, c_prev, c)
