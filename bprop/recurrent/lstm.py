@@ -145,8 +145,6 @@ class LSTM(Cell):
         ws.Cs = ws.buffer("Cs", (T + 1, H, N))
         ws.Cs[0] = state0[1].T
         ws.TC = ws.buffer("TC", (T, H, N))  # tanh(c_t)
-        ws.WhT = ws.buffer("WhT", (H, 4 * H))  # W_hhᵀ, contiguous, for the backward products
-        ws.WhT[...] = self.params["W_hh"].T
         ws.numba = self._use_numba(ws.dtype)
         ws.fused = ws.numba and ws.dtype == np.float32  # one pass, vectorised float32 tanh
 
@@ -220,7 +218,10 @@ class LSTM(Cell):
             np.subtract(1, tmp, out=tmp)
             dg *= tmp
             gc *= f  # ∂L/∂c_{t-1}
-        np.matmul(ws.WhT, d, out=gh)  # ∂L/∂h_{t-1} = W_hhᵀ δ
+        # ∂L/∂h_{t-1} = W_hhᵀ δ, with the current weights (as the other cells and the reference
+        # step: truncated BPTT backpropagates stored chunks after updates); BLAS reads the
+        # transposed view where it lies
+        np.matmul(self.params["W_hh"].T, d, out=gh)
         return nrm
 
     def get_config(self) -> dict[str, Any]:

@@ -56,6 +56,31 @@ def test_fast_path_equals_reference_path(dtype, tol, return_sequences, record):
             np.testing.assert_allclose(fast[1].grad_norms, ref[1].grad_norms, rtol=1e-4)
 
 
+def test_backward_after_a_weight_update_uses_the_current_weights():
+    # truncated BPTT backpropagates stored chunks after the weights have moved on: both paths
+    # must then use the stored activations and the *current* weights
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3, 7, 4))
+    dy = rng.normal(size=(3, 7, 6))
+    for cell in cells("float64"):
+        results = []
+        for fast in (False, True):
+            before = {k: v.copy() for k, v in cell.params.items()}
+            rnn = Recurrent(cell, fast=fast)
+            _, cache = rnn.forward(X, train=True)
+            for v in cell.params.values():
+                v *= 1.25
+            cell.zero_grad()
+            dx = rnn.backward(dy, cache)
+            results.append((dx, {k: v.copy() for k, v in cell.grads.items()}))
+            for k, v in before.items():
+                cell.params[k][...] = v
+        (dx_ref, g_ref), (dx_fast, g_fast) = results
+        np.testing.assert_allclose(dx_fast, dx_ref, atol=1e-12)
+        for k in g_ref:
+            np.testing.assert_allclose(g_fast[k], g_ref[k], atol=1e-12)
+
+
 def test_backward_adds_into_grads():
     cell = LSTM(3, 4, rng=0)
     rnn = Recurrent(cell)
