@@ -145,6 +145,36 @@ def test_adam_steps() -> None:
     assert state["t"] == 2.0
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_adam_is_identical_to_the_numpy_update(dtype, monkeypatch) -> None:
+    # with Numba, Adam.update runs one fused pass; it must give bit-for-bit what the NumPy
+    # code gives, step after step (the hand trace above runs whichever path is installed)
+    import bprop.optim.adaptive as adaptive
+
+    if adaptive._fused_adam is None:
+        pytest.skip("needs numba")
+    rng = np.random.default_rng(0)
+    grads = [(rng.normal(size=1000) * 10.0 ** rng.integers(-6, 3)).astype(dtype) for _ in range(6)]
+    grads[2][:10] = 0.0
+    rule = Adam(0.003, beta1=0.8, beta2=0.99, eps=1e-7)
+    runs = []
+    for fused in (True, False):
+        if not fused:
+            monkeypatch.setattr(adaptive, "_fused_adam", None)
+        state, steps = rule.init(np.zeros(1000, dtype)), []
+        for g in grads:
+            step, state = rule.update(g.copy(), state, None)
+            steps.append(step.copy())
+        runs.append((steps, state))
+    (steps_f, state_f), (steps_n, state_n) = runs
+    for a, b in zip(steps_f, steps_n, strict=True):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(state_f["m"], state_n["m"])
+    np.testing.assert_array_equal(state_f["v"], state_n["v"])
+    assert state_f["t"] == state_n["t"] == 6.0
+
+
 def test_epsilon_is_added_to_the_square_root() -> None:
     # one step with g = 1e-4 and ε = 1e-4: ε outside the root gives −η·1e-4/(1e-4 + 1e-4) =
     # −η/2; inside the root it would be −η·1e-4/√(1e-8 + 1e-4) ≈ −η·0.01
