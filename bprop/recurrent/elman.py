@@ -105,7 +105,7 @@ class Elman(Cell):
         if dy_t is not None:
             g += dy_t
         n = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
-        delta = self._df(ws.cols(ws.Hs, t + 1), g, out=ws.cols(bw.dXP, t))
+        delta = self._df(ws.cols(ws.Hs, t + 1), g, out=bw.cols(bw.dXP, t))
         np.matmul(self.params["W_hh"].T, delta, out=g)
         return n
 

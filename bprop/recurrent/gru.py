@@ -135,7 +135,7 @@ class GRU(Cell):
         nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
         gates, h_prev = ws.G[t], ws.cols(ws.Hs, t)
         r, z, n = gates[:H], gates[H : 2 * H], gates[2 * H :]
-        dxp, dah = ws.cols(bw.dXP, t), ws.cols(bw.dAH, t)
+        dxp, dah = bw.cols(bw.dXP, t), bw.cols(bw.dAH, t)
         dn, dz, dr = dxp[2 * H :], dxp[H : 2 * H], dxp[:H]
         np.multiply(n, n, out=dn)  # dn = g (1 − z)(1 − n²)
         np.subtract(1, dn, out=dn)

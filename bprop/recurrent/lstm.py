@@ -189,9 +189,9 @@ class LSTM(Cell):
             gh += dy_t
         nrm = float(np.sqrt((gh.astype(np.float64) ** 2).sum())) if norm else None
         _, G, _, c_prev, _, tc, _ = self._step_views(ws)[t]
-        d = ws.cols(bw.dXP, t)
+        d = bw.cols(bw.dXP, t)
         if ws.numba:
-            kernels.lstm_backward(G, tc, c_prev, gh, gc, bw.dXP, t * ws.N)
+            kernels.lstm_backward(G, tc, c_prev, gh, gc, bw.dXP, (t % bw.steps) * ws.N)
         else:
             H = self.n_hidden
             i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]

@@ -23,7 +23,7 @@ shared across time). The loss over a sequence-to-sequence output is whatever the
 bprop's losses average over every (example, time step) for (N, T, K) outputs.
 
 Two interchangeable paths compute exactly this: the **fast path** (default; input products
-batched, buffers kept and reused, weight gradients accumulated in one matmul over all steps —
+batched, buffers kept and reused, weight gradients accumulated in one matmul per block of steps —
 see :mod:`bprop.recurrent.cells`) and the **reference path**
 (``fast=False``; ``cell.step``/``cell.step_backward`` step by step). Tests check they agree.
 
@@ -235,11 +235,12 @@ class Recurrent(Layer):
         cell = self.cell
         if cache.fast:
             ws = cache.ws
-            bw = cell.fast_backward_begin(ws, dfinal)
+            bw = cell.fast_backward_begin(ws, dfinal, start, need_dx)
             # the cells take ∂L/∂h_t feature-major, (H, N): copying each (N, H) slice into one
             # small contiguous block first makes its transposed read cheap (6 against 17 µs
             # for the 256-unit LSTM of bench/bench_lstm.py)
             e_t = backend.get_xp().empty((N, self.n_out), dtype=ws.dtype)
+            hi = T  # steps t … hi-1 are backpropagated but not yet in the weight gradients
             for t in range(T - 1, start - 1, -1):
                 e = dy_at(t)
                 if e is not None:
@@ -247,7 +248,10 @@ class Recurrent(Layer):
                 n = cell.fast_step_backward(ws, bw, t, None if e is None else e_t.T, record)
                 if record:
                     norms[t] = n
-            dX = cell.fast_backward_end(ws, bw, start, need_dx)
+                if t % bw.steps == 0 or t == start:  # a block of the gradient ring is full
+                    cell.fast_backward_flush(ws, bw, t, hi)
+                    hi = t
+            dX = cell.fast_backward_end(ws, bw)
             dx = None if dX is None else dX.transpose(1, 0, 2)
             cache.dinitial_state = tuple(d.T.copy() for d in bw.dstate)
         else:

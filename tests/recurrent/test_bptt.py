@@ -28,10 +28,19 @@ def run(cell, fast, X, dy, s0, dfin, return_sequences=True, need_dx=True, record
     return y, cache, dx, grads
 
 
+@pytest.fixture(params=[320, 4], ids=["one-block", "blocks-of-2-steps"])
+def block_columns(request, monkeypatch):
+    """The fast backward pass's gradient blocks (cells.BACKWARD_BLOCK_COLUMNS): the default
+    (one block for these short sequences) and 2-step blocks (N = 3), so that the ring of
+    pre-activation gradients wraps round and is flushed in several products."""
+    monkeypatch.setattr("bprop.recurrent.cells.BACKWARD_BLOCK_COLUMNS", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-5)])
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("record", [True, False])
-def test_fast_path_equals_reference_path(dtype, tol, return_sequences, record):
+def test_fast_path_equals_reference_path(dtype, tol, return_sequences, record, block_columns):
     rng = np.random.default_rng(1)
     for cell in cells(dtype):
         N, T = 3, 9
@@ -56,7 +65,7 @@ def test_fast_path_equals_reference_path(dtype, tol, return_sequences, record):
             np.testing.assert_allclose(fast[1].grad_norms, ref[1].grad_norms, rtol=1e-4)
 
 
-def test_backward_after_a_weight_update_uses_the_current_weights():
+def test_backward_after_a_weight_update_uses_the_current_weights(block_columns):
     # truncated BPTT backpropagates stored chunks after the weights have moved on: both paths
     # must then use the stored activations and the *current* weights
     rng = np.random.default_rng(3)

@@ -33,8 +33,16 @@ def full_bptt(net, loss, X, Y):
     return value, space.grads.copy()
 
 
+@pytest.fixture(params=[320, 4], ids=["one-block", "blocks-of-2-steps"])
+def block_columns(request, monkeypatch):
+    """The fast backward pass's gradient blocks (cells.BACKWARD_BLOCK_COLUMNS): the default
+    (one block here) and 2-step blocks, so that stop_at falls inside and across blocks."""
+    monkeypatch.setattr("bprop.recurrent.cells.BACKWARD_BLOCK_COLUMNS", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("k1,k2", [(12, 12), (20, 20), (12, 30)])
-def test_k_at_least_T_equals_full_bptt_exactly(k1, k2):
+def test_k_at_least_T_equals_full_bptt_exactly(k1, k2, block_columns):
     net, loss = net64(), bp.SoftmaxCrossEntropy()
     X, Y = data()
     value, full = full_bptt(net, loss, X, Y)
@@ -56,7 +64,7 @@ def test_k_below_T_differs_from_full_bptt(k1, k2):
 
 
 @pytest.mark.parametrize("k1,k2", [(4, 4), (4, 10), (3, 7), (5, 5)])
-def test_each_update_is_the_gradient_truncated_k2_steps_back(k1, k2):
+def test_each_update_is_the_gradient_truncated_k2_steps_back(k1, k2, block_columns):
     """With the weights fixed, the chunk ending at e has the gradient of its own loss run from
     the (detached) state at e − k2: the definition of BPTT(k1, k2)."""
     net, loss = net64(), bp.SoftmaxCrossEntropy()
