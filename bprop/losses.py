@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend, ops
+from bprop import backend, layout, ops
 
 
 class Loss:
@@ -168,10 +168,9 @@ class SoftmaxCrossEntropy(Loss):
 
     def value_and_grad(self, y: Any, target: Any) -> tuple[float, Any]:
         if y.ndim > 2:  # sequences: (N, T, K) logits with (N, T) labels or (N, T, K) rows
-            k = y.shape[-1]
-            t2 = target.reshape(-1) if target.ndim == y.ndim - 1 else target.reshape(-1, k)
-            loss, grad = self.value_and_grad(y.reshape(-1, k), t2)
-            return loss, grad.reshape(y.shape)
+            y2, time_major = layout.rows(y)  # in memory order: no copy of a time-major y
+            loss, grad = self.value_and_grad(y2, layout.rows_like(target, time_major))
+            return loss, layout.unrows(grad, y.shape[0], y.shape[1], time_major)
         xp = backend.get_xp()
         if y.ndim != 2:
             raise ValueError(f"SoftmaxCrossEntropy expects (N, K) logits, got {tuple(y.shape)}")
