@@ -38,9 +38,8 @@ pre-activation gradients of the current block. The per-step products are then a 
 matrix times an (·, N) block, which BLAS runs faster than the (N, ·) × (·, G·H) product of the
 batch-major layout (measured on the 256-unit LSTM of ``bench/bench_lstm.py``: 97 against
 133 µs per recurrent product on two threads), and the weight gradients are plain
-two-dimensional products. The states handed out
-(``fast_state``) are batch-major copies; the outputs (``fast_outputs``) are (N, T, H) views of a
-feature-major buffer.
+two-dimensional products. The states handed out (``fast_state``) are batch-major copies; the
+outputs (``fast_outputs``) are (N, T, H) views of a feature-major buffer.
 
 The buffers of a sequence shape are kept in a :class:`Workspace` and reused by a later forward
 pass of the same shape once nothing refers to the pass that filled them — neither its
@@ -397,13 +396,13 @@ class Cell(Layer):
         return y.transpose(2, 1, 0)
 
     def fast_backward_begin(
-        self, ws: Workspace, dstate: tuple[Any, ...] | None, start: int = 0, need_dx: bool = False
+        self, ws: Workspace, dstate: tuple[Any, ...] | None, need_dx: bool = False
     ) -> BackwardBuffers:
-        """Set up the backward pass over steps ``start … T-1``; ``bw.dstate`` is the carried
-        gradient ∂L/∂state_T, feature-major (H, N) per part."""
+        """Set up the backward buffers; ``bw.dstate`` is the carried gradient ∂L/∂state_T,
+        feature-major (H, N) per part; ``bw.dX`` (T, N, D) collects ∂L/∂X when ``need_dx``."""
         T, N, GH = ws.T, ws.N, self.n_gates * self.n_hidden
         steps = max(1, min(T, -(-BACKWARD_BLOCK_COLUMNS // N)))
-        bw = BackwardBuffers(N=N, steps=steps, start=start, acc={})
+        bw = BackwardBuffers(N=N, steps=steps, acc={})
         bw.dXP = ws.buffer("dXP", (GH, steps * N))
         bw.dAH = bw.dXP if self.h_bias is None else ws.buffer("dAH", (GH, steps * N))
         bw.dX = backend.get_xp().zeros((T, N, self.n_in), dtype=ws.dtype) if need_dx else None
@@ -439,24 +438,22 @@ class Cell(Layer):
         else:
             bw.accumulate(ws, "W_ih", dXP, ws.X2d[seq])
             bw.accumulate(ws, "W_hh", dAH, ws.Hs[:, seq].T)
-            bw.accumulate(ws, "b_ih", dXP.sum(axis=1))
-            bw.accumulate(ws, "b_hh", dAH.sum(axis=1))
+            bw.accumulate(ws, self.x_bias, dXP.sum(axis=1))
+            bw.accumulate(ws, self.h_bias, dAH.sum(axis=1))
         if bw.dX is not None:
             bw.dX[lo:hi] = (dXP.T @ self.params["W_ih"]).reshape(hi - lo, N, self.n_in)
 
     def fast_backward_end(self, ws: Workspace, bw: BackwardBuffers) -> Any:
         """Add the accumulated weight gradients into ``grads``; return ∂L/∂X (T, N, D),
-        time-major, zero before ``start``, or None."""
+        time-major, zero for the steps not backpropagated, or None."""
         D, H, acc = self.n_in, self.n_hidden, bw.acc
-        if self.stacked and "W" in acc:
+        if "W" in acc:  # stacked
             self.grads["W_ih"] += acc["W"][:, :D]
             self.grads["W_hh"] += acc["W"][:, D : D + H]
             self.grads[self.x_bias] += acc["W"][:, D + H]
-        elif acc:
-            self.grads["W_ih"] += acc["W_ih"]
-            self.grads["W_hh"] += acc["W_hh"]
-            self.grads[self.x_bias] += acc["b_ih"]
-            self.grads[self.h_bias] += acc["b_hh"]
+        else:
+            for name, g in acc.items():
+                self.grads[name] += g
         return bw.dX
 
     # --- PyTorch interop ------------------------------------------------------------------

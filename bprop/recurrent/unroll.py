@@ -235,7 +235,7 @@ class Recurrent(Layer):
         cell = self.cell
         if cache.fast:
             ws = cache.ws
-            bw = cell.fast_backward_begin(ws, dfinal, start, need_dx)
+            bw = cell.fast_backward_begin(ws, dfinal, need_dx)
             # the cells take ∂L/∂h_t feature-major, (H, N): read transposed from one contiguous
             # (N, H) block (a TimeDistributed layer above hands them so), else copied into one
             # first (6 against 17 µs for the 256-unit LSTM of bench/bench_lstm.py)
