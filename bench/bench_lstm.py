@@ -1,9 +1,11 @@
-"""Benchmark: one training step of a character LSTM, bprop vs PyTorch eager.
+"""Benchmark: one training step of a character LSTM (or GRU, or Elman RNN), bprop vs PyTorch.
 
 The workload of DESIGN.md §4: a 1-layer LSTM 65 → 256 with a Linear 256 → 65 head and softmax
 cross-entropy, sequence length 100, batch 32, one-hot inputs, full BPTT, then one Adam update
-(plain SGD if ``bprop.optim`` has no Adam; the same rule on both sides). Both sides start from
-the same weights (drawn once with NumPy and loaded into each) and see the same data.
+(plain SGD if ``bprop.optim`` has no Adam; the same rule on both sides). ``--cell gru`` and
+``--cell elman`` run the same with a GRU (``nn.GRU``) or a tanh Elman RNN (``nn.RNN``). Both
+sides start from the same weights (drawn once with NumPy and loaded into each) and see the
+same data.
 
 Each side runs in its own fresh process (two libraries' spinning thread pools in one process
 on two cores distort each other), one of each per round for ``--rounds`` rounds, in alternating
@@ -14,7 +16,7 @@ ratios measured side by side, not times from different runs).
 
 Run::
 
-    python bench/bench_lstm.py [--rounds 3] [--steps 10] [--threads 2]
+    python bench/bench_lstm.py [--rounds 3] [--steps 10] [--threads 2] [--cell lstm|gru|elman]
 """
 
 from __future__ import annotations
@@ -29,16 +31,19 @@ import time
 import numpy as np
 
 V, H, T, N = 65, 256, 100, 32
+GATES = {"lstm": 4, "gru": 3, "elman": 1}
+TORCH_MODULE = {"lstm": "LSTM", "gru": "GRU", "elman": "RNN"}
 
 
-def _problem():
+def _problem(cell: str = "lstm"):
     rng = np.random.default_rng(0)
     a = 1 / np.sqrt(H)
+    G = GATES[cell]
     w = {
-        "W_ih": rng.uniform(-a, a, (4 * H, V)),
-        "W_hh": rng.uniform(-a, a, (4 * H, H)),
-        "b_ih": rng.uniform(-a, a, 4 * H),
-        "b_hh": rng.uniform(-a, a, 4 * H),
+        "W_ih": rng.uniform(-a, a, (G * H, V)),
+        "W_hh": rng.uniform(-a, a, (G * H, H)),
+        "b_ih": rng.uniform(-a, a, G * H),
+        "b_hh": rng.uniform(-a, a, G * H),
         "W_out": rng.uniform(-a, a, (V, H)),
         "b_out": rng.uniform(-a, a, V),
     }
@@ -59,13 +64,14 @@ def _time(step, warmup: int, steps: int) -> tuple[float, float]:
     return 1e3 * float(np.median(ts)), first
 
 
-def worker_bprop(warmup: int, steps: int) -> dict:
+def worker_bprop(warmup: int, steps: int, cell_name: str = "lstm") -> dict:
     import bprop as bp
     import bprop.optim as optim
-    from bprop.recurrent import LSTM, Recurrent, TimeDistributed
+    from bprop.recurrent import GRU, LSTM, Elman, Recurrent, TimeDistributed
 
-    w, X, Y = _problem()
-    cell = LSTM(V, H).load_torch(w["W_ih"], w["W_hh"], w["b_ih"], w["b_hh"])
+    w, X, Y = _problem(cell_name)
+    cell_cls = {"lstm": LSTM, "gru": GRU, "elman": Elman}[cell_name]
+    cell = cell_cls(V, H).load_torch(w["W_ih"], w["W_hh"], w["b_ih"], w["b_hh"])
     head = bp.Dense(H, V, W=w["W_out"].T, b=w["b_out"])
     net = bp.Sequential(Recurrent(cell), TimeDistributed(head))
     loss_fn = bp.SoftmaxCrossEntropy()
@@ -87,14 +93,14 @@ def worker_bprop(warmup: int, steps: int) -> dict:
     return {"ms": ms, "first_loss": first, "rule": type(rule).__name__}
 
 
-def worker_torch(warmup: int, steps: int, threads: int) -> dict:
+def worker_torch(warmup: int, steps: int, threads: int, cell_name: str = "lstm") -> dict:
     import torch
 
     import bprop.optim as optim
 
     torch.set_num_threads(threads)
-    w, X, Y = _problem()
-    lstm = torch.nn.LSTM(V, H, batch_first=True)
+    w, X, Y = _problem(cell_name)
+    lstm = getattr(torch.nn, TORCH_MODULE[cell_name])(V, H, batch_first=True)
     head = torch.nn.Linear(H, V)
     with torch.no_grad():
         lstm.weight_ih_l0.copy_(torch.from_numpy(w["W_ih"]))
@@ -129,13 +135,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cell", choices=list(GATES), default="lstm")
     ap.add_argument("--worker", choices=["bprop", "torch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker == "bprop":
-        print(json.dumps(worker_bprop(args.warmup, args.steps)))
+        print(json.dumps(worker_bprop(args.warmup, args.steps, args.cell)))
         return
     if args.worker == "torch":
-        print(json.dumps(worker_torch(args.warmup, args.steps, args.threads)))
+        print(json.dumps(worker_torch(args.warmup, args.steps, args.threads, args.cell)))
         return
 
     env = dict(
@@ -155,6 +162,8 @@ def main() -> None:
                 str(args.warmup),
                 "--threads",
                 str(args.threads),
+                "--cell",
+                args.cell,
             ]
             out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
             runs[side].append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -162,7 +171,8 @@ def main() -> None:
     mt = float(np.median([r["ms"] for r in runs["torch"]]))
     paired = [b["ms"] / t["ms"] for b, t in zip(runs["bprop"], runs["torch"], strict=True)]
     print(
-        f"char LSTM {V}->{H}, seq {T}, batch {N}, full BPTT + {runs['bprop'][0]['rule']}, "
+        f"char {TORCH_MODULE[args.cell]} {V}->{H}, seq {T}, batch {N}, full BPTT + "
+        f"{runs['bprop'][0]['rule']}, "
         f"{args.threads} threads, {args.rounds} processes per side x {args.steps} steps"
     )
     print(
