@@ -225,6 +225,7 @@ class Cell(Layer):
     state_names: tuple[str, ...] = ("h",)
     x_bias = "b"
     h_bias: str | None = None
+    kernel = "auto"  # cells with fused Numba kernels (LSTM, GRU) take it as an argument
 
     def __init__(self, n_in: int, n_hidden: int) -> None:
         super().__init__()
@@ -266,6 +267,27 @@ class Cell(Layer):
             if value.shape != (G * H,):
                 raise ValueError(f"{name} has shape {value.shape}, expected ({G * H},)")
             self.add_param(name, value)
+
+    def _set_kernel(self, kernel: str) -> None:
+        if kernel not in ("auto", "numba", "numpy"):
+            raise ValueError(f"kernel must be 'auto', 'numba' or 'numpy', got {kernel!r}")
+        self.kernel = kernel
+
+    def _use_numba(self, dtype: Any) -> bool:
+        """Whether the fast path runs the fused Numba kernels of :mod:`bprop.recurrent.kernels`
+        (``kernel="auto"``: when Numba is installed, the backend is NumPy and the dtype is
+        float32 or float64) or plain NumPy operations."""
+        from bprop.recurrent import kernels
+
+        if self.kernel == "numpy" or not backend.is_numpy():
+            return False
+        if self.kernel == "numba":
+            if not kernels.available():
+                raise ImportError(
+                    f"{type(self).__name__}(kernel='numba') needs numba: pip install numba"
+                )
+            return True
+        return kernels.available() and np.dtype(dtype) in (np.float32, np.float64)
 
     # --- state ----------------------------------------------------------------------------
     def init_state(self, batch: int, dtype: Any = None) -> tuple[Any, ...]:
@@ -487,4 +509,6 @@ class Cell(Layer):
         cfg: dict[str, Any] = {"n_in": self.n_in, "n_hidden": self.n_hidden, "init": self.init}
         if self.recurrent_init is not None:
             cfg["recurrent_init"] = self.recurrent_init
+        if self.kernel != "auto":
+            cfg["kernel"] = self.kernel
         return cfg

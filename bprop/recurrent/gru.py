@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from bprop import backend, ops
+from bprop.recurrent import kernels
 from bprop.recurrent.cells import Cell, add_into
 
 
@@ -48,6 +49,9 @@ class GRU(Cell):
         W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,): explicit starting values, gate
             blocks in the order r, z, n.
         rng: Generator or seed.
+        kernel: the fused element-wise kernels of the fast path (:mod:`bprop.recurrent.kernels`):
+            ``"auto"`` (Numba when it is installed and the backend is NumPy), ``"numba"`` or
+            ``"numpy"``.
     """
 
     n_gates = 3
@@ -66,8 +70,10 @@ class GRU(Cell):
         b_ih: Any = None,
         b_hh: Any = None,
         rng: Any = None,
+        kernel: str = "auto",
     ) -> None:
         super().__init__(n_in, n_hidden)
+        self._set_kernel(kernel)
         G = 3 * n_hidden
         biases = {
             "b_ih": np.zeros(G) if b_ih is None else b_ih,
@@ -109,11 +115,18 @@ class GRU(Cell):
         shape = (ws.T, 3 * self.n_hidden, ws.N)
         ws.AH = ws.buffer("AH", shape)  # W_hh h_{t-1} + b_hh of each step
         ws.G = ws.buffer("G", shape)  # r, z, n of each step
+        ws.numba = self._use_numba(ws.dtype)
+        ws.fused = ws.numba and ws.dtype == np.float32  # one pass, vectorised float32 tanh
+        ws.WdAH = ws.buffer("WdAH", (self.n_hidden, ws.N))  # W_hhᵀ δʰ of a backward step
 
     def fast_step(self, ws: Any, t: int) -> None:
         H = self.n_hidden
         ah, g, xp_t, h_prev = ws.AH[t], ws.G[t], ws.cols(ws.XP, t), ws.cols(ws.Hs, t)
         np.matmul(self.params["W_hh"], h_prev, out=ah)
+        if ws.fused:
+            N = ws.N
+            kernels.gru_forward32(ah, g, self.params["b_hh"], ws.XP, t * N, ws.Hs, (t + 1) * N, N)
+            return
         ah += self.params["b_hh"][:, None]
         rz = g[: 2 * H]
         np.add(xp_t[: 2 * H], ah[: 2 * H], out=rz)
@@ -128,14 +141,26 @@ class GRU(Cell):
         h += n
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
-        H = self.n_hidden
         g = bw.dstate[0]
         if dy_t is not None:
             g += dy_t
         nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
+        dxp, dah = bw.cols(bw.dXP, t), bw.cols(bw.dAH, t)
+        if ws.numba:
+            col = (t % bw.steps) * ws.N
+            kernels.gru_backward(ws.G[t], ws.AH[t], ws.Hs, t * ws.N, g, bw.dXP, bw.dAH, col)
+        else:
+            self._step_backward_numpy(ws, t, g, dxp, dah)
+        np.matmul(self.params["W_hh"].T, dah, out=ws.WdAH)  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
+        g += ws.WdAH
+        return nrm
+
+    def _step_backward_numpy(self, ws: Any, t: int, g: Any, dxp: Any, dah: Any) -> None:
+        """The element-wise part of a fast backward step in NumPy operations (no Numba, or
+        another array library): δˣ into dxp, δʰ into dah, g ← g ⊙ z."""
+        H = self.n_hidden
         gates, h_prev = ws.G[t], ws.cols(ws.Hs, t)
         r, z, n = gates[:H], gates[H : 2 * H], gates[2 * H :]
-        dxp, dah = bw.cols(bw.dXP, t), bw.cols(bw.dAH, t)
         dn, dz, dr = dxp[2 * H :], dxp[H : 2 * H], dxp[:H]
         np.multiply(n, n, out=dn)  # dn = g (1 − z)(1 − n²)
         np.subtract(1, dn, out=dn)
@@ -152,6 +177,4 @@ class GRU(Cell):
         dr *= tmp
         dah[: 2 * H] = dxp[: 2 * H]
         np.multiply(dn, r, out=dah[2 * H :])
-        g *= z  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
-        g += self.params["W_hh"].T @ dah
-        return nrm
+        g *= z

@@ -1,4 +1,4 @@
-"""Fused Numba kernels for the LSTM step's element-wise work (the fast path's op table).
+"""Fused Numba kernels for the LSTM and GRU steps' element-wise work (the fast path's op table).
 
 NumPy runs each element-wise operation of a gate update as a separate pass over memory; an
 LSTM step has about a dozen such passes forward and twenty backward on (N, 4H) arrays. These
@@ -124,6 +124,55 @@ def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col
             cj[n] = dc * f
 
 
+def _gru_forward32(
+    AH: Any, G: Any, b_hh: Any, XP: Any, xcol: int, Hs: Any, hcol: int, N: int
+) -> None:
+    """The whole float32 GRU step after the recurrent product (see :mod:`bprop.recurrent.gru`).
+    AH (3H, N) holds W_hh h_{t-1}; adds b_hh to it. With the projected inputs in columns
+    xcol … of XP (3H, ·) and h_{t-1} in columns hcol − N … of Hs (H, ·), writes the gates
+    r, z, n into G (3H, N) and h_t = n + z (h_{t-1} − n) into columns hcol … of Hs."""
+    H = Hs.shape[0]
+    half = _F32(0.5)
+    for j in range(H):
+        ar, az, an = AH[j], AH[H + j], AH[2 * H + j]
+        xr, xz = XP[j, xcol : xcol + N], XP[H + j, xcol : xcol + N]
+        xn = XP[2 * H + j, xcol : xcol + N]
+        gr, gz, gn = G[j], G[H + j], G[2 * H + j]
+        hp, hj = Hs[j, hcol - N : hcol], Hs[j, hcol : hcol + N]
+        br, bz, bn = b_hh[j], b_hh[H + j], b_hh[2 * H + j]
+        for n in range(N):
+            a_r, a_z, a_n = ar[n] + br, az[n] + bz, an[n] + bn
+            ar[n], az[n], an[n] = a_r, a_z, a_n
+            r = half * tanh32(half * (xr[n] + a_r)) + half
+            z = half * tanh32(half * (xz[n] + a_z)) + half
+            c = tanh32(xn[n] + r * a_n)
+            gr[n], gz[n], gn[n] = r, z, c
+            hj[n] = c + z * (hp[n] - c)
+
+
+def _gru_backward(
+    G: Any, AH: Any, Hs: Any, hcol: int, g: Any, dXP: Any, dAH: Any, col: int
+) -> None:
+    """From the gates G (3H, N), AH (3H, N) (whose n block is a_n = W_hn h_{t-1} + b_hn),
+    h_{t-1} in columns hcol … of Hs and the total ∂L/∂h_t (g, (H, N)): write δˣ into columns
+    col … col + N − 1 of dXP and δʰ into those of dAH, and replace g by g ⊙ z (the direct part
+    of ∂L/∂h_{t-1}; the caller adds W_hhᵀ δʰ)."""
+    H, N = g.shape
+    for j in range(H):
+        gr, gz, gn = G[j], G[H + j], G[2 * H + j]
+        a_n, hp, gj = AH[2 * H + j], Hs[j, hcol : hcol + N], g[j]
+        dr, dz, dn = dXP[j, col : col + N], dXP[H + j, col : col + N], dXP[2 * H + j, col : col + N]
+        hr, hz, hn = dAH[j, col : col + N], dAH[H + j, col : col + N], dAH[2 * H + j, col : col + N]
+        for n in range(N):
+            r, z, c, gh = gr[n], gz[n], gn[n], gj[n]
+            d_n = gh * (1.0 - z) * (1.0 - c * c)
+            d_z = gh * (hp[n] - c) * z * (1.0 - z)
+            d_r = d_n * a_n[n] * r * (1.0 - r)
+            dr[n], dz[n], dn[n] = d_r, d_z, d_n
+            hr[n], hz[n], hn[n] = d_r, d_z, d_n * r
+            gj[n] = gh * z
+
+
 if _HAVE_NUMBA:
     # the compiled kernels themselves (no wrapper: they run at every time step)
     lstm_cell = numba.njit(cache=True, nogil=True)(_lstm_cell)
@@ -134,5 +183,7 @@ if _HAVE_NUMBA:
     _vector = dict(fastmath={"contract", "arcp", "nsz"}, error_model="numpy")
     tanh32 = numba.njit(inline="always", **_vector)(_tanh32)
     lstm_forward32 = numba.njit(cache=True, nogil=True, **_vector)(_lstm_forward32)
+    gru_forward32 = numba.njit(cache=True, nogil=True, **_vector)(_gru_forward32)
+    gru_backward = numba.njit(cache=True, nogil=True)(_gru_backward)
 else:  # pragma: no cover
-    lstm_cell = lstm_backward = tanh32 = lstm_forward32 = None
+    lstm_cell = lstm_backward = tanh32 = lstm_forward32 = gru_forward32 = gru_backward = None

@@ -81,9 +81,8 @@ class LSTM(Cell):
         kernel: str = "auto",
     ) -> None:
         super().__init__(n_in, n_hidden)
-        if kernel not in ("auto", "numba", "numpy"):
-            raise ValueError(f"kernel must be 'auto', 'numba' or 'numpy', got {kernel!r}")
-        self.forget_bias, self.kernel = float(forget_bias), kernel
+        self._set_kernel(kernel)
+        self.forget_bias = float(forget_bias)
         if b is None:
             b = np.zeros(4 * n_hidden)
             b[n_hidden : 2 * n_hidden] = forget_bias
@@ -121,15 +120,6 @@ class LSTM(Cell):
         return delta @ self.params["W_ih"], (delta @ self.params["W_hh"], gc * f)
 
     # --- fast path ------------------------------------------------------------------------
-    def _use_numba(self, dtype: Any) -> bool:
-        if self.kernel == "numpy" or not backend.is_numpy():
-            return False
-        if self.kernel == "numba":
-            if not kernels.available():
-                raise ImportError("LSTM(kernel='numba') needs numba: pip install numba")
-            return True
-        return kernels.available() and np.dtype(dtype) in (np.float32, np.float64)
-
     def _stacked_row_scale(self, dtype: Any) -> Any:
         """(4H, 1): ½ for the i, f, o rows, 1 for g. σ(a) = ½ + ½ tanh(a/2), so with the i, f, o
         pre-activations halved (through halved weight rows) one vectorised tanh serves every
@@ -227,6 +217,4 @@ class LSTM(Cell):
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg["forget_bias"] = self.forget_bias
-        if self.kernel != "auto":
-            cfg["kernel"] = self.kernel
         return cfg

@@ -15,7 +15,8 @@ def cells(dtype):
             Elman(4, 6, activation="relu", rng=0),
             LSTM(4, 6, rng=0, kernel="numpy"),
             LSTM(4, 6, rng=0, kernel="numba"),
-            GRU(4, 6, rng=0),
+            GRU(4, 6, rng=0, kernel="numpy"),
+            GRU(4, 6, rng=0, kernel="numba"),
         ]
 
 
@@ -194,3 +195,12 @@ def test_wrong_feature_count_and_state_shape_are_clear_errors():
         Recurrent(bp.Dense(3, 4))
     with pytest.raises(ValueError):
         Elman(3, 4, activation="sigmoid")
+
+
+def test_kernel_option_is_checked_and_kept_in_the_config():
+    for cls in (LSTM, GRU):
+        with pytest.raises(ValueError, match="kernel must be 'auto', 'numba' or 'numpy'"):
+            cls(3, 4, kernel="cuda")
+        rnn = Recurrent(cls(3, 4, rng=0, kernel="numpy"))
+        assert Recurrent.from_config(rnn.get_config()).cell.kernel == "numpy"
+        assert "kernel" not in Recurrent(cls(3, 4, rng=0)).get_config()["cell"]["config"]
