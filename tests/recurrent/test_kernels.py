@@ -71,3 +71,25 @@ def test_forward32_matches_numpy_step():
     np.testing.assert_allclose(Z[D : D + H, 2 * N : 3 * N], h_ref, atol=1e-6, rtol=0)
     Z[D : D + H, 2 * N : 3 * N] = 7.0
     assert np.all(Z == 7.0)  # nothing outside h_t's block was written
+
+
+def test_gru_forward32_matches_numpy_step():
+    # the one-pass GRU kernel against the GRU equations in float32 NumPy
+    rng = np.random.default_rng(1)
+    H, N = 6, 4
+    f32 = lambda *s: (2 * rng.normal(size=s)).astype(np.float32)  # noqa: E731
+    AH, b_hh, XP, Hs = f32(3 * H, N), f32(3 * H), f32(3 * H, 3 * N), f32(H, 4 * N)
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    ah = AH + b_hh[:, None]
+    x = XP[:, N : 2 * N]
+    h_prev = Hs[:, N : 2 * N].copy()
+    r, z = sig(x[:H] + ah[:H]), sig(x[H : 2 * H] + ah[H : 2 * H])
+    n = np.tanh(x[2 * H :] + r * ah[2 * H :])
+    before = Hs.copy()
+    G = np.empty_like(AH)
+    kernels.gru_forward32(AH, G, b_hh, XP, N, Hs, 2 * N, N)
+    np.testing.assert_allclose(AH, ah, atol=0, rtol=0)  # b_hh added: a_n kept for backward
+    np.testing.assert_allclose(G, np.concatenate([r, z, n]), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(Hs[:, 2 * N : 3 * N], (1 - z) * n + z * h_prev, atol=1e-6, rtol=0)
+    Hs[:, 2 * N : 3 * N] = before[:, 2 * N : 3 * N]
+    np.testing.assert_array_equal(Hs, before)  # nothing else in Hs was written
