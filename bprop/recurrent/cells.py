@@ -387,9 +387,10 @@ class Cell(Layer):
             if scale is not None:
                 W *= scale
         else:
-            ws.X2d = xp.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * N, D)  # by time
+            # feature-major inputs (D, T·N): no copy when X is a Recurrent layer's output
+            ws.Xfm = xp.ascontiguousarray(X.transpose(2, 1, 0)).reshape(D, T * N)
             ws.XP = ws.buffer("XP", (GH, T * N))
-            xp.matmul(p["W_ih"], ws.X2d.T, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
+            xp.matmul(p["W_ih"], ws.Xfm, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
             ws.XP += p[self.x_bias][:, None]
             ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
         ws.Hs[:, :N] = state0[0].T
@@ -458,7 +459,7 @@ class Cell(Layer):
         if self.stacked:
             bw.accumulate(ws, "W", dXP, ws.Z[:, seq].T)
         else:
-            bw.accumulate(ws, "W_ih", dXP, ws.X2d[seq])
+            bw.accumulate(ws, "W_ih", dXP, ws.Xfm[:, seq].T)
             bw.accumulate(ws, "W_hh", dAH, ws.Hs[:, seq].T)
             bw.accumulate(ws, self.x_bias, dXP.sum(axis=1))
             bw.accumulate(ws, self.h_bias, dAH.sum(axis=1))
