@@ -215,20 +215,7 @@ def report(result: dict[str, Any]) -> None:
         f"samples, SGD lr {cfg['lr']} momentum {cfg['momentum']}: s/epoch, median of {n_rep} "
         "interleaved repeats"
     )
-    rows = []
-    for name, ts in times.items():
-        ratios = common.paired_ratios(ts, ref)
-        rows.append(
-            [
-                name,
-                common.median(ts),
-                min(ts),
-                max(ts),
-                common.median(ratios),
-                f"{result['epoch_loss'][name]:.7f}",
-                f"{result['final_loss'][name]:.7f}",
-            ]
-        )
+    rows = common.timing_rows(result, "PyTorch eager")
     print(
         common.table(
             ["", "s/epoch", "min", "max", "÷ PyTorch", "epoch loss", "final loss (f64)"], rows

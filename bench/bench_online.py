@@ -131,20 +131,7 @@ def report(result: dict[str, Any]) -> None:
         f"{cfg['lr']}: ms/epoch, median of {len(ref)} interleaved repeats after one untimed "
         "warm-up epoch per row (excludes Numba's compilation)"
     )
-    rows = []
-    for name, ts in times.items():
-        speedups = common.paired_ratios(ref, ts)
-        rows.append(
-            [
-                name,
-                1e3 * common.median(ts),
-                1e3 * min(ts),
-                1e3 * max(ts),
-                common.median(speedups),
-                f"{result['epoch_loss'][name]:.7f}",
-                f"{result['final_loss'][name]:.7f}",
-            ]
-        )
+    rows = common.timing_rows(result, "PyTorch eager", scale=1e3, speedup=True)
     print(
         common.table(
             ["", "ms/epoch", "min", "max", "PyTorch ÷", "epoch loss", "final loss (f64)"], rows

@@ -273,6 +273,30 @@ def busy_note(result: dict[str, Any]) -> str:
     )
 
 
+def timing_rows(
+    result: dict[str, Any], ref: str, scale: float = 1.0, speedup: bool = False
+) -> list[list[Any]]:
+    """Per timed row of ``result``: [name, median, min, max (times × ``scale``), median of the
+    per-repeat ratios to row ``ref`` (row ÷ ref, or ref ÷ row for ``speedup``), epoch loss,
+    final loss]."""
+    times, base = result["times"], result["times"][ref]
+    rows = []
+    for name, ts in times.items():
+        ratios = paired_ratios(base, ts) if speedup else paired_ratios(ts, base)
+        rows.append(
+            [
+                name,
+                scale * median(ts),
+                scale * min(ts),
+                scale * max(ts),
+                median(ratios),
+                f"{result['epoch_loss'][name]:.7f}",
+                f"{result['final_loss'][name]:.7f}",
+            ]
+        )
+    return rows
+
+
 def pool(results: Sequence[dict[str, Any]], key: str = "times") -> dict[str, list[float]]:
     """Concatenate the per-repeat lists under ``key`` of several process results."""
     pooled: dict[str, list[float]] = {}
