@@ -100,16 +100,16 @@ def worker_torch(warmup: int, steps: int, threads: int, cell_name: str = "lstm")
 
     torch.set_num_threads(threads)
     w, X, Y = _problem(cell_name)
-    lstm = getattr(torch.nn, TORCH_MODULE[cell_name])(V, H, batch_first=True)
+    rnn = getattr(torch.nn, TORCH_MODULE[cell_name])(V, H, batch_first=True)
     head = torch.nn.Linear(H, V)
     with torch.no_grad():
-        lstm.weight_ih_l0.copy_(torch.from_numpy(w["W_ih"]))
-        lstm.weight_hh_l0.copy_(torch.from_numpy(w["W_hh"]))
-        lstm.bias_ih_l0.copy_(torch.from_numpy(w["b_ih"]))
-        lstm.bias_hh_l0.copy_(torch.from_numpy(w["b_hh"]))
+        rnn.weight_ih_l0.copy_(torch.from_numpy(w["W_ih"]))
+        rnn.weight_hh_l0.copy_(torch.from_numpy(w["W_hh"]))
+        rnn.bias_ih_l0.copy_(torch.from_numpy(w["b_ih"]))
+        rnn.bias_hh_l0.copy_(torch.from_numpy(w["b_hh"]))
         head.weight.copy_(torch.from_numpy(w["W_out"]))
         head.bias.copy_(torch.from_numpy(w["b_out"]))
-    params = list(lstm.parameters()) + list(head.parameters())
+    params = list(rnn.parameters()) + list(head.parameters())
     if hasattr(optim, "Adam"):
         opt = torch.optim.Adam(params, lr=1e-3)
     else:
@@ -119,7 +119,7 @@ def worker_torch(warmup: int, steps: int, threads: int, cell_name: str = "lstm")
 
     def step() -> float:
         opt.zero_grad()  # PyTorch's default (set_to_none=True): no accumulation pass
-        out, _ = lstm(tX)
+        out, _ = rnn(tX)
         loss = ce(head(out).reshape(N * T, V), tY)
         loss.backward()
         opt.step()

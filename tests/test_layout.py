@@ -31,8 +31,10 @@ def test_rows_round_trip_and_view_when_possible(name):
     assert time_major == (name in ("time-major", "feature-major"))
     assert np.shares_memory(r, x) == (name != "strided")
     np.testing.assert_array_equal(unrows(r, N, T, time_major), x)
-    pairs = [(n, t) for t in range(T) for n in range(N)] if time_major else None
-    pairs = pairs or [(n, t) for n in range(N) for t in range(T)]
+    if time_major:
+        pairs = [(n, t) for t in range(T) for n in range(N)]
+    else:
+        pairs = [(n, t) for n in range(N) for t in range(T)]
     np.testing.assert_array_equal(r, [x[n, t] for n, t in pairs])
     labels = np.arange(N * T).reshape(N, T)
     np.testing.assert_array_equal(rows_like(labels, time_major), [labels[n, t] for n, t in pairs])

@@ -66,6 +66,7 @@ import numpy as np
 
 from bprop import backend
 from bprop.layers.base import Layer
+from bprop.recurrent import kernels
 from bprop.rng import as_generator
 
 WEIGHT_INITS = ("uniform", "glorot", "orthogonal")
@@ -277,8 +278,6 @@ class Cell(Layer):
         """Whether the fast path runs the fused Numba kernels of :mod:`bprop.recurrent.kernels`
         (``kernel="auto"``: when Numba is installed, the backend is NumPy and the dtype is
         float32 or float64) or plain NumPy operations."""
-        from bprop.recurrent import kernels
-
         if self.kernel == "numpy" or not backend.is_numpy():
             return False
         if self.kernel == "numba":
@@ -394,6 +393,8 @@ class Cell(Layer):
             ws.XP += p[self.x_bias][:, None]
             ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
         ws.Hs[:, :N] = state0[0].T
+        ws.numba = self._use_numba(dtype)  # the fused kernels of bprop.recurrent.kernels
+        ws.fused = ws.numba and ws.dtype == np.float32  # … with the vectorised float32 tanh
         self._fast_alloc(ws, state0)
         return ws
 

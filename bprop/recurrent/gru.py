@@ -115,8 +115,6 @@ class GRU(Cell):
         shape = (ws.T, 3 * self.n_hidden, ws.N)
         ws.AH = ws.buffer("AH", shape)  # W_hh h_{t-1} + b_hh of each step
         ws.G = ws.buffer("G", shape)  # r, z, n of each step
-        ws.numba = self._use_numba(ws.dtype)
-        ws.fused = ws.numba and ws.dtype == np.float32  # one pass, vectorised float32 tanh
         ws.WdAH = ws.buffer("WdAH", (self.n_hidden, ws.N))  # W_hhᵀ δʰ of a backward step
 
     def fast_step(self, ws: Any, t: int) -> None:

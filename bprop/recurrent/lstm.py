@@ -135,8 +135,6 @@ class LSTM(Cell):
         ws.Cs = ws.buffer("Cs", (T + 1, H, N))
         ws.Cs[0] = state0[1].T
         ws.TC = ws.buffer("TC", (T, H, N))  # tanh(c_t)
-        ws.numba = self._use_numba(ws.dtype)
-        ws.fused = ws.numba and ws.dtype == np.float32  # one pass, vectorised float32 tanh
 
     def _step_views(self, ws: Any) -> list[tuple[Any, ...]]:
         """Per step t: the views the forward and backward steps work on, made once per
