@@ -140,21 +140,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     if args.floor:
         runs["hand NumPy"] = lambda: hand_numpy(X, y, [(W.copy(), b.copy()) for W, b in init], args)
-    times, last, busy = common.interleaved(runs, args.repeats, warmup=1)
-    result: dict[str, Any] = {
-        "benchmark": "minibatch",
-        "config": vars(args),
-        "times": times,
-        "busy_starts": busy,
-        "epoch_loss": {k: float(v[0]) for k, v in last.items()},
-        "final_loss": {k: common.mlp_loss64(v[1], X, y, common.relu64) for k, v in last.items()},
-        "start_loss": common.mlp_loss64(init, X, y, common.relu64),
-        "machine": common.machine_info({"torch": torch.__version__}),
-    }
+    timing = common.interleaved(runs, args.repeats, warmup=1)
+    result = common.mlp_result(
+        "minibatch", args, timing, (X, y), init, common.relu64, torch.__version__
+    )
     if not args.no_verify:
         # The same epoch in float64 on both sides (untimed): float32 trajectories drift apart
         # by more than round-off (see report), float64 ones show the computation is the same.
-        del runs, last
+        del runs, timing
         X64 = X.astype(np.float64)
         f64 = {
             "bprop": bprop_epoch(bp, X64, y, init, args)(),

@@ -108,17 +108,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     runs = {ROWS[0]: bprop_run(True), ROWS[1]: bprop_run(False), ROWS[2]: run_torch}
     # warmup=1: one untimed epoch per row first (compiles the Numba kernels)
-    times, last, busy = common.interleaved(runs, args.repeats, warmup=1)
-    result = {
-        "benchmark": "online",
-        "config": vars(args),
-        "times": times,
-        "busy_starts": busy,
-        "epoch_loss": {k: float(v[0]) for k, v in last.items()},
-        "final_loss": {k: common.mlp_loss64(v[1], X, y, np.tanh) for k, v in last.items()},
-        "start_loss": common.mlp_loss64(init_weights, X, y, np.tanh),
-        "machine": common.machine_info({"torch": torch.__version__}),
-    }
+    timing = common.interleaved(runs, args.repeats, warmup=1)
+    result = common.mlp_result(
+        "online", args, timing, (X, y), init_weights, np.tanh, torch.__version__
+    )
     return common.emit(result, args.json, report)
 
 

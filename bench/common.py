@@ -310,6 +310,32 @@ def pool(results: Sequence[dict[str, Any]], key: str = "times") -> dict[str, lis
 Weights = list  # [(W (n_in, n_out), b (n_out,)), ...], float arrays
 
 
+def mlp_result(
+    benchmark: str,
+    args: argparse.Namespace,
+    timing: tuple[dict[str, list[float]], dict[str, Any], int],
+    data: tuple[np.ndarray, np.ndarray],
+    init: Weights,
+    hidden: Callable,
+    torch_version: str,
+) -> dict[str, Any]:
+    """The result record of an MLP benchmark: ``timing`` is what :func:`interleaved` returned
+    (each row's last run giving (epoch loss, weights)); the final and starting losses are
+    recomputed in float64 from the weights, so every row is judged by the same arithmetic."""
+    times, last, busy = timing
+    X, y = data
+    return {
+        "benchmark": benchmark,
+        "config": vars(args),
+        "times": times,
+        "busy_starts": busy,
+        "epoch_loss": {k: float(v[0]) for k, v in last.items()},
+        "final_loss": {k: mlp_loss64(v[1], X, y, hidden) for k, v in last.items()},
+        "start_loss": mlp_loss64(init, X, y, hidden),
+        "machine": machine_info({"torch": torch_version}),
+    }
+
+
 def cross_entropy64(logits: np.ndarray, y: np.ndarray) -> float:
     """Mean softmax cross-entropy of ``logits`` against labels ``y``, in float64."""
     z = logits - logits.max(axis=1, keepdims=True)
