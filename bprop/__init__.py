@@ -8,7 +8,8 @@ Example::
     10
 """
 
-from bprop import backend
+from bprop import backend, interrupt
+from bprop.errors import TrainingInterrupted
 from bprop.gradcheck import GradcheckResult, gradcheck
 from bprop.io import Checkpoint, ModelFileError, load, load_checkpoint, load_trainer, save
 from bprop.layers import (
@@ -124,8 +125,10 @@ __all__ = [
     "Tanh",
     "Trainer",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "UpdateRule",
     "backend",
+    "interrupt",
     "fit",
     "gradcheck",
     "load",

@@ -92,10 +92,10 @@ from typing import Any
 import numpy as np
 
 from bprop import backend, ops
+from bprop.errors import TrainingDiverged
 from bprop.layers import LAYERS
 from bprop.layers.base import Layer
 from bprop.rng import as_generator
-from bprop.train.trainer import TrainingDiverged
 
 __all__ = ["RelaxationError", "RelaxationWarning", "SettlingCache", "SettlingNetwork"]
 

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from bprop import backend
+from bprop.errors import TrainingDiverged
 from bprop.layers.base import Layer
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
@@ -323,7 +324,6 @@ def fit_stream(
     """
     from bprop.optim.adaptive import Adam
     from bprop.optim.transforms import ClipByGlobalNorm
-    from bprop.train.trainer import TrainingDiverged
 
     if epochs < 0:
         raise ValueError(f"epochs must be non-negative, got {epochs}")

@@ -38,6 +38,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bprop import backend
+from bprop.errors import TrainingDiverged
 from bprop.layers.base import check_finite
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
@@ -47,11 +48,6 @@ from bprop.train import online_fast
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
 from bprop.train.history import History
 from bprop.train.schedules import Schedule, get_schedule
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss or the weights became NaN or infinite. The weights are restored to the last
-    finite values before this is raised."""
 
 
 class Trainer:
