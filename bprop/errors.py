@@ -24,13 +24,16 @@ class TrainingInterrupted(KeyboardInterrupt):
     """Training stopped at a signal (SIGINT/SIGTERM) after finishing the current update.
 
     The loop that stops sets what a caller needs to save the work: ``trainer`` (a
-    :class:`bprop.Trainer`, when the loop is one) or ``net`` (the model), and ``signal`` (the
-    signal's number). A subclass of :class:`KeyboardInterrupt`, so code that does not catch it
+    :class:`bprop.Trainer`, when the loop is one) or ``net`` (the model) and
+    ``optimizer_state``, and ``signal`` (the signal's number); any other keyword becomes an
+    attribute too. A subclass of :class:`KeyboardInterrupt`, so code that does not catch it
     behaves as after a plain Ctrl-C.
     """
 
     def __init__(self, message: str = "training interrupted", **context: Any) -> None:
         super().__init__(message)
-        self.trainer: Any = context.get("trainer")
-        self.net: Any = context.get("net")
-        self.signal: int | None = context.get("signal")
+        self.trainer: Any = None
+        self.net: Any = None
+        self.optimizer_state: Any = None
+        self.signal: int | None = None
+        self.__dict__.update(context)

@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend
+from bprop import backend, interrupt
 from bprop.layers.dense import Dense
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, SquaredError, get_loss
@@ -360,5 +360,6 @@ class RTRL:
             space.params += updates
             losses[t] = loss
             outs.append(backend.to_numpy(y))
+            interrupt.check(net=self.net, optimizer_state=state)
         space.grads.fill(0)
         return OnlineResult(losses, np.stack(outs, axis=1), state)

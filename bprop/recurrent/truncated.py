@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend
+from bprop import backend, interrupt
 from bprop.errors import TrainingDiverged
 from bprop.layers.base import Layer
 from bprop.layers.sequential import Sequential
@@ -377,6 +377,7 @@ def fit_stream(
                 space.params += updates
                 hist.train_loss.append(float(value))
                 hist.seconds.append(time.perf_counter() - t0)
+                interrupt.check(net=net, optimizer_state=state, history=hist)
                 if callback is not None and callback(hist.updates, float(value)):
                     hist.stopped_because, stop = "callback", True
                 if eval_every and hist.updates % int(eval_every) == 0:

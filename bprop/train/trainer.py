@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from bprop import backend
+from bprop import backend, interrupt
 from bprop.errors import TrainingDiverged
 from bprop.layers.base import check_finite
 from bprop.layers.sequential import Sequential
@@ -164,7 +164,9 @@ class Trainer:
             X, T = X[order], T[order]
         plan = online_fast.supports(self, X, T) if self.fast else None
         if plan is not None:
-            return online_fast.run_epoch(self, plan, X, T)
+            result = online_fast.run_epoch(self, plan, X, T)
+            interrupt.check(trainer=self)
+            return result
         bs = self.schedule.size(n)
         total, correct, count = 0.0, 0, 0
         classify = self._counts_accuracy(T)
@@ -173,6 +175,7 @@ class Trainer:
             loss, out = self.step(xb, tb)
             if not math.isfinite(loss):
                 raise TrainingDiverged(self._diverged_message(loss))
+            interrupt.check(trainer=self)
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
             if classify:
                 c, k = self._correct(out, tb)
