@@ -273,6 +273,8 @@ def _almeida_pineda(rep: Any) -> None:
         [
             {"task": "pattern completion: patterns restored exactly",
              "result": pc["restoration_rate"]},
+            {"task": "pattern completion: nearest-stored-pattern decoder, for comparison",
+             "result": pc["nearest_pattern_rate"]},
             {"task": "pattern completion: bits right (settled)", "result": pc["bit_accuracy"]},
             {"task": "pattern completion: bits right in the corrupted input",
              "result": pc["input_bit_accuracy"]},

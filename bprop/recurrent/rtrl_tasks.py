@@ -30,7 +30,7 @@ import numpy as np
 
 from bprop import backend
 from bprop.layers.sequential import Sequential
-from bprop.losses import BinaryCrossEntropy, SquaredError
+from bprop.losses import BinaryCrossEntropy, MeanSquaredError, SquaredError
 from bprop.optim.adaptive import Adam
 from bprop.optim.sgd import SGD
 from bprop.recurrent.rbp import SettlingNetwork
@@ -60,20 +60,30 @@ def pattern_completion(
     n_train: int = 64,
     n_test: int = 100,
     epochs: int = 40,
-    lr: float = 0.05,
+    lr: float = 0.01,
     relaxation_rate: float = 0.5,
+    max_iter: int = 5000,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Associative memory with a settling network trained by Almeida–Pineda.
 
     ``n_patterns`` random binary patterns of ``n_bits`` bits are stored. The network has
     ``n_bits`` visible (output) units and ``n_hidden`` hidden units, fully connected, and the
-    (corrupted) pattern enters as external input; it is trained (mini-batches of 16, SGD with
-    momentum 0.9) to settle to the clean pattern from ``n_train`` corruptions of each pattern
-    with ``flip_fraction`` of the bits flipped. It is tested on ``n_test`` fresh corruptions
-    per pattern: a pattern counts as restored when every visible unit settles on the right side
-    of 0.5. Returns the restoration rate, the per-bit accuracy and the mean settling
-    iterations.
+    (corrupted) pattern enters as external input; it is trained (mini-batches of 16, Adam with
+    step ``lr``, mean squared error) to settle to the clean pattern from ``n_train``
+    corruptions of each pattern with ``flip_fraction`` of the bits flipped. It is tested on
+    ``n_test`` fresh corruptions per pattern: a pattern counts as restored when every visible
+    unit settles on the right side of 0.5. Returns the restoration rate, the per-bit accuracy,
+    the mean settling iterations, and as a yardstick the rate of a decoder that picks the stored
+    pattern nearest in Hamming distance (ties count as failures): when two random patterns
+    happen to lie close, some corruptions are as close or closer to the wrong one.
+
+    Why this setup: a trained attractor net sits near a bifurcation for ambiguous inputs, so
+    its relaxation slows down there (hundreds of iterations; hence ``max_iter=5000``). Plain
+    SGD with momentum 0.9 on the summed error (the first version) drove the weights into
+    regions where relaxations stopped converging, and the outcome flipped with the BLAS
+    kernel's round-off (24 % or 88 % on seed 0). With Adam on the mean error, 10 seeds restore
+    90–100 % (the nearest-pattern decoder: 91–100 %), on every BLAS kernel tried.
     """
     rng = np.random.default_rng(seed)
     patterns = rng.integers(0, 2, size=(n_patterns, n_bits)).astype(np.float64)
@@ -85,6 +95,7 @@ def pattern_completion(
         n_bits,
         output_units=list(range(n_bits)),
         relaxation_rate=relaxation_rate,
+        max_iter=max_iter,
         rng=rng,
     )
     net = Sequential(layer)
@@ -93,8 +104,8 @@ def pattern_completion(
         net,
         Xtr,
         Ttr,
-        loss=SquaredError(),
-        optimizer=SGD(lr, momentum=0.9),
+        loss=MeanSquaredError(),
+        optimizer=Adam(lr),
         schedule="minibatch",
         batch_size=16,
         epochs=epochs,
@@ -102,13 +113,14 @@ def pattern_completion(
         verbose=0,
     )
     seconds = time.perf_counter() - t0
-    Xte, Tte, _ = _flip(patterns, n_test, flip_fraction, rng)
+    Xte, Tte, idx = _flip(patterns, n_test, flip_fraction, rng)
     out = net.predict(Xte)
     iterations = layer.last_iterations
     bits_ok = (out > 0.5) == (Tte > 0.5)
     return {
         "task": "completion",
         "restoration_rate": float(bits_ok.all(axis=1).mean()),
+        "nearest_pattern_rate": _nearest_pattern_rate(patterns, Xte, idx),
         "bit_accuracy": float(bits_ok.mean()),
         "input_bit_accuracy": float((Xte == Tte).mean()),
         "n_test": int(Xte.shape[0]),
@@ -117,6 +129,15 @@ def pattern_completion(
         "epochs": int(epochs),
         "seconds": seconds,
     }
+
+
+def _nearest_pattern_rate(patterns: np.ndarray, X: np.ndarray, idx: np.ndarray) -> float:
+    """Fraction of corrupted inputs ``X`` whose unique nearest stored pattern (Hamming
+    distance) is the one they came from (``idx``)."""
+    dist = np.abs(X[:, None, :] - patterns[None, :, :]).sum(axis=2)
+    nearest = dist.argmin(axis=1)
+    unique = (dist == dist.min(axis=1, keepdims=True)).sum(axis=1) == 1
+    return float(((nearest == idx) & unique).mean())
 
 
 def settling_xor(

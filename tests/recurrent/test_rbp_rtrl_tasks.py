@@ -3,15 +3,35 @@
 
 import json
 
-from bprop.recurrent.rtrl_tasks import pattern_completion, settling_xor, temporal_xor, xor_stream
+import numpy as np
+import pytest
+
+from bprop.recurrent.rtrl_tasks import (
+    _nearest_pattern_rate,
+    pattern_completion,
+    settling_xor,
+    temporal_xor,
+    xor_stream,
+)
 
 
-def test_pattern_completion_restores_stored_patterns():
-    r = pattern_completion(seed=0)
+@pytest.mark.parametrize("seed", range(5))
+def test_pattern_completion_restores_stored_patterns(seed):
+    # over seeds 0–9 the restoration rate was 0.88–1.00 with OpenBLAS's Haswell and SkylakeX
+    # kernels, 1 or 2 threads (the nearest-stored-pattern decoder: 0.91–1.00); 0.8 leaves a
+    # margin for round-off, and each seed must pass on its own
+    r = pattern_completion(seed=seed)
     json.dumps(r)
     assert r["input_bit_accuracy"] == 0.8125  # 20 % of 16 bits: 3 flipped in every input
     assert r["restoration_rate"] >= 0.8  # whole patterns restored exactly, in most trials
+    assert r["restoration_rate"] >= r["nearest_pattern_rate"] - 0.1
     assert r["bit_accuracy"] > 0.95
+
+
+def test_nearest_pattern_rate_counts_ties_as_failures():
+    patterns = np.array([[0, 0, 0, 0], [1, 1, 0, 0]], float)
+    X = np.array([[1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 0]], float)  # tie, right, right
+    assert _nearest_pattern_rate(patterns, X, np.array([0, 0, 1])) == 2 / 3
 
 
 def test_fully_recurrent_settling_network_solves_xor():
@@ -22,8 +42,6 @@ def test_fully_recurrent_settling_network_solves_xor():
 
 
 def test_xor_stream_layout():
-    import numpy as np
-
     s = xor_stream(50, np.random.default_rng(0)).astype(int).reshape(-1, 3)
     assert (s[:, 2] == s[:, 0] ^ s[:, 1]).all()
 
