@@ -7,6 +7,7 @@ from bprop.optim.bold_driver import BoldDriver
 from bprop.optim.quickprop import Quickprop
 from bprop.optim.registry import RULES, register, rule_from_config, rule_to_config
 from bprop.optim.rprop import Rprop
+from bprop.optim.schedules import ReduceOnPlateau, ScaleBySchedule
 from bprop.optim.sgd import SGD, Momentum, Nesterov
 from bprop.optim.transforms import ClipByGlobalNorm, ClipByValue, WeightDecay
 
@@ -22,8 +23,10 @@ __all__ = [
     "Quickprop",
     "RMSprop",
     "RULES",
+    "ReduceOnPlateau",
     "Rprop",
     "SGD",
+    "ScaleBySchedule",
     "State",
     "UpdateRule",
     "WeightDecay",

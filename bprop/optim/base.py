@@ -51,6 +51,13 @@ class UpdateRule:
         params += updates
         return state
 
+    def on_epoch_end(self, state: State, logs: dict[str, Any]) -> State:
+        """Called by the training loop after every epoch with that epoch's ``logs``
+        (``train_loss``, ``val_loss``, …); returns the new state. Rules that change with
+        epochs (learning-rate schedules, reduce-on-plateau) override it; others keep their
+        state as it is."""
+        return state
+
     def get_config(self) -> dict[str, Any]:
         return {}
 
@@ -81,14 +88,24 @@ class Chain(UpdateRule):
             state.update({f"{i}/{k}": v for k, v in r.init(params).items()})
         return state
 
-    def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
-        new_state: State = {}
+    def _parts(self, state: State):
+        """(rule, its key prefix, its part of ``state``) for each rule in order."""
         for i, r in enumerate(self.rules):
             prefix = f"{i}/"
-            sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            yield r, prefix, {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+    def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
+        new_state: State = {}
+        for r, prefix, sub in self._parts(state):
             grads, sub = r.update(grads, sub, params, loss)
             new_state.update({prefix + k: v for k, v in sub.items()})
         return grads, new_state
+
+    def on_epoch_end(self, state: State, logs: dict[str, Any]) -> State:
+        new_state: State = {}
+        for r, prefix, sub in self._parts(state):
+            new_state.update({prefix + k: v for k, v in r.on_epoch_end(sub, logs).items()})
+        return new_state
 
     def get_config(self) -> dict[str, Any]:
         from bprop.optim.registry import rule_to_config

@@ -18,7 +18,9 @@ adam             ``Adam``                                    lr, beta1, beta2, e
 ===============  ==========================================  =================================
 
 ``clip_norm``, ``clip_value`` and ``weight_decay`` put :class:`ClipByGlobalNorm`,
-:class:`ClipByValue` and :class:`WeightDecay` in front of the rule with :class:`Chain`.
+:class:`ClipByValue` and :class:`WeightDecay` in front of the rule with :class:`Chain`;
+``lr_schedule`` (a name for :func:`bprop.optim.schedules.make_schedule`, or a transform such as
+``ScaleBySchedule(Cosine(100, warmup=5))``) goes after it and scales its steps.
 
 Example::
 
@@ -37,6 +39,7 @@ from bprop.optim.base import Chain, UpdateRule
 from bprop.optim.bold_driver import BoldDriver
 from bprop.optim.quickprop import Quickprop
 from bprop.optim.rprop import Rprop
+from bprop.optim.schedules import make_schedule
 from bprop.optim.sgd import SGD
 from bprop.optim.transforms import ClipByGlobalNorm, ClipByValue, WeightDecay
 
@@ -96,15 +99,24 @@ METHODS: dict[str, Callable[[dict[str, Any]], UpdateRule]] = {
 }
 
 
+#: methods that set their own step sizes, so a learning-rate schedule has nothing to scale
+SELF_STEPPING = ("rprop+", "rprop-", "irprop+", "irprop-", "quickprop", "bold-driver")
+
+
 def make_rule(
     method: str,
     clip_norm: float | None = None,
     clip_value: float | None = None,
     weight_decay: float | None = None,
+    lr_schedule: str | UpdateRule | None = None,
+    epochs: int | None = None,
+    warmup: int = 0,
     **options: Any,
 ) -> UpdateRule:
     """The update rule called ``method``, built from the hyper-parameters in ``options``
-    (``None`` values mean "the default"), with optional clipping and weight decay in front."""
+    (``None`` values mean "the default"), with optional clipping and weight decay in front and
+    an optional learning-rate schedule after it (by name, counted in epochs: ``epochs`` and
+    ``warmup`` go to :func:`~bprop.optim.schedules.make_schedule`)."""
     unknown = sorted(set(options) - set(HYPERPARAMETERS))
     if unknown:
         raise ValueError(f"unknown hyper-parameters {unknown}; known: {sorted(HYPERPARAMETERS)}")
@@ -114,6 +126,17 @@ def make_rule(
     if options.get("lr") is None and key in DEFAULT_LR:
         options["lr"] = DEFAULT_LR[key]
     rule = METHODS[key](options)
+    back: list[UpdateRule] = []
+    if lr_schedule is not None and lr_schedule != "constant":
+        if key in SELF_STEPPING:
+            raise ValueError(
+                f"{method} sets its own step sizes, so a learning-rate schedule has nothing to "
+                "scale; use it with sgd, momentum, nesterov, adagrad, rmsprop or adam"
+            )
+        if isinstance(lr_schedule, UpdateRule):
+            back.append(lr_schedule)
+        else:
+            back.append(make_schedule(lr_schedule, epochs=epochs, warmup=warmup))
     front: list[UpdateRule] = []
     if weight_decay:
         front.append(WeightDecay(weight_decay))
@@ -121,4 +144,4 @@ def make_rule(
         front.append(ClipByValue(clip_value))
     if clip_norm:
         front.append(ClipByGlobalNorm(clip_norm))
-    return Chain(*front, rule) if front else rule
+    return Chain(*front, rule, *back) if (front or back) else rule

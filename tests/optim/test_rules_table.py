@@ -32,12 +32,15 @@ from bprop.optim import (
     Momentum,
     Nesterov,
     Quickprop,
+    ReduceOnPlateau,
     RMSprop,
     Rprop,
+    ScaleBySchedule,
     UpdateRule,
     WeightDecay,
     rule_to_config,
 )
+from bprop.optim.schedules import Cosine
 
 A = np.array([[3.0, 1.0], [1.0, 2.0]])
 B = np.array([1.0, -1.0])
@@ -52,6 +55,9 @@ def rosenbrock(w: np.ndarray) -> tuple[float, np.ndarray]:
     r = y - x * x
     return float((1 - x) ** 2 + 100 * r * r), np.array([-2 * (1 - x) - 400 * x * r, 200 * r])
 
+
+QUAD_START, ROSEN_START = (2.0, -1.5), (-1.2, 1.0)
+QUAD_BUDGET, ROSEN_BUDGET = 2_000, 20_000
 
 # name: (rule for the quadratic, rule for Rosenbrock); a chained WeightDecay adds ½λ‖w‖² to f
 TABLE: dict[str, tuple[Callable[[], UpdateRule], Callable[[], UpdateRule]]] = {
@@ -83,14 +89,21 @@ TABLE: dict[str, tuple[Callable[[], UpdateRule], Callable[[], UpdateRule]]] = {
         lambda: Chain(ClipByGlobalNorm(1.0), Rprop("irprop-")),
         lambda: Chain(ClipByGlobalNorm(1.0), Rprop("irprop-")),
     ),
+    # learning-rate schedules, chained after the rule they scale (per update here: the table
+    # calls update only; the trainer's epoch hook is tested in test_schedules.py)
+    "adam+cosine": (
+        lambda: Chain(Adam(0.05), ScaleBySchedule(Cosine(QUAD_BUDGET, warmup=10), "update")),
+        lambda: Chain(Adam(0.05), ScaleBySchedule(Cosine(ROSEN_BUDGET, warmup=100), "update")),
+    ),
+    "momentum+plateau": (
+        lambda: Chain(Momentum(0.1, 0.5), ReduceOnPlateau(patience=2)),
+        lambda: Chain(Momentum(0.001, 0.9), ReduceOnPlateau(patience=2)),
+    ),
     "decay+sgd": (
         lambda: Chain(WeightDecay(0.05), SGD(0.3)),
         lambda: Chain(WeightDecay(1e-4), SGD(0.002)),
     ),
 }
-
-QUAD_START, ROSEN_START = (2.0, -1.5), (-1.2, 1.0)
-QUAD_BUDGET, ROSEN_BUDGET = 2_000, 20_000
 
 
 def decay_of(rule: UpdateRule) -> float:
