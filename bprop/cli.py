@@ -86,7 +86,7 @@ def _sequence_rule(args: argparse.Namespace) -> bp.UpdateRule | None:
 
 def cmd_train_sequence(args: argparse.Namespace) -> dict[str, Any]:
     """``bprop train --task charlm|adding|reber|forecast``: the recurrent applications."""
-    from bprop.recurrent import tasks
+    from bprop import tasks
 
     hidden = args.hidden[0] if args.hidden else None
     cell = args.cell
@@ -157,16 +157,14 @@ def cmd_train_sequence(args: argparse.Namespace) -> dict[str, Any]:
             "penultimate_accuracy": out["penultimate_accuracy"],
         }
     elif args.task in ("completion", "rbp-xor", "temporal-xor"):
-        from bprop.recurrent import rtrl_tasks
-
         if args.task == "completion":
-            result = rtrl_tasks.pattern_completion(
-                n_hidden=hidden or 8, epochs=args.epochs, lr=lr or 0.05, seed=args.seed
+            result = tasks.pattern_completion(
+                n_hidden=hidden or 8, epochs=args.epochs, lr=lr or 0.01, seed=args.seed
             )
         elif args.task == "rbp-xor":
-            result = rtrl_tasks.settling_xor(epochs=args.epochs, lr=lr or 0.5)
+            result = tasks.settling_xor(epochs=args.epochs, lr=lr or 0.5)
         else:
-            result = rtrl_tasks.temporal_xor(
+            result = tasks.temporal_xor(
                 n_steps=args.steps, n_hidden=hidden or 16, lr=lr or 0.005, seed=args.seed
             )
         result = {"task": args.task, **result}
@@ -197,7 +195,7 @@ def cmd_train_sequence(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
-    from bprop.recurrent import tasks
+    from bprop import tasks
 
     model = tasks.load_lm(args.model)
     text = tasks.sample(

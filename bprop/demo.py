@@ -256,7 +256,7 @@ def _lstm_bptt(rep: Any) -> None:
 
 
 def _almeida_pineda(rep: Any) -> None:
-    from bprop.recurrent.rtrl_tasks import pattern_completion, settling_xor
+    from bprop.tasks import pattern_completion, settling_xor
 
     pc = pattern_completion(epochs=40, seed=0)
     sx = settling_xor(seeds=5, epochs=300)
@@ -295,8 +295,8 @@ def _almeida_pineda(rep: Any) -> None:
 
 def _rtrl(rep: Any) -> None:
     from bprop.recurrent import RTRL, rtrl_network
-    from bprop.recurrent.rtrl_tasks import xor_stream
     from bprop.report.plots import curve_figure
+    from bprop.tasks import xor_stream
 
     n_steps = 30000
     rng = np.random.default_rng(0)

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from bprop.data.sequences import adding_problem
-from bprop.recurrent.tasks import sequence_model, train_adding
+from bprop.tasks import sequence_model, train_adding
 
 
 def grad_norms(net, T: int, seed: int = 123) -> np.ndarray:

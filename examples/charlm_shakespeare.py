@@ -17,7 +17,7 @@ import argparse
 import json
 import time
 
-from bprop.recurrent.tasks import sample, save_lm, train_lm
+from bprop.tasks import sample, save_lm, train_lm
 
 
 def main() -> None:

@@ -27,7 +27,19 @@ from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
 from bprop.recurrent.truncated import StreamHistory, fit_stream, stream_loss, tbptt_updates
 from bprop.recurrent.unroll import Recurrent, SequenceCache, TimeDistributed
 
+#: the cells by class name (model files) — the one cell registry
 CELLS: dict[str, type[Cell]] = {"Elman": Elman, "LSTM": LSTM, "GRU": GRU}
+_CELL_ALIASES = {"rnn": "Elman"}
+
+
+def make_cell(kind: str, n_in: int, n_hidden: int, rng=None, **kwargs) -> Cell:
+    """A cell by name, case-insensitive: ``"lstm"``, ``"gru"``, ``"elman"`` (alias ``"rnn"``)."""
+    by_name = {name.lower(): cls for name, cls in CELLS.items()}
+    key = _CELL_ALIASES.get(kind.lower(), kind).lower()
+    if key not in by_name:
+        raise ValueError(f"unknown cell {kind!r}; choose one of {sorted([*by_name, 'rnn'])}")
+    return by_name[key](n_in, n_hidden, rng=rng, **kwargs)
+
 
 # so bp.save / bp.load know the recurrent layers (the model-file registry)
 for _cls in (Recurrent, TimeDistributed):
@@ -48,6 +60,7 @@ __all__ = [
     "StreamHistory",
     "TimeDistributed",
     "fit_stream",
+    "make_cell",
     "rtrl_cost",
     "rtrl_network",
     "stream_loss",

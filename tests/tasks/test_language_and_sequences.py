@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bprop.data import DataError
-from bprop.recurrent.tasks import (
+from bprop.tasks import (
     evaluate_lm,
     load_lm,
     sample,
