@@ -25,8 +25,8 @@ Example::
     >>> import numpy as np, bprop as bp
     >>> loss, dy = bp.SquaredError().value_and_grad(np.array([[0.75, 0.77]]),
     ...                                             np.array([[0.01, 0.99]]))
-    >>> round(loss, 4), dy.round(2).tolist()
-    (0.2981, [[0.74, -0.22]])
+    >>> round(loss, 4), dy.round(2).tolist()  # ½(0.74² + 0.22²), y − t
+    (0.298, [[0.74, -0.22]])
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ Example::
 
     >>> from bprop.optim.methods import make_rule
     >>> make_rule("irprop+", delta0=0.05).get_config()["delta0"]
-    0.05  # noqa: E501
+    0.05
 """
 
 from __future__ import annotations
