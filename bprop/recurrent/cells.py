@@ -20,7 +20,8 @@ projection W_ih x_t (+ bias) of the sequence is computed in one matrix product b
 the per-step work is one recurrent product W_hh h_{t-1} into a preallocated gate buffer plus
 the gate element-wise work, and the backward pass gathers ∂L/∂(pre-activations) δ_t of a
 block of steps so the weight gradients are a few large matrix products, one per block of about
-``BACKWARD_BLOCK_COLUMNS`` (time step, example) columns (see :class:`BackwardBuffers`)::
+``BACKWARD_BLOCK_COLUMNS`` (time step, example) columns (see
+:class:`~bprop.recurrent.workspace.BackwardBuffers`)::
 
     ∂L/∂W_ih += Σ_t δ_t x_tᵀ = Σ_blocks Δ X          ∂L/∂W_hh += Σ_t δ^h_t h_{t-1}ᵀ
 
@@ -41,10 +42,8 @@ batch-major layout (measured on the 256-unit LSTM of ``bench/bench_lstm.py``: 97
 two-dimensional products. The states handed out (``fast_state``) are batch-major copies; the
 outputs (``fast_outputs``) are (N, T, H) views of a feature-major buffer.
 
-The buffers of a sequence shape are kept in a :class:`Workspace` and reused by a later forward
-pass of the same shape once nothing refers to the pass that filled them — neither its
-:class:`bprop.recurrent.unroll.SequenceCache` nor the outputs it handed out — so a training
-loop does not allocate and page in tens of megabytes per step. The fast path is tested against
+The buffers live in a :class:`~bprop.recurrent.workspace.Workspace`, reused across passes of
+the same sequence shape (:mod:`bprop.recurrent.workspace`). The fast path is tested against
 the reference step.
 
 A cell is also an ordinary :class:`bprop.Layer` whose ``forward`` maps the packed input
@@ -57,151 +56,16 @@ Weight layout (PyTorch's, so weights map one-to-one onto ``nn.RNN``/``nn.LSTM``/
 
 from __future__ import annotations
 
-import sys
-import weakref
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from bprop import backend
 from bprop.layers.base import Layer
-from bprop.recurrent import kernels
+from bprop.recurrent import kernels, workspace
+from bprop.recurrent.initializers import gate_weights, to_array
+from bprop.recurrent.workspace import BackwardBuffers, Workspace, workspace_for
 from bprop.rng import as_generator
-
-WEIGHT_INITS = ("uniform", "glorot", "orthogonal")
-
-
-class Workspace(SimpleNamespace):
-    """The fast path's buffers for one sequence shape (see the module docstring)."""
-
-    def buffer(self, name: str, shape: tuple[int, ...], handed_out: bool = False) -> Any:
-        """The buffer ``name`` of this shape: the one kept from an earlier pass, else new.
-        ``handed_out``: the caller receives this array (e.g. the outputs) and may keep it."""
-        a = self.__dict__.get(name)
-        if a is None or tuple(a.shape) != tuple(shape) or a.dtype != self.dtype:
-            a = backend.get_xp().empty(shape, dtype=self.dtype)
-            setattr(self, name, a)
-        if handed_out:
-            self.__dict__.setdefault("handed_out", set()).add(name)
-        return a
-
-    def in_use(self) -> bool:
-        """Whether anything outside the workspace still refers to a buffer it handed out (or
-        to a view of one), counted as ``numpy.ndarray.resize`` does: by reference count."""
-        names = self.__dict__.get("handed_out", ())
-        return any(sys.getrefcount(self.__dict__[n]) > 2 for n in names)  # the dict + the call
-
-    def cols(self, a: Any, t: int) -> Any:
-        """Column block t (time step t of the batch) of a feature-major buffer."""
-        return a[:, t * self.N : (t + 1) * self.N]
-
-
-#: columns (time steps × batch) of pre-activation gradients gathered per weight-gradient product
-#: in the backward pass (see BackwardBuffers)
-BACKWARD_BLOCK_COLUMNS = 320
-
-
-class BackwardBuffers(SimpleNamespace):
-    """The fast backward pass's buffers. The pre-activation gradients ``dXP``/``dAH`` hold only
-    the last ``steps`` time steps (a ring: step t in column block t mod ``steps``); after each
-    such block ``fast_backward_flush`` turns it into its share of the weight gradients, one
-    product of ``steps``·N ≈ ``BACKWARD_BLOCK_COLUMNS`` columns. Against one product over all
-    T steps at the end, the block a step writes stays in cache and the buffer is 1/10 the
-    size (bench_lstm's 100-step LSTM: the backward pass 25.4–26.0 against 27.3–27.6 ms)."""
-
-    def cols(self, a: Any, t: int) -> Any:
-        """Column block of step t in a ring buffer."""
-        k = (t % self.steps) * self.N
-        return a[:, k : k + self.N]
-
-    def accumulate(self, ws: Workspace, name: str, a: Any, b: Any = None) -> None:
-        """``acc[name] += a @ b`` (or ``+= a`` when b is None), into workspace buffers."""
-        acc = self.acc.get(name)
-        shape = a.shape if b is None else (a.shape[0], b.shape[1])
-        if acc is None:
-            acc = self.acc[name] = ws.buffer("acc_" + name, shape)
-            if b is None:
-                acc[...] = a
-            else:
-                backend.get_xp().matmul(a, b, out=acc)
-        elif b is None:
-            acc += a
-        else:
-            tmp = ws.buffer("tmp_" + name, shape)
-            backend.get_xp().matmul(a, b, out=tmp)
-            acc += tmp
-
-
-# per cell: [(weak reference to the owner, Workspace)]; weak keys, so a cell's buffers go with it
-_WORKSPACES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_KEEP_FREE = 2  # idle workspaces kept per cell (e.g. one training and one validation shape)
-
-
-def _no_owner() -> None:
-    """Stands for the weak reference of an idle workspace."""
-    return None
-
-
-def workspace_for(cell: Any, key: tuple[Any, ...], dtype: Any, owner: Any) -> Workspace:
-    """A workspace of ``cell`` for sequences of shape ``key``: an idle one of that shape if
-    there is one (idle: the owner of its last pass is gone and nothing holds what it handed
-    out), else a new one. Without an owner the workspace is not kept."""
-    T, N = key[0], key[1]
-    if owner is None:
-        return Workspace(key=key, T=T, N=N, dtype=dtype)
-    entries = _WORKSPACES.setdefault(cell, [])
-    busy, idle = [], []
-    for owner_ref, w in entries:
-        if owner_ref() is None and not w.in_use():
-            idle.append(w)
-        else:
-            busy.append((owner_ref, w))
-    ws = next((w for w in idle if w.key == key), None)
-    if ws is None:
-        ws = Workspace(key=key, T=T, N=N, dtype=dtype)
-    else:
-        idle.remove(ws)
-    kept = idle[max(0, len(idle) - (_KEEP_FREE - 1)) :]  # the most recently idle others
-    entries[:] = busy + [(_no_owner, w) for w in kept]
-    entries.append((weakref.ref(owner), ws))
-    return ws
-
-
-def gate_weights(
-    kind: str, n_gates: int, n_hidden: int, fan_in: int, rng: np.random.Generator
-) -> np.ndarray:
-    """A (n_gates·H, fan_in) float64 weight matrix, initialised block by block (one block per
-    gate).
-
-    ``"uniform"``: U(−1/√H, 1/√H), PyTorch's default for its recurrent layers.
-    ``"glorot"``: U(−a, a), a = √(6 / (fan_in + H)) per block (Glorot & Bengio 2010).
-    ``"orthogonal"``: each block a (semi-)orthogonal matrix (Saxe et al. 2014), the usual
-    choice for recurrent weights.
-    """
-    H = n_hidden
-    if kind == "uniform":
-        a = 1.0 / np.sqrt(H)
-        return rng.uniform(-a, a, size=(n_gates * H, fan_in))
-    if kind == "glorot":
-        a = np.sqrt(6.0 / (fan_in + H))
-        return rng.uniform(-a, a, size=(n_gates * H, fan_in))
-    if kind == "orthogonal":
-        blocks = []
-        for _ in range(n_gates):
-            m = rng.normal(size=(max(H, fan_in), min(H, fan_in)))
-            q, r = np.linalg.qr(m)
-            q *= np.sign(np.diag(r))
-            blocks.append(q if H >= fan_in else q.T)
-        return np.concatenate(blocks, axis=0)
-    raise ValueError(f"unknown recurrent initialiser {kind!r}; choose one of {WEIGHT_INITS}")
-
-
-def to_array(a: Any) -> np.ndarray:
-    """A float64 NumPy copy of an array or a torch tensor."""
-    if hasattr(a, "detach"):
-        a = a.detach().cpu().numpy()
-    return np.array(backend.to_numpy(a), dtype=np.float64)
 
 
 def add_into(a: Any, b: Any) -> Any:
@@ -425,7 +289,7 @@ class Cell(Layer):
         """Set up the backward buffers; ``bw.dstate`` is the carried gradient ∂L/∂state_T,
         feature-major (H, N) per part; ``bw.dX`` (T, N, D) collects ∂L/∂X when ``need_dx``."""
         T, N, GH = ws.T, ws.N, self.n_gates * self.n_hidden
-        steps = max(1, min(T, -(-BACKWARD_BLOCK_COLUMNS // N)))
+        steps = max(1, min(T, -(-workspace.BACKWARD_BLOCK_COLUMNS // N)))
         bw = BackwardBuffers(N=N, steps=steps, acc={})
         bw.dXP = ws.buffer("dXP", (GH, steps * N))
         bw.dAH = bw.dXP if self.h_bias is None else ws.buffer("dAH", (GH, steps * N))

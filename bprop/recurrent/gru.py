@@ -45,7 +45,7 @@ class GRU(Cell):
 
     Args:
         n_in, n_hidden: input size D and hidden size H.
-        init, recurrent_init: initialisers (see :func:`bprop.recurrent.cells.gate_weights`).
+        init, recurrent_init: initialisers (see :func:`bprop.recurrent.initializers.gate_weights`).
         W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,): explicit starting values, gate
             blocks in the order r, z, n.
         rng: Generator or seed.

@@ -55,7 +55,7 @@ class LSTM(Cell):
         n_in, n_hidden: input size D and hidden size H.
         forget_bias: starting value of the forget-gate bias block (default 1.0); ignored when
             ``b`` is given.
-        init, recurrent_init: initialisers (see :func:`bprop.recurrent.cells.gate_weights`).
+        init, recurrent_init: initialisers (see :func:`bprop.recurrent.initializers.gate_weights`).
         W_ih (4H, D), W_hh (4H, H), b (4H,): explicit starting values, blocks i, f, g, o.
         rng: Generator or seed.
         kernel: the fused element-wise kernels of the fast path: ``"auto"`` (Numba when it is

@@ -31,10 +31,10 @@ def run(cell, fast, X, dy, s0, dfin, return_sequences=True, need_dx=True, record
 
 @pytest.fixture(params=[320, 4], ids=["one-block", "blocks-of-2-steps"])
 def block_columns(request, monkeypatch):
-    """The fast backward pass's gradient blocks (cells.BACKWARD_BLOCK_COLUMNS): the default
+    """The fast backward pass's gradient blocks (workspace.BACKWARD_BLOCK_COLUMNS): the default
     (one block for these short sequences) and 2-step blocks (N = 3), so that the ring of
     pre-activation gradients wraps round and is flushed in several products."""
-    monkeypatch.setattr("bprop.recurrent.cells.BACKWARD_BLOCK_COLUMNS", request.param)
+    monkeypatch.setattr("bprop.recurrent.workspace.BACKWARD_BLOCK_COLUMNS", request.param)
     return request.param
 
 

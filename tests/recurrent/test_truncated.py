@@ -35,9 +35,9 @@ def full_bptt(net, loss, X, Y):
 
 @pytest.fixture(params=[320, 4], ids=["one-block", "blocks-of-2-steps"])
 def block_columns(request, monkeypatch):
-    """The fast backward pass's gradient blocks (cells.BACKWARD_BLOCK_COLUMNS): the default
+    """The fast backward pass's gradient blocks (workspace.BACKWARD_BLOCK_COLUMNS): the default
     (one block here) and 2-step blocks, so that stop_at falls inside and across blocks."""
-    monkeypatch.setattr("bprop.recurrent.cells.BACKWARD_BLOCK_COLUMNS", request.param)
+    monkeypatch.setattr("bprop.recurrent.workspace.BACKWARD_BLOCK_COLUMNS", request.param)
     return request.param
 
 

@@ -1,6 +1,7 @@
-"""The fast path's reusable workspaces (bprop.recurrent.cells.Workspace): buffers are reused only
-once nothing refers to the forward pass that filled them — neither its cache nor the outputs
-it handed out (or views of them) — and a reused workspace computes what a fresh one does."""
+"""The fast path's reusable workspaces (bprop.recurrent.workspace.Workspace): buffers are
+reused only once nothing refers to the forward pass that filled them — neither its cache nor
+the outputs it handed out (or views of them) — and a reused workspace computes what a fresh
+one does."""
 
 import gc
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from bprop.recurrent import GRU, LSTM, Elman, Recurrent
-from bprop.recurrent.cells import _KEEP_FREE, _WORKSPACES, Workspace
+from bprop.recurrent.workspace import _KEEP_FREE, _WORKSPACES, Workspace
 
 
 def make(kind):
