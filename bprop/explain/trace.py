@@ -1,0 +1,329 @@
+"""Gathering what ``bprop explain`` shows: every value of a few training steps, as tables of
+numbers (:class:`Explanation`), with no formatting — :mod:`bprop.explain.render` lays them out.
+
+The values come from bprop's own layers, loss and update rules (via
+:func:`bprop.textbook.trace`), not from a separate re-implementation.
+
+Example::
+
+    >>> from bprop.explain import gather
+    >>> ex = gather(steps=1)
+    >>> [s.title for s in ex.steps[0]]
+    ['Forward pass', 'Error', 'Deltas (backward pass)', 'Gradients and weight changes']
+    >>> ex.steps[0][0].rows[0][0], round(ex.steps[0][0].rows[0][2], 9)  # out_h1 of the example
+    ('h1', 0.593269992)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: the largest network ``explain`` traces: units per layer and weights in all
+MAX_UNITS = 12
+MAX_WEIGHTS = 400
+
+
+class ExplainError(ValueError):
+    """The network or the input cannot be traced (too big, unsupported layers, bad sizes)."""
+
+
+def _check_network(net: Any) -> tuple[list[Any], list[Any]]:
+    """The Dense layers and activations of a Dense/activation stack, or ExplainError."""
+    import bprop as bp
+    from bprop.layers.activations import Activation
+
+    if not isinstance(net, bp.Sequential):
+        raise ExplainError(f"explain traces a bp.Sequential, got {type(net).__name__}")
+    dense, acts = [], []
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, bp.Dense):
+            dense.append(layer)
+        elif isinstance(layer, Activation):
+            acts.append(layer)
+        else:
+            raise ExplainError(
+                f"explain traces stacks of Dense layers and element-wise activations; layer {i} "
+                f"is a {type(layer).__name__}"
+            )
+    if not dense:
+        raise ExplainError("the network has no Dense layer")
+    for d in dense:
+        if d.n_in > MAX_UNITS or d.n_out > MAX_UNITS:
+            raise ExplainError(
+                f"Dense({d.n_in}, {d.n_out}) is too large to show on a screen: explain traces "
+                f"networks of at most {MAX_UNITS} units per layer"
+            )
+    n = sum(d.n_in * d.n_out for d in dense)
+    if n > MAX_WEIGHTS:
+        raise ExplainError(f"{n} weights is too many to show (at most {MAX_WEIGHTS})")
+    return dense, acts
+
+
+def _parse_vector(v: Any, size: int, name: str) -> np.ndarray:
+    if isinstance(v, str):
+        try:
+            v = [float(s) for s in v.replace(";", ",").split(",") if s.strip()]
+        except ValueError as err:
+            raise ExplainError(f"--{name} takes comma-separated numbers, got {v!r}") from err
+    arr = np.asarray(v, np.float64).reshape(1, -1) if np.ndim(v) <= 1 else np.asarray(v, float)
+    if arr.shape[1] != size:
+        raise ExplainError(f"the {name} has {arr.shape[1]} values; the network needs {size}")
+    return arr
+
+
+def _is_rprop(rule: Any) -> bool:
+    from bprop.optim.rprop import Rprop
+
+    return isinstance(rule, Rprop)
+
+
+@dataclass
+class Section:
+    """One table of a step: ``rows`` hold strings and numbers (numbers are formatted by the
+    renderer); ``notes`` are lines shown after the table — a string, or a (label, number) pair
+    shown as "label = number"."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+    notes: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    """What :func:`gather` found: a title, a one-paragraph summary of the network and the rule,
+    and per training step its sections (forward pass, error, deltas, weight changes)."""
+
+    title: str
+    summary: str
+    steps: list[list[Section]]
+
+
+def gather(
+    network: Any = None,
+    method: str = "sgd",
+    steps: int = 1,
+    lr: float | None = None,
+    inputs: Any = None,
+    targets: Any = None,
+    **hyper: Any,
+) -> Explanation:
+    """Train for ``steps`` steps and collect every value static backpropagation computes.
+
+    Args:
+        network: ``None`` for the textbook 2-2-2 example, a path to a model saved with
+            ``bp.save`` or a ``bp.Sequential`` of Dense layers and activations (at most
+            :data:`MAX_UNITS` units per layer); it is traced in float64 on a copy.
+        method: update-rule name (see :data:`bprop.optim.methods.METHODS`); Rprop variants
+            also show step sizes and sign changes.
+        lr: learning rate (default: 0.5 for the textbook example, else the rule's default).
+        inputs, targets: one example (or a few, one per row) as numbers or a comma-separated
+            string; required for a user's network, default 0.05,0.10 → 0.01,0.99 otherwise.
+        hyper: other hyper-parameters for :func:`bprop.optim.methods.make_rule`.
+    """
+    from bprop import textbook
+    from bprop.optim.methods import make_rule
+
+    if int(steps) < 1:
+        raise ExplainError(f"steps must be at least 1, got {steps}")
+    net, source, textbook_net = _network(network)
+    dense, acts = _check_network(net)
+    if textbook_net:
+        x = textbook.INPUTS if inputs is None else _parse_vector(inputs, 2, "input")
+        t = textbook.TARGETS if targets is None else _parse_vector(targets, 2, "target")
+    else:
+        if inputs is None or targets is None:
+            raise ExplainError("a user's network needs --input and --target values")
+        x = _parse_vector(inputs, dense[0].n_in, "input")
+        t = _parse_vector(targets, dense[-1].n_out, "target")
+    if x.shape[0] != t.shape[0]:
+        raise ExplainError(f"{x.shape[0]} input rows but {t.shape[0]} target rows")
+    if lr is None and textbook_net:
+        lr = textbook.LEARNING_RATE
+    rule = make_rule(method, lr=lr, **hyper)
+    names = _Names(len(dense), textbook_net)
+    layers = " → ".join(
+        [str(dense[0].n_in)]
+        + [
+            f"{d.n_out} {a.name if i < len(acts) else 'linear'}"
+            for i, (d, a) in enumerate(zip(dense, [*acts, None], strict=False))
+        ]
+    )
+    summary = (
+        f"Update rule: {rule!r} ({method}); {steps} step(s); loss E = ½ Σ (t − o)² over outputs"
+        + (" and examples" if x.shape[0] > 1 else "")
+        + f". Layers: {layers}."
+    )
+    state = rule.init(net.space.params)
+    all_steps = []
+    for step in range(1, int(steps) + 1):
+        before_state = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in state.items()}
+        biases_before = [d.params["b"].copy() if d.bias else None for d in dense]
+        r = textbook.trace(net, x, t, lr=lr or 0.0, rule=rule, state=state)
+        state = r["state"]
+        ctx = _StepContext(dense, x, t, r, names)
+        weights = _weights_section(ctx, rule, before_state, state, biases_before, net.space)
+        if step == 1:
+            frozen = [f"layer {i + 1}" for i, d in enumerate(dense) if d.bias and "b" in d.frozen]
+            if frozen:
+                weights.notes.append(f"Biases of {', '.join(frozen)} are fixed (not trained).")
+        all_steps.append([_forward_section(ctx), _error_section(ctx), _delta_section(ctx), weights])
+    return Explanation(f"Backpropagation, step by step: {source}", summary, all_steps)
+
+
+def _network(network: Any) -> tuple[Any, str, bool]:
+    """(the network in float64, a phrase naming it, whether it is the textbook example)."""
+    import bprop as bp
+    from bprop import textbook
+
+    if network is None:
+        return textbook.network(), "the textbook 2-2-2 example (Mazur 2015)", True
+    if isinstance(network, (str, os.PathLike)):
+        with bp.backend.default_dtype("float64"):
+            net = bp.load(network)
+        source = f"the network in {os.fspath(network)}"
+    else:
+        net, source = network, "the given network"
+    net.astype(np.float64)
+    return net, source, False
+
+
+class _Names:
+    """Unit and weight names: the textbook's w1 … w8, h1, o1; else w2[1→3], h1.2, o1."""
+
+    def __init__(self, n_layers: int, textbook_net: bool) -> None:
+        self.n_layers, self.textbook = n_layers, textbook_net
+
+    def weight(self, li: int, i: int, j: int) -> str:
+        if self.textbook:  # the published numbering: w1..w4 into h1, h2; w5..w8 into o1, o2
+            return f"w{4 * li + 2 * j + i + 1}"
+        return f"w{li + 1}[{i + 1}→{j + 1}]"
+
+    def unit(self, li: int, j: int) -> str:
+        if li == self.n_layers - 1:
+            return f"o{j + 1}"
+        return f"h{j + 1}" if self.n_layers == 2 else f"h{li + 1}.{j + 1}"
+
+    def source(self, li: int, i: int) -> str:
+        return f"i{i + 1}" if li == 0 else self.unit(li - 1, i)
+
+
+@dataclass
+class _StepContext:
+    dense: list[Any]
+    x: np.ndarray
+    t: np.ndarray
+    r: dict[str, Any]
+    names: _Names
+
+    def example(self, n: int) -> list[str]:
+        """The leading "example" cell, present when several examples are traced."""
+        return [str(n + 1)] if self.x.shape[0] > 1 else []
+
+    def headers(self, *names: str) -> list[str]:
+        return (["example"] if self.x.shape[0] > 1 else []) + list(names)
+
+
+def _forward_section(c: _StepContext) -> Section:
+    rows = []
+    for li, d in enumerate(c.dense):
+        z = c.r["net_inputs"][li]
+        a = c.r["activations"][li] if li < len(c.r["activations"]) else z
+        for n in range(c.x.shape[0]):
+            for j in range(d.n_out):
+                rows.append([*c.example(n), c.names.unit(li, j), z[n, j], a[n, j]])
+    heads = c.headers("unit", "net input z = Σ w·a + b", "activation a = f(z)")
+    return Section("Forward pass", heads, rows)
+
+
+def _error_section(c: _StepContext) -> Section:
+    o, last = c.r["outputs"], len(c.dense) - 1
+    rows = [
+        [*c.example(n), c.names.unit(last, k), c.t[n, k], o[n, k], c.r["errors"][n, k]]
+        for n in range(c.x.shape[0])
+        for k in range(o.shape[1])
+    ]
+    heads = c.headers("output", "target t", "output o", "error ½(t − o)²")
+    return Section("Error", heads, rows, [("E_total", c.r["total_error"])])
+
+
+def _deltas(c: _StepContext) -> list[Any]:
+    deltas = c.r["deltas"]
+    if len(deltas) < len(c.dense):  # a linear output: δ = ∂E/∂o
+        deltas = [*deltas, c.r["outputs"] - c.t]
+    return deltas
+
+
+def _delta_section(c: _StepContext) -> Section:
+    rows, deltas, last = [], _deltas(c), len(c.dense) - 1
+    for li in range(last, -1, -1):
+        kind = "output δ = (o − t)·f′(z)" if li == last else "hidden δ = (Σ w δ)·f′(z)"
+        for n in range(c.x.shape[0]):
+            for j in range(c.dense[li].n_out):
+                rows.append([*c.example(n), c.names.unit(li, j), kind, deltas[li][n, j]])
+    return Section("Deltas (backward pass)", c.headers("unit", "delta", "δ = ∂E/∂z"), rows)
+
+
+def _weights_section(
+    c: _StepContext, rule: Any, before: dict, after: dict, biases_before: list, space: Any
+) -> Section:
+    rprop, names, deltas = _is_rprop(rule), c.names, _deltas(c)
+    offsets = {(s.layer, s.name): s for s in space.slots}
+    rows = []
+    for li in range(len(c.dense) - 1, -1, -1):
+        d = c.dense[li]
+        g = c.r["weight_gradients"][li]
+        w0, w1 = c.r["weights_before"][li], c.r["weights_after"][li]
+        slot = offsets.get((d, "W"))
+        for j in range(d.n_out):
+            for i in range(d.n_in):
+                row = [names.weight(li, i, j), f"{names.source(li, i)}→{names.unit(li, j)}"]
+                row += [w0[i, j], g[i, j], w1[i, j] - w0[i, j], w1[i, j]]
+                if rprop:
+                    row += _rprop_cells(before, after, slot, (i, j), g[i, j])
+                rows.append(row)
+        if d.bias and "b" not in d.frozen:
+            slot_b, gb, b0, b1 = (
+                offsets.get((d, "b")),
+                deltas[li].sum(axis=0),
+                biases_before[li],
+                d.params["b"],
+            )
+            for j in range(d.n_out):
+                u = names.unit(li, j)
+                row = [f"b[{u}]", f"bias→{u}", b0[j], gb[j], b1[j] - b0[j], b1[j]]
+                if rprop:
+                    row += _rprop_cells(before, after, slot_b, (j,), gb[j])
+                rows.append(row)
+    heads = ["weight", "connection", "before", "∂E/∂w", "change Δw", "after"]
+    notes = []
+    if rprop:
+        heads += ["sign g(t−1)", "p", "step Δ before", "step Δ after"]
+        notes.append(
+            "p = sign(g(t−1)·g(t)): + same sign (Δ grows by η⁺), − sign changed (Δ shrinks "
+            "by η⁻; the gradient is forgotten"
+            + (", the previous change reverted" if rule.variant == "rprop+" else "")
+            + (", reverted only if E rose" if rule.variant == "irprop+" else "")
+            + "), 0 first step or after a forgotten gradient (Δ kept)."
+        )
+    return Section("Gradients and weight changes", heads, rows, notes)
+
+
+def _rprop_cells(before: dict, after: dict, slot: Any, index: tuple, g: float) -> list[Any]:
+    """Sign of g(t−1), p, Δ before and after for one parameter element."""
+    if slot is None:
+        return ["", "", "", ""]
+    flat = slot.offset + int(np.ravel_multi_index(index, slot.shape))
+    prev = float(before["prev_sign"][flat])
+    symbol = {1.0: "+", -1.0: "−", 0.0: "0"}
+    p = float(np.sign(prev * np.sign(g)))
+    return [
+        symbol[float(np.sign(prev))],
+        symbol[p],
+        before["step_size"][flat],
+        after["step_size"][flat],
+    ]
