@@ -10,7 +10,7 @@ Example::
     >>> ex = gather(steps=1)
     >>> [s.title for s in ex.steps[0]]
     ['Forward pass', 'Error', 'Deltas (backward pass)', 'Gradients and weight changes']
-    >>> ex.steps[0][0].rows[0][0], round(ex.steps[0][0].rows[0][2], 9)  # out_h1 of the example
+    >>> ex.steps[0][0].rows[0][0], round(float(ex.steps[0][0].rows[0][2]), 9)  # out_h1
     ('h1', 0.593269992)
 """
 
