@@ -6,13 +6,15 @@
 - :class:`TrainingInterrupted` — Ctrl-C (SIGINT) or SIGTERM arrived while training ran inside
   :func:`bprop.interrupt.deferred_interrupts`; the update in progress was finished first, so the
   model and the rule's state are consistent and can be saved.
+- :class:`RelaxationError` — a settling network's forward or adjoint relaxation did not reach
+  its fixed point (a kind of divergence); :class:`RelaxationWarning` its diagnostic twin.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TrainingDiverged", "TrainingInterrupted"]
+__all__ = ["RelaxationError", "RelaxationWarning", "TrainingDiverged", "TrainingInterrupted"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -37,3 +39,11 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.optimizer_state: Any = None
         self.signal: int | None = None
         self.__dict__.update(context)
+
+
+class RelaxationError(TrainingDiverged):
+    """A forward or adjoint relaxation did not reach its fixed point (or produced NaN/inf)."""
+
+
+class RelaxationWarning(RuntimeWarning):
+    """Issued instead of :class:`RelaxationError` with ``on_nonconvergence="warn"``."""

@@ -17,6 +17,13 @@ With a constant η these equal PyTorch's v ← μv + g, w ← w − ηv (here Δ
 
 The state is the previous weight change ``velocity`` (absent without momentum).
 
+**"Recurrent backpropagation" with a forgetting factor.** One of the articles this library was
+built from gives, under that name, the update Δw(t) = −η Σ_{k≤t} λ^{t−k} ∂E/∂w(k): past
+gradients weighted by powers of a forgetting factor λ. That exponentially weighted sum of
+gradients is heavy-ball momentum — v(t) = λ v(t−1) − η g(t), Δw(t) = v(t) unrolls to the same
+sum — so it is ``SGD(lr=η, momentum=λ)``, not a recurrent-network algorithm. Recurrent
+backpropagation in the literature is Almeida–Pineda (:mod:`bprop.recurrent.rbp`).
+
 Example::
 
     >>> import numpy as np, bprop as bp

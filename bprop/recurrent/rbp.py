@@ -65,12 +65,9 @@ stops when the slowest example has converged. The gradient of a batch is the sum
 per-example gradients, so the network trains with ``bp.fit`` online, in mini-batches or in full
 batches, with any update rule (Rprop, Quickprop, …), and is saved by ``bp.save``.
 
-**On "recurrent backpropagation" with a forgetting factor.** One of the articles this library
-was built from gives, under that name, the update Δw(t) = −η Σ_{k≤t} λ^{t−k} ∂E/∂w(k): past
-gradients weighted by powers of a forgetting factor λ. That is an exponentially weighted sum of
-gradients — heavy-ball momentum, since v(t) = λ v(t−1) − η g(t), Δw(t) = v(t) is the same sum —
-and it is ``bp.SGD(lr=η, momentum=λ)``; it is not a recurrent-network algorithm. Recurrent
-backpropagation in the literature is the Almeida–Pineda algorithm implemented here.
+**On "recurrent backpropagation" with a forgetting factor**, as one of this library's source
+articles uses the name: that update is heavy-ball momentum (see :mod:`bprop.optim.sgd`), not a
+recurrent-network algorithm; in the literature the name means Almeida–Pineda, built here.
 
 Example::
 
@@ -92,22 +89,15 @@ from typing import Any
 import numpy as np
 
 from bprop import backend, ops
-from bprop.errors import TrainingDiverged
+from bprop.errors import RelaxationError, RelaxationWarning
 from bprop.layers import LAYERS
 from bprop.layers.base import Layer
+from bprop.recurrent.relaxation import relax
 from bprop.rng import as_generator
 
 __all__ = ["RelaxationError", "RelaxationWarning", "SettlingCache", "SettlingNetwork"]
 
 _ACTIVATIONS = ("sigmoid", "tanh")
-
-
-class RelaxationError(TrainingDiverged):
-    """A forward or adjoint relaxation did not reach its fixed point (or produced NaN/inf)."""
-
-
-class RelaxationWarning(RuntimeWarning):
-    """Issued instead of :class:`RelaxationError` with ``on_nonconvergence="warn"``."""
 
 
 class SettlingCache:
@@ -282,28 +272,15 @@ class SettlingNetwork(Layer):
         dtype = np.result_type(u.dtype, W.dtype)
         drive = u @ p["U"].T
         drive += p["b"]  # U u + b, constant during the relaxation
-        tol, rho = self._tol(dtype), self.relaxation_rate
         x = xp.zeros((u.shape[0], self.n_units), dtype=dtype)
         a = xp.empty_like(x)
-        residual = float("inf")
-        it = 0
-        while it < self.max_iter:
-            it += 1
+
+        def F(x: Any) -> Any:  # f(W x + U u + b), row by row
             xp.matmul(x, W.T, out=a)
-            a += drive
-            fx = self._f(a)
-            diff = fx - x
-            residual = float(xp.sqrt((diff * diff).sum(axis=1)).max()) if x.size else 0.0
-            if residual < tol:
-                x = fx  # one more (free) step: x* = f(a) exactly at the stopping point
-                break
-            if not np.isfinite(residual):
-                break
-            if rho == 1.0:
-                x = fx
-            else:
-                diff *= rho
-                x += diff
+            return self._f(xp.add(a, drive, out=a))
+
+        tol = self._tol(dtype)
+        x, it, residual = relax(F, x, self.relaxation_rate, tol, self.max_iter)
         self.last_iterations, self.last_residual = it, residual
         if not residual < tol:
             self._fail(
@@ -338,28 +315,15 @@ class SettlingNetwork(Layer):
         if scale == 0.0:
             self.last_adjoint_iterations, self.last_adjoint_residual = 0, 0.0
             return xp.zeros_like(e)
-        tol, rho = self._tol(cache.x.dtype), self.relaxation_rate
-        max_iter = self.adjoint_max_iter or self.max_iter
-        delta = d * e
-        residual = float("inf")
-        it = 0
-        while it < max_iter:
-            it += 1
-            new = delta @ W  # row form of Wᵀ δ
+
+        def F(delta: Any) -> Any:  # D (Wᵀ δ + e), row by row
+            new = delta @ W
             new += e
             new *= d
-            diff = new - delta
-            residual = float(xp.sqrt((diff * diff).sum(axis=1)).max()) / scale
-            if residual < tol:
-                delta = new
-                break
-            if not np.isfinite(residual):
-                break
-            if rho == 1.0:
-                delta = new
-            else:
-                diff *= rho
-                delta += diff
+            return new
+
+        tol, max_iter = self._tol(cache.x.dtype), self.adjoint_max_iter or self.max_iter
+        delta, it, residual = relax(F, d * e, self.relaxation_rate, tol, max_iter, scale)
         self.last_adjoint_iterations, self.last_adjoint_residual = it, residual
         if not residual < tol:
             self._fail(
