@@ -338,8 +338,10 @@ class BackpropEstimator(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "trainer_")
 
-    def _outputs(self, X: Any, chunk: int = 4096) -> np.ndarray:
-        """The network's outputs for ``X`` (after the usual checks), computed in float64.
+    def _outputs(self, X: Any, n_layers: int | None = None, chunk: int = 4096) -> np.ndarray:
+        """The network's outputs for ``X`` (after the usual checks), computed in float64;
+        with ``n_layers``, the output of ``net_.layers[:n_layers]`` instead (``-1``: the
+        input of the output activation).
 
         The weights are float32, but the forward pass runs on float64 inputs (NumPy promotes
         each layer's product), so a row's prediction does not depend on which other rows are
@@ -350,8 +352,9 @@ class BackpropEstimator(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Xb = backend.asarray(X, dtype=np.float64)
+        net = self.net_ if n_layers is None else Sequential(*self.net_.layers[:n_layers])
         outs = [
-            backend.to_numpy(self.net_.forward(Xb[i : i + chunk], train=False)[0])
+            backend.to_numpy(net.forward(Xb[i : i + chunk], train=False)[0])
             for i in range(0, X.shape[0], chunk)
         ]
         return np.concatenate(outs).astype(np.float64, copy=False)
