@@ -20,7 +20,8 @@ for two demands of the checks' data:
   including for the full-batch methods, which make one update per epoch: the bold driver starts
   from its MATLAB default 0.01 and grows it only 5 % per epoch (R² ≈ −0.06 after 20 epochs);
   at 0.05 the smallest scores over seeds 0–5 were 0.955 (binary), 0.913 (3 classes) and
-  R² 0.72 (bold driver), every other method higher.
+  R² 0.72 (bold driver), every other method higher. With the checks' random_state set to
+  each of 0–9 instead of 0, every check passed for every method and both estimators.
 
 (The estimators with their own defaults — 32 units, 200 epochs — pass every check too, except
 the sgd and nesterov regressors: fixed-step gradient descent at their default rates diverges,
