@@ -4,7 +4,8 @@ interface of pipelines, cross-validation and grid search.
 - :class:`BackpropClassifier` — binary, multi-class and multi-label classification.
 - :class:`BackpropRegressor` — single- and multi-output regression.
 
-Both pass scikit-learn's own estimator checks (``tests/sklearn/test_estimator_checks.py``).
+Both pass scikit-learn's own estimator checks with every update rule
+(``tests/sklearn/test_estimator_checks.py``).
 Their fitted ``net_`` is an ordinary :class:`bprop.Sequential`, so bprop's tools (``bp.save``,
 ``bp.gradcheck``, diagnostics) work on it.
 

@@ -16,6 +16,7 @@ outputs and outputs become predictions.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from bprop import backend
+from bprop.errors import TrainingDiverged
 from bprop.layers.initializers import INITIALIZERS
 from bprop.layers.mlp import mlp
 from bprop.layers.sequential import Sequential
@@ -77,7 +79,12 @@ PARAMETERS_DOC = """\
     learning_rate : float or None, default=None
         The rule's learning rate (step size); None uses the rule's published default (sgd 0.1,
         momentum/nesterov 0.05, adam 0.001, ...). Rprop has no learning rate and ignores it
-        (its first step size is ``method_params={"delta0": ...}``).
+        (its first step size is ``method_params={"delta0": ...}``). When training diverges
+        (NaN/inf, or a loss far above its scale), ``fit`` and ``partial_fit`` raise
+        :class:`bprop.TrainingDiverged` with a message that names the parameter to lower; a
+        failed ``fit`` leaves no model, a failed ``partial_fit`` keeps the weights and rule
+        state it started from. Data beyond the range of the float type the network trains in
+        (float32 by default) is refused before training.
     momentum : float or None, default=None
         The momentum of "momentum", "nesterov" and "bold-driver" (None: 0.9, 0.9, 0); the
         other methods ignore it. For momentum with "sgd", use ``method="momentum"``.
@@ -148,12 +155,23 @@ ATTRIBUTES_DOC = """\
 FITTED = ("trainer_", "net_", "history_", "loss_curve_", "n_iter_")
 
 
+def _is_number(value: Any) -> bool:
+    """A finite real number (not a bool)."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
 class BackpropEstimator(BaseEstimator):
     """Base class of the bprop estimators; use :class:`BackpropClassifier` or
     :class:`BackpropRegressor`."""
 
     #: the ``loss`` names the subclass accepts
     LOSSES: tuple[str, ...] = ("auto",)
+    #: how to bring the data to the scale gradient training needs (for error messages)
+    SCALE_ADVICE = "scale X (StandardScaler in a Pipeline)"
 
     def __init__(
         self,
@@ -244,9 +262,27 @@ class BackpropEstimator(BaseEstimator):
             raise ValueError(
                 f"unknown method_params {unknown}; the rules read {sorted(METHOD_PARAMS)}"
             )
-        return make_rule(
-            self._method_key(), lr=self.learning_rate, momentum=self.momentum, **options
-        )
+        for name, value in options.items():
+            if value is not None and not _is_number(value):
+                raise ValueError(f"method_params[{name!r}] must be a finite number, got {value!r}")
+        if self.learning_rate is not None and not (
+            _is_number(self.learning_rate) and self.learning_rate > 0
+        ):
+            raise ValueError(
+                "learning_rate must be a positive, finite number or None (the method's default "
+                f"learning rate), got {self.learning_rate!r}"
+            )
+        if self.momentum is not None and not _is_number(self.momentum):
+            raise ValueError(f"momentum must be a number in [0, 1) or None, got {self.momentum!r}")
+        key = self._method_key()
+        try:
+            return make_rule(key, lr=self.learning_rate, momentum=self.momentum, **options)
+        except (ValueError, TypeError) as err:  # the rule's own check of a value
+            raise ValueError(
+                f"method={key!r} rejects its hyper-parameters (learning_rate="
+                f"{self.learning_rate!r}, momentum={self.momentum!r}, method_params="
+                f"{self.method_params!r}): {err}"
+            ) from err
 
     def _check_params(self) -> None:
         """Check the constructor parameters (scikit-learn's convention: in ``fit``, not in
@@ -267,12 +303,16 @@ class BackpropEstimator(BaseEstimator):
                 value < 1
             ):
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.early_stopping and not 0 < self.validation_fraction < 1:
+        if self.early_stopping and not (
+            _is_number(self.validation_fraction) and 0 < self.validation_fraction < 1
+        ):
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
             )
-        if not (isinstance(self.l2, numbers.Real) and self.l2 >= 0):
-            raise ValueError(f"l2 must be a non-negative number, got {self.l2!r}")
+        if not (_is_number(self.l2) and self.l2 >= 0):
+            raise ValueError(f"l2 must be a non-negative, finite number, got {self.l2!r}")
+        if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
+            raise ValueError(f"verbose must be a non-negative int, got {self.verbose!r}")
         if self.init is not None and self.init not in INITIALIZERS:
             raise ValueError(f"unknown init {self.init!r}; choose one of {INITIALIZERS}")
 
@@ -286,23 +326,66 @@ class BackpropEstimator(BaseEstimator):
             schedule = "batch" if rule.requires_full_batch else "minibatch"
         rs = check_random_state(self.random_state)
         init_seed, order_seed = (int(s) for s in rs.randint(np.iinfo(np.int32).max, size=2))
-        net = mlp(
-            [n_features, *hidden, self.n_outputs_],
-            activation=ACTIVATIONS[self.activation],
-            output=output,
-            init=self.init,
-            seed=init_seed,
-        )
-        return Trainer(
-            net,
-            loss,
-            rule,
-            schedule,
-            batch_size=self.batch_size,
-            l2=float(self.l2),
-            seed=order_seed,
-            verbose=int(self.verbose),
-        )
+        sizes = [n_features, *hidden, self.n_outputs_]
+        try:
+            net = mlp(
+                sizes,
+                activation=ACTIVATIONS[self.activation],
+                output=output,
+                init=self.init,
+                seed=init_seed,
+            )
+            return Trainer(
+                net,
+                loss,
+                rule,
+                schedule,
+                batch_size=self.batch_size,
+                l2=float(self.l2),
+                seed=order_seed,
+                verbose=int(self.verbose),
+            )
+        except MemoryError as err:
+            n = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+            gib = n * backend.get_dtype().itemsize / 2**30
+            raise MemoryError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} makes a network with {n:,} "
+                f"weights ({gib:.3g} GiB for each copy of them), more than this machine can "
+                "allocate: use smaller hidden layers"
+            ) from err
+
+    def _check_range(self, name: str, a: np.ndarray, dtype: Any, fix: str) -> None:
+        """Refuse data whose magnitude overflows ``dtype``, the float type the network trains
+        in (float32 by default): such values would become infinite when converted."""
+        if a.dtype.kind != "f" or a.size == 0:
+            return
+        peak, limit = float(np.abs(a).max()), float(np.finfo(dtype).max)
+        if peak > limit:
+            raise ValueError(
+                f"{name} holds values up to {peak:.3g}, beyond the largest {np.dtype(dtype)} "
+                f"({limit:.3g}) that {type(self).__name__} trains in: {fix}"
+            )
+
+    def _diverged(self, err: TrainingDiverged, trainer: Trainer) -> TrainingDiverged:
+        """``err`` again, with what to change in terms of this estimator's parameters."""
+        rules = getattr(trainer.optimizer, "rules", [trainer.optimizer])
+        rule = rules[-1]  # the method itself, after any clipping / weight decay
+        if hasattr(rule, "lr"):
+            now = f"{self.learning_rate!r}" if self.learning_rate is not None else "None"
+            if self.learning_rate is None:
+                now += f", i.e. method={self._method_key()!r}'s default {rule.lr:g}"
+            advice = f"lower learning_rate= (now {now})"
+        else:  # Rprop: a step size per weight instead of a learning rate
+            advice = (
+                "lower method_params={'delta0': ..., 'delta_max': ...} (now "
+                f"{getattr(rule, 'delta0', 'n/a')}, {getattr(rule, 'delta_max', 'n/a')})"
+            )
+        if self.l2:
+            advice += f", lower l2= (now {self.l2!r})"
+        clip = "method_params={'clip_norm': 1.0}"
+        advice += f", clip gradients with {clip}, or {self.SCALE_ADVICE}"
+        reason = str(err).rstrip(". ")
+        return TrainingDiverged(f"{type(self).__name__}: {reason}. For this estimator: {advice}.")
 
     # --- fitting ------------------------------------------------------------------------
     def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> BackpropEstimator:
@@ -316,18 +399,30 @@ class BackpropEstimator(BaseEstimator):
         )
         targets = self._validate_targets(y, first, incremental, classes)
         trainer = self._new_trainer(X.shape[1]) if first else self.trainer_
-        if incremental:
-            trainer.fit(X, targets, epochs=1)
-        elif self.early_stopping:
-            trainer.fit(
-                X,
-                targets,
-                epochs=self.epochs,
-                validation_split=float(self.validation_fraction),
-                early_stopping=int(self.n_iter_no_change),
-            )
-        else:
-            trainer.fit(X, targets, epochs=self.epochs)
+        dtype = trainer.net.space.dtype
+        self._check_range("X", X, dtype, "scale X (e.g. StandardScaler in a Pipeline)")
+        self._check_range(
+            "y",
+            targets,
+            dtype,
+            "scale y (e.g. TransformedTargetRegressor with a StandardScaler)",
+        )
+        try:
+            if incremental:
+                trainer.fit(X, targets, epochs=1)
+            elif self.early_stopping:
+                trainer.fit(
+                    X,
+                    targets,
+                    epochs=self.epochs,
+                    validation_split=float(self.validation_fraction),
+                    early_stopping=int(self.n_iter_no_change),
+                )
+            else:
+                trainer.fit(X, targets, epochs=self.epochs)
+        except TrainingDiverged as err:
+            # the trainer restored its last good weights: partial_fit keeps that state
+            raise self._diverged(err, trainer) from err
         self.trainer_ = trainer
         self.net_: Sequential = trainer.net
         self.history_ = trainer.history
@@ -338,8 +433,10 @@ class BackpropEstimator(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "trainer_")
 
-    def _outputs(self, X: Any, chunk: int = 4096) -> np.ndarray:
-        """The network's outputs for ``X`` (after the usual checks), computed in float64.
+    def _outputs(self, X: Any, n_layers: int | None = None, chunk: int = 4096) -> np.ndarray:
+        """The network's outputs for ``X`` (after the usual checks), computed in float64;
+        with ``n_layers``, the output of ``net_.layers[:n_layers]`` instead (``-1``: the
+        input of the output activation).
 
         The weights are float32, but the forward pass runs on float64 inputs (NumPy promotes
         each layer's product), so a row's prediction does not depend on which other rows are
@@ -350,8 +447,9 @@ class BackpropEstimator(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Xb = backend.asarray(X, dtype=np.float64)
+        net = self.net_ if n_layers is None else Sequential(*self.net_.layers[:n_layers])
         outs = [
-            backend.to_numpy(self.net_.forward(Xb[i : i + chunk], train=False)[0])
+            backend.to_numpy(net.forward(Xb[i : i + chunk], train=False)[0])
             for i in range(0, X.shape[0], chunk)
         ]
         return np.concatenate(outs).astype(np.float64, copy=False)

@@ -5,13 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, log_expit, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from bprop.losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, SquaredError
 from bprop.sklearn._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BackpropEstimator
+
+
+def log_softmax(s: np.ndarray) -> np.ndarray:
+    """log softmax(s) along axis 1 in log-sum-exp form, to full relative precision.
+
+    With m = max_k s_k and S = Σ_{k ≠ argmax} e^(s_k − m) (the other classes' weight relative
+    to the most probable one): log p_j = (s_j − m) − log1p(S). Every value is finite however
+    small p_j is, and the log1p keeps the most probable class's value, ≈ −S, exact where
+    log(1 + S), as in ``scipy.special.log_softmax``, rounds it to 0 (S < 1e-16) or loses
+    digits (S ≈ 1e-9). (NumPy only: the estimators' outputs are NumPy arrays on any backend.)
+    """
+    top = s.argmax(axis=1)[:, None]
+    shifted = s - np.take_along_axis(s, top, axis=1)
+    rest = np.exp(shifted)
+    np.put_along_axis(rest, top, 0.0, axis=1)
+    return shifted - np.log1p(rest.sum(axis=1, keepdims=True))
 
 
 class BackpropClassifier(ClassifierMixin, BackpropEstimator):
@@ -149,43 +165,54 @@ class BackpropClassifier(ClassifierMixin, BackpropEstimator):
         ``y`` needs none). Early stopping is not used; ``epochs`` is ignored."""
         return self._fit(X, y, incremental=True, classes=classes)
 
+    def _class_scores(self, X: Any) -> np.ndarray:
+        """Unnormalised log-probabilities ``s`` of the classes, computed in float64 from the
+        network's pre-activation outputs ``z`` (the logits; for ``loss="squared_error"`` the
+        input of the sigmoid output layer), such that
+
+        - one label per example: P = softmax(s), log P = log_softmax(s) (log-sum-exp form);
+        - multi-label: P = σ(s), log P = log σ(s) = −log(1 + e^(−s)) per label.
+
+        With those, every probability and its logarithm is computed without forming 1 − p, so
+        a probability as small as e^(−40) keeps its precision instead of rounding to 0:
+
+        - softmax output: s = z;
+        - binary (one sigmoid unit): s = (0, z), since softmax(0, z) = (σ(−z), σ(z));
+        - multi-class squared error: s = log σ(z), since softmax(log σ(z)) = σ(z) / Σ σ(z),
+          the output activations normalised to sum to one;
+        - multi-label: s = z.
+        """
+        check_is_fitted(self)
+        # the squared-error classifier ends in a Sigmoid layer: stop before it
+        z = self._outputs(X, n_layers=None if self._logit_outputs else -1)
+        if self._multilabel:
+            return z
+        if z.shape[1] == 1:
+            return np.hstack([np.zeros_like(z), z])
+        return z if self._logit_outputs else log_expit(z)
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes): the softmax of the logits, or
-        the sigmoid for binary problems; for multi-label ``y``, one probability per label,
-        shape (n_samples, n_labels)."""
-        out = self._outputs(X)
-        if self._logit_outputs:
-            p = softmax(out, axis=1) if self.out_activation_ == "softmax" else expit(out)
-        else:
-            p = out
-            if not self._multilabel and p.shape[1] > 1:
-                total = p.sum(axis=1, keepdims=True)
-                p = np.divide(p, total, out=np.full_like(p, 1 / p.shape[1]), where=total > 0)
-        if not self._multilabel and p.shape[1] == 1:
-            p = np.hstack([1 - p, p])
-        return p
+        the sigmoid for binary problems (σ(−z) for the first class, never 1 − σ(z), so a
+        small probability does not round to zero); for multi-label ``y``, one probability per
+        label, shape (n_samples, n_labels). With ``loss="squared_error"``: the sigmoid
+        output activations, normalised to sum to one for multi-class problems."""
+        s = self._class_scores(X)
+        return expit(s) if self._multilabel else softmax(s, axis=1)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """The logarithm of :meth:`predict_proba` (from the logits directly where the network
-        outputs logits, so very small probabilities keep their precision)."""
-        check_is_fitted(self)
-        if not self._logit_outputs:
-            with np.errstate(divide="ignore"):
-                return np.log(self.predict_proba(X))
-        out = self._outputs(X)
-        if self.out_activation_ == "softmax":
-            return log_softmax(out, axis=1)
-        if not self._multilabel:  # binary: log σ(−z), log σ(z)
-            out = np.hstack([-out, out])
-        return -np.logaddexp(0.0, -out)  # log σ(z) = −log(1 + e^(−z))
+        """The logarithm of :meth:`predict_proba`, computed from the pre-activation outputs
+        directly (log-sum-exp and log-sigmoid forms), so it stays finite and exact where the
+        probability itself underflows."""
+        s = self._class_scores(X)
+        return log_expit(s) if self._multilabel else log_softmax(s)
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels, shape (n_samples,), or a 0/1 indicator matrix (n_samples, n_labels)
-        for multi-label ``y``."""
-        out = self._outputs(X)
-        threshold = 0.0 if self._logit_outputs else 0.5
+        for multi-label ``y``: the most probable class (the first one on a tie), or each
+        label whose probability exceeds ½, so ``predict`` always agrees with
+        :meth:`predict_proba`."""
+        proba = self.predict_proba(X)
         if self._multilabel:
-            return (out > threshold).astype(self.classes_.dtype)
-        if out.shape[1] == 1:
-            return self.classes_[(out[:, 0] > threshold).astype(np.intp)]
-        return self.classes_[out.argmax(axis=1)]
+            return (proba > 0.5).astype(self.classes_.dtype)
+        return self.classes_[proba.argmax(axis=1)]

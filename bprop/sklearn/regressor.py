@@ -46,6 +46,10 @@ class BackpropRegressor(RegressorMixin, BackpropEstimator):
     """
 
     LOSSES = ("auto", "squared_error", "mse")
+    SCALE_ADVICE = (
+        "scale X (StandardScaler in a Pipeline) and y (TransformedTargetRegressor with a "
+        "StandardScaler)"
+    )
 
     def __sklearn_tags__(self) -> Any:  # scikit-learn >= 1.6 reads these
         tags = super().__sklearn_tags__()
