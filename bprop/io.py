@@ -238,7 +238,7 @@ def load_checkpoint(path: str | os.PathLike, max_params: int = MAX_PARAMS) -> Ch
             raise ModelFileError(f"{path} is a NumPy archive but not a bprop model file")
         meta = ar.read_json(_META)
         check_meta(path, meta, FORMAT, FORMAT_VERSION)
-        leaves = plan(path, meta["model"], max_params)
+        leaves = plan(path, meta.get("model"), max_params)
         headers: dict[str, Header] = {}
         for leaf in leaves:  # every array's header against its layer, before building
             for kind, name, shape in leaf.arrays():
