@@ -126,8 +126,12 @@ def _trainer_parts(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]
     arrays: dict[str, np.ndarray] = {}
     split = getattr(trainer, "split", None)
     if split is not None:
-        state["split"] = {"n": int(split["n"]), "fraction": float(split["fraction"])}
-        arrays[_SPLIT] = np.asarray(backend.to_numpy(split["val_index"]), dtype=np.int64)
+        n = int(split["n"])
+        state["split"] = {"n": n, "fraction": float(split["fraction"])}
+        index = np.asarray(backend.to_numpy(split["val_index"]))
+        if index.dtype.kind not in "iu":
+            raise ValueError(f"trainer.split['val_index'] must hold integers, not {index.dtype}")
+        arrays[_SPLIT] = check_split_index("trainer.split", index, n)
     return state, arrays
 
 

@@ -114,7 +114,9 @@ def _walk(path: str, spec: Any, prefix: str, depth: int, out: list[Leaf]) -> Non
         try:
             params, buffers = cls.declared_shapes(config)
         except (ValueError, TypeError, KeyError, AttributeError) as err:
-            raise fail(path, f"{where} ({cls.__name__}) has an invalid config: {err}") from err
+            raise fail(
+                path, f"{where} ({cls.__name__}) has an invalid config: {one_line(err)}"
+            ) from err
         out.append(Leaf(f"{prefix}{i}", cls, config, params, buffers))
 
 

@@ -196,6 +196,17 @@ def test_non_float_weight_arrays_are_refused(tmp_path, saved, mf, dtype):
     )
 
 
+def test_fortran_ordered_arrays_load_as_written(tmp_path, saved, mf):
+    def fortran(a):
+        a["param/0.W"] = np.asfortranarray(a["param/0.W"])
+        return a
+
+    path = mf.rewrite(saved["net"], tmp_path / "f.bprop", arrays=fortran)
+    np.testing.assert_array_equal(
+        bp.load(path).layers[0].params["W"], mf.read(path)[1]["param/0.W"]
+    )
+
+
 def test_missing_and_misshapen_arrays_are_refused(tmp_path, saved, mf):
     def drop(a):
         del a["param/4.0.W"]
@@ -267,6 +278,10 @@ def test_the_validation_split_round_trips(tmp_path, mf):
     assert back.split["n"] == 12 and back.split["fraction"] == 0.25
     np.testing.assert_array_equal(back.split["val_index"], tr.split["val_index"])
     assert back.split["val_index"].dtype == np.int64
+    tr.split = {"n": 12, "fraction": 0.25, "val_index": np.array([3, 12])}
+    with pytest.raises(bp.ModelFileError, match="outside"):  # refused when saving, too
+        bp.save(tr, tmp_path / "bad.bprop")
+    assert not (tmp_path / "bad.bprop").exists()
     tr.split = None
     bp.save(tr, tmp_path / "none.bprop")
     assert bp.load_trainer(tmp_path / "none.bprop", verbose=0).split is None
