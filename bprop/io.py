@@ -215,6 +215,8 @@ def save(
 
 def _read_into(ar: Archive, key: str, h: Header, target: Any) -> None:
     """Read a float member and copy it into ``target`` (same shape), refusing NaN/inf."""
+    if h.shape != tuple(target.shape):
+        raise fail(ar.path, f"array {key} has shape {h.shape}, the layer expects {target.shape}")
     value = ar.read(key, h)
     with np.errstate(over="ignore", invalid="ignore"):
         value = value.astype(np.dtype(target.dtype), copy=False)
@@ -265,7 +267,12 @@ def load_checkpoint(path: str | os.PathLike, max_params: int = MAX_PARAMS) -> Ch
         for p, leaf in _leaf_paths(net):
             for kind, store in (("param", leaf.params), ("buffer", leaf.buffers)):
                 for name in store:
-                    _read_into(ar, f"{kind}/{p}.{name}", headers[f"{kind}/{p}.{name}"], store[name])
+                    key = f"{kind}/{p}.{name}"
+                    if key not in headers:  # declared_shapes disagrees with the built layer
+                        raise fail(
+                            path, f"layer {p} has an array {name} its config does not declare"
+                        )
+                    _read_into(ar, key, headers[key], store[name])
         for p, state in (meta.get("rng_states") or {}).items():
             leaf = dict(_leaf_paths(net))[p]
             if not isinstance(getattr(leaf, "rng", None), np.random.Generator):
@@ -275,7 +282,7 @@ def load_checkpoint(path: str | os.PathLike, max_params: int = MAX_PARAMS) -> Ch
         if ts.get("split") is not None:
             split = ts["split"]
             h = ar.header(_SPLIT, kinds=INT_DTYPES)
-            if h.size > split["n"]:
+            if h.size > min(split["n"], max_params):
                 raise fail(
                     path, f"the validation split holds {h.size} indices for {split['n']} rows"
                 )
