@@ -10,7 +10,18 @@ import bprop
 
 ROOT = Path(bprop.__file__).parent
 CORE = ["layers", "recurrent", "optim", "losses.py", "ops.py", "backend.py", "errors.py"]
-ABOVE = {"train", "tasks", "cli", "report", "compare", "demo", "explain", "sklearn", "io"}
+ABOVE = {
+    "train",
+    "tasks",
+    "cli",
+    "report",
+    "compare",
+    "demo",
+    "explain",
+    "sklearn",
+    "io",
+    "modelfile",
+}
 
 
 def imported_bprop_modules(path: Path) -> set[str]:

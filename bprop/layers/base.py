@@ -17,6 +17,8 @@ import numpy as np
 
 from bprop import backend
 
+Shapes = dict[str, tuple[int, ...]]  # array name -> shape
+
 
 class Layer:
     """Base class for every layer. Subclasses implement ``forward`` and ``backward``."""
@@ -91,9 +93,25 @@ class Layer:
     def from_config(cls, config: dict[str, Any]) -> Layer:
         return cls(**config)
 
+    @classmethod
+    def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:
+        """The shapes of the ``params`` and ``buffers`` a layer built by ``from_config(config)``
+        has, computed from the config alone (nothing allocated), so :mod:`bprop.io` can check a
+        model file's size and arrays before building anything. Raises ValueError for a config
+        whose sizes are not positive integers."""
+        return {}, {}
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def config_size(config: dict[str, Any], key: str) -> int:
+    """``config[key]`` as a size: a positive int (not a bool or float), else ValueError."""
+    value = config.get(key) if isinstance(config, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{key} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def check_finite(name: str, a: Any) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from bprop.backend import get_xp
-from bprop.layers.base import Layer
+from bprop.layers.base import Layer, Shapes, config_size
 
 
 class BatchNorm(Layer):
@@ -84,3 +84,8 @@ class BatchNorm(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {"n": self.n, "momentum": self.momentum, "eps": self.eps}
+
+    @classmethod
+    def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:
+        n = (config_size(config, "n"),)
+        return {"gamma": n, "beta": n}, {"running_mean": n, "running_var": n}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from bprop import backend
-from bprop.layers.base import Layer
+from bprop.layers.base import Layer, Shapes, config_size
 from bprop.layers.initializers import initialize
 from bprop.rng import as_generator
 
@@ -114,3 +114,11 @@ class Dense(Layer):
         layer = cls(**config, init="zeros")
         layer.init = init
         return layer
+
+    @classmethod
+    def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:
+        n_in, n_out = config_size(config, "n_in"), config_size(config, "n_out")
+        params = {"W": (n_in, n_out)}
+        if config.get("bias", True):
+            params["b"] = (n_out,)
+        return params, {}

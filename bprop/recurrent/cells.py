@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 
 from bprop import backend
-from bprop.layers.base import Layer
+from bprop.layers.base import Layer, Shapes, config_size
 from bprop.recurrent import kernels, workspace
 from bprop.recurrent.initializers import gate_weights, to_array
 from bprop.recurrent.workspace import BackwardBuffers, Workspace, workspace_for
@@ -378,3 +378,12 @@ class Cell(Layer):
         if self.kernel != "auto":
             cfg["kernel"] = self.kernel
         return cfg
+
+    @classmethod
+    def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:
+        D, H = config_size(config, "n_in"), config_size(config, "n_hidden")
+        GH = cls.n_gates * H
+        params = {"W_ih": (GH, D), "W_hh": (GH, H), cls.x_bias: (GH,)}
+        if cls.h_bias is not None:
+            params[cls.h_bias] = (GH,)
+        return params, {}

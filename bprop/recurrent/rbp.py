@@ -91,7 +91,7 @@ import numpy as np
 from bprop import backend, ops
 from bprop.errors import RelaxationError, RelaxationWarning
 from bprop.layers import LAYERS
-from bprop.layers.base import Layer
+from bprop.layers.base import Layer, Shapes, config_size
 from bprop.recurrent.relaxation import relax
 from bprop.rng import as_generator
 
@@ -373,6 +373,11 @@ class SettlingNetwork(Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SettlingNetwork:
         return cls(**config, rng=0)
+
+    @classmethod
+    def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:
+        n, m = config_size(config, "n_units"), config_size(config, "n_in")
+        return {"W": (n, n), "U": (n, m), "b": (n,)}, {}
 
 
 # so bp.save / bp.load know the layer (the model-file registry)

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from bprop import backend, layout
-from bprop.layers.base import Layer
+from bprop.layers.base import Layer, Shapes
 from bprop.recurrent.cells import Cell
 
 
@@ -298,6 +298,16 @@ class Recurrent(Layer):
             raise ValueError(f"unknown recurrent cell {spec.get('type')!r}")
         return cls(cell_cls(**spec.get("config", {}), rng=0), **config)
 
+    @classmethod
+    def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:
+        from bprop.recurrent import CELLS
+
+        spec = config.get("cell")
+        cell_cls = CELLS.get(spec.get("type", "")) if isinstance(spec, dict) else None
+        if cell_cls is None:
+            raise ValueError(f"unknown recurrent cell {spec!r}")
+        return cell_cls.declared_shapes(spec.get("config", {}))
+
     def __repr__(self) -> str:
         return f"Recurrent({self.cell!r}, return_sequences={self.return_sequences})"
 
@@ -373,6 +383,16 @@ class TimeDistributed(Layer):
         if inner is None:
             raise ValueError(f"unknown layer type {spec.get('type')!r}")
         return cls(inner.from_config(spec.get("config", {})))
+
+    @classmethod
+    def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:
+        from bprop.layers import LAYERS, Sequential
+
+        spec = config.get("layer")
+        inner = LAYERS.get(spec.get("type", "")) if isinstance(spec, dict) else None
+        if inner is None or inner is Sequential:
+            raise ValueError(f"TimeDistributed wraps a single registered layer, got {spec!r}")
+        return inner.declared_shapes(spec.get("config", {}))
 
     def __repr__(self) -> str:
         return f"TimeDistributed({self.layer!r})"
