@@ -435,7 +435,7 @@ class Trainer:
         count, history length and the epoch in progress."""
         return {
             "params": self.net.space.params.copy(),
-            "state": _copy_state(self.state),
+            "state": divergence.copy_state(self.state),
             "rng_state": self.rng.bit_generator.state,
             "epoch": self.epoch,
             "history": self.history.epochs,
@@ -445,7 +445,7 @@ class Trainer:
 
     def _restore(self, snap: dict[str, Any]) -> None:
         self.net.space.params[...] = snap["params"]
-        self.state = _copy_state(snap["state"])
+        self.state = divergence.copy_state(snap["state"])
         self.rng.bit_generator.state = snap["rng_state"]
         self.epoch = snap["epoch"]
         self.history.truncate(snap["history"])
@@ -463,10 +463,6 @@ class Trainer:
 class _NonFiniteLoss(ArithmeticError):
     """A batch loss became NaN/inf inside :meth:`Trainer.run_epoch` (the message says
     where); :meth:`Trainer.fit` turns it into :class:`bprop.TrainingDiverged`."""
-
-
-def _copy_state(state: State) -> State:
-    return {k: v.copy() if hasattr(v, "copy") else v for k, v in state.items()}
 
 
 def _split_indices(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
