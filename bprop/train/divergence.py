@@ -114,13 +114,10 @@ class DivergenceGuard:
         self.factor = check_factor(factor)
         self.reference = reference
         self.over = 0  # consecutive checks over the threshold
-
-    @property
-    def threshold(self) -> float | None:
-        """The loss above which a check counts as over, or None when growth is not tested."""
-        if self.factor is None or self.reference is None or not self.reference > 0:
-            return None
-        return self.factor * self.reference
+        #: the loss above which a check counts as over; None when growth is not tested
+        self.threshold: float | None = None
+        if self.factor is not None and reference is not None and reference > 0:
+            self.threshold = self.factor * reference
 
     def check(self, loss: float, params: Any = None) -> str | None:
         """Record one loss (and, if given, test the weights for NaN/inf); return why training

@@ -132,6 +132,7 @@ class Trainer:
         self.progress: dict[str, Any] | None = None
         self.split: dict[str, Any] | None = None
         self.best_params: Any = None
+        self._reference: tuple[Any, float | None] | None = None
         if self.optimizer.requires_full_batch and self.schedule.name != "batch":
             warnings.warn(
                 f"{self.optimizer!r} assumes full-batch gradients, but the schedule is "
@@ -324,6 +325,7 @@ class Trainer:
             desc=f"{self.schedule.name} {type(self.optimizer).__name__}",
         )
         self.history.stopped_because = "epochs"
+        params = self.net.space.params
         good = self._snapshot()  # the last point whose loss passed the divergence check
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -331,7 +333,7 @@ class Trainer:
                     start = self._snapshot() if self.epoch > good["epoch"] else good
                     try:
                         loss, acc = self.run_epoch(Xt, Tt)
-                        reason = guard.check(loss, self.net.space.params)
+                        reason = guard.check(loss, params)
                     except _NonFiniteLoss as exc:
                         reason = str(exc)
                     except TrainingDiverged:  # raised inside a step (a settling network)
@@ -417,9 +419,19 @@ class Trainer:
     def _reference_loss(self, X: Any, T: Any) -> float | None:
         """The divergence test's scale (:func:`bprop.train.divergence.reference_loss`) on
         every k-th training example (at most 4096 of them), as an epoch loss: scaled up to
-        all ``n`` examples for ``reduction="sum"``. None when the test is off."""
+        all ``n`` examples for ``reduction="sum"``. None when the test is off.
+
+        Measured on the first ``fit`` with training data of this shape and then kept (it is a
+        scale, not a measurement of progress), so ``fit(epochs=1)`` in a loop costs no extra
+        forward passes."""
         if self.divergence_factor is None:
             return None
+        key = (tuple(X.shape), self.loss.reduction)
+        if self._reference is None or self._reference[0] != key:
+            self._reference = key, self._measure_reference(X, T)
+        return self._reference[1]
+
+    def _measure_reference(self, X: Any, T: Any) -> float | None:
         n = X.shape[0]
         step = -(-n // 4096)
         Xs, Ts = X[::step], T[::step]

@@ -259,3 +259,21 @@ def test_a_real_sigint_stops_training_after_the_current_update(digits):
     assert trainer.epoch == 2 and trainer.progress["updates"] == 1  # epoch 3's first update
     assert trainer.history.stopped_because == "interrupted"
     assert np.isfinite(trainer.net.space.params).all()
+
+
+def test_the_reference_of_a_trained_net_is_chance_level_and_measured_once(digits):
+    # a trained net's own loss is near 0, where noise is large in ratio; its reference is the
+    # null model's loss instead: zero logits, uniform over 10 classes, ln 10. Measured on the
+    # first fit() only: later fits on data of the same shape run no extra forward passes.
+    X, y = digits
+    net = digits_net()
+    bp.fit(net, X, y, optimizer=bp.SGD(0.2, momentum=0.9), epochs=40, verbose=0)
+    trainer = bp.Trainer(net, "softmax_cross_entropy", bp.SGD(0.01), verbose=0)
+    assert trainer.evaluate(X, y)["loss"] < 0.05
+    calls = []
+    evaluate = trainer.evaluate_prepared
+    trainer.evaluate_prepared = lambda *a, **k: (calls.append(1), evaluate(*a, **k))[1]
+    trainer.fit(X, y, epochs=1)
+    assert trainer._reference[1] == pytest.approx(np.log(10), rel=1e-6) and len(calls) == 2
+    trainer.fit(X, y, epochs=1)
+    assert len(calls) == 2
