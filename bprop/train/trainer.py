@@ -84,14 +84,14 @@ class Trainer:
 
     - ``progress``: None between epochs; after an interruption, the epoch in progress as
       plain JSON-able values: ``{"rng_state": <rng.bit_generator.state at the epoch's start>,
-      "updates": <updates done>, "total": <their summed loss>, "correct": <int>,
-      "count": <int>}`` (``early_stopping`` too when early stopping ran: its ``best``,
-      ``best_epoch`` and ``wait``);
+      "n": <training examples>, "updates": <updates done>, "total": <their summed loss>,
+      "correct": <int>, "count": <int>}`` (and ``early_stopping`` when early stopping ran:
+      its ``best``, ``best_epoch`` and ``wait``);
     - ``best_params``: the early-stopping callback's best weights (an array) or None;
     - ``split``: None, or the validation split ``{"n": <examples>, "fraction": <float>,
       "val_index": <int64 array of held-out rows>}``, reused by every ``fit`` whose data has
       the same ``n`` and ``validation_split``, so held-out examples never reach training;
-    - ``epoch`` and ``history``.
+    - ``epoch`` (and ``history``, for an unbroken record: it does not affect the weights).
     """
 
     def __init__(
@@ -201,9 +201,16 @@ class Trainer:
         non-finite batch loss raises :class:`_NonFiniteLoss`.
         """
         n = X.shape[0]
-        resume, self.progress = self.progress, None
+        resume = self.progress
         if resume is not None:
+            if int(resume.get("n", n)) != n:
+                raise ValueError(
+                    f"the interrupted epoch in trainer.progress ran over {resume['n']} "
+                    f"training examples, but fit() got {n}: resume with the same data (and "
+                    "validation_split), or set trainer.progress = None to start a new epoch"
+                )
             self.rng.bit_generator.state = resume["rng_state"]
+        self.progress = None
         rng_state = self.rng.bit_generator.state
         order = self.schedule.order(n, self.rng)
         if order is not None:
@@ -218,7 +225,7 @@ class Trainer:
         if plan is not None:
             total, correct = online_fast.run_epoch(self, plan, X, T)
             done, count = n, (n if classify else 0)
-            self._check_interrupt(rng_state, done, total, correct, count)
+            self._check_interrupt(rng_state, n, done, total, correct, count)
         for i in range(done * bs, n, bs):
             xb, tb = X[i : i + bs], T[i : i + bs]
             loss, out = self.step(xb, tb)
@@ -228,18 +235,25 @@ class Trainer:
             if classify:
                 c, k = self._correct(out, tb)
                 correct, count = correct + c, count + k
-            self._check_interrupt(rng_state, i // bs + 1, total, correct, count)
+            self._check_interrupt(rng_state, n, i // bs + 1, total, correct, count)
         epoch_loss = total if self.loss.reduction == "sum" else total / n
         return epoch_loss, (correct / count if classify else None)
 
     def _check_interrupt(
-        self, rng_state: dict[str, Any], updates: int, total: float, correct: int, count: int
+        self,
+        rng_state: dict[str, Any],
+        n: int,
+        updates: int,
+        total: float,
+        correct: int,
+        count: int,
     ) -> None:
         """After an update: if a stop was requested, record the epoch in progress and raise
         :class:`bprop.TrainingInterrupted`."""
         if interrupt.pending() is not None:
             self.progress = {
                 "rng_state": rng_state,
+                "n": int(n),
                 "updates": int(updates),
                 "total": float(total),
                 "correct": int(correct),

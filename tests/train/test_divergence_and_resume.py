@@ -277,3 +277,14 @@ def test_the_reference_of_a_trained_net_is_chance_level_and_measured_once(digits
     assert trainer._reference[1] == pytest.approx(np.log(10), rel=1e-6) and len(calls) == 2
     trainer.fit(X, y, epochs=1)
     assert len(calls) == 2
+
+
+def test_resuming_an_interrupted_epoch_on_other_data_is_a_clear_error(digits):
+    X, y = digits
+    trainer = bp.Trainer(digits_net(), "softmax_cross_entropy", verbose=0)
+    interrupt_at(trainer, 3)
+    with pytest.raises(bp.TrainingInterrupted):
+        trainer.fit(X, y, epochs=2)
+    assert trainer.progress["n"] == 600
+    with pytest.raises(ValueError, match="ran over 600 training examples, but fit.. got 500"):
+        trainer.fit(X[:500], y[:500], epochs=1)
