@@ -139,3 +139,31 @@ def test_interrupted_rtrl_continues_exactly_on_the_same_object():
     )
     np.testing.assert_array_equal(net.space.params, straight_net.space.params)
     np.testing.assert_array_equal(np.concatenate([exc.result.losses, rest.losses]), straight.losses)
+
+
+def test_a_settling_net_that_stops_relaxing_is_restored_by_the_trainer():
+    # Almeida-Pineda through the Trainer: after epoch 2 a callback gives the unit a strong
+    # negative self-connection (as a too-large step could), so x ← tanh(−10x + …) oscillates
+    # and epoch 3's relaxation fails with RelaxationError, a TrainingDiverged: the trainer puts
+    # back the start of epoch 2, the last epoch that passed, and says "diverged".
+    from bprop.recurrent.rbp import RelaxationError, SettlingNetwork
+
+    with bp.backend.default_dtype("float64"):
+        layer = SettlingNetwork(1, 1, activation="tanh", rng=0, max_iter=200)
+    net = bp.Sequential(layer)
+    ends = {}
+
+    class Spoil(bp.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            ends[epoch] = net.space.params.copy()
+            if epoch == 2:
+                layer.params["W"][...] = -10.0
+
+    X = np.linspace(-1, 1, 8)[:, None]
+    trainer = bp.Trainer(
+        net, bp.SquaredError(), bp.SGD(0.1), schedule="batch", callbacks=[Spoil()], verbose=0
+    )
+    with pytest.raises(RelaxationError):
+        trainer.fit(X, 0.5 * X, epochs=5)
+    np.testing.assert_array_equal(net.space.params, ends[1])
+    assert trainer.epoch == 1 and trainer.history.stopped_because == "diverged"
