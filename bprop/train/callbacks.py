@@ -59,7 +59,9 @@ class EarlyStopping(Callback):
         self.wait = 0
         saved = (trainer.progress or {}).get("early_stopping")
         if saved is not None:  # resuming an interrupted fit: carry on counting
-            self.best, self.wait = float(saved["best"]), int(saved["wait"])
+            best = saved["best"]  # None: no epoch had been seen (inf is not JSON)
+            self.best = float("inf") if best is None else float(best)
+            self.wait = int(saved["wait"])
             self.best_epoch = None if saved["best_epoch"] is None else int(saved["best_epoch"])
             self.best_params = trainer.best_params
 
@@ -91,7 +93,7 @@ class EarlyStopping(Callback):
             return
         if trainer.history.stopped_because == "interrupted" and trainer.progress is not None:
             trainer.progress["early_stopping"] = {
-                "best": float(self.best),
+                "best": None if self.best == float("inf") else float(self.best),
                 "best_epoch": self.best_epoch,
                 "wait": int(self.wait),
             }

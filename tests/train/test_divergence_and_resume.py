@@ -288,3 +288,19 @@ def test_resuming_an_interrupted_epoch_on_other_data_is_a_clear_error(digits):
     assert trainer.progress["n"] == 600
     with pytest.raises(ValueError, match="ran over 600 training examples, but fit.. got 500"):
         trainer.fit(X[:500], y[:500], epochs=1)
+
+
+def test_progress_is_strict_json_even_before_early_stopping_saw_an_epoch(digits):
+    # interrupted in the first epoch: early stopping's best is still +inf, which strict JSON
+    # cannot hold; it is saved as None and read back as +inf
+    X, y = digits
+    trainer = bp.Trainer(digits_net(), "softmax_cross_entropy", verbose=0)
+    interrupt_at(trainer, 2)
+    with pytest.raises(bp.TrainingInterrupted):
+        trainer.fit(X, y, epochs=3, validation_split=0.2, early_stopping=2)
+    text = json.dumps(trainer.progress, allow_nan=False)
+    assert trainer.progress["early_stopping"] == {"best": None, "best_epoch": None, "wait": 0}
+    resumed = clone(trainer, digits_net())
+    resumed.progress = json.loads(text)
+    resumed.fit(X, y, epochs=3, validation_split=0.2, early_stopping=2)
+    assert resumed.epoch == 3 and resumed.progress is None
