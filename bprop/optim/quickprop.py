@@ -13,6 +13,11 @@ previous weight change Δw(t−1)::
 Exactly the rule implemented here, per weight, with d = Δw(t−1), μ the maximum growth factor
 and ε the learning rate:
 
+0. **S(t) = 0** (the weight sits at a stationary point): Δw(t) = 0. The quadratic jump
+   d·S(t)/(S(t−1) − S(t)) is 0 there — or 0/0 when S(t−1) = 0 as well, which rule 2's
+   "infinite jump" test would read as S(t) = S(t−1) and answer with μ·d, growing the weight by
+   the factor μ every epoch while its gradient stays exactly zero (a saturated unit, or a
+   softmax whose float32 output already equals its target), until the weights overflow.
 1. **d = 0** (the first step, or a weight at rest): plain gradient descent, Δw(t) = −ε·S(t).
 2. **Max-growth switch.** If the quadratic step would be too large (more than μ·|d|),
    infinite (S(t) = S(t−1)) or uphill on the current slope, take Δw(t) = μ·d instead. For a
@@ -112,6 +117,8 @@ class Quickprop(UpdateRule):
         step = xp.where(use_max, self.mu * d, ds / denom)
         # rules 1 and 3: the gradient term where d = 0 or the minimum was not crossed
         step -= xp.where(ds <= 0, self.lr * s, 0)
+        # rule 0: no step where the slope is exactly zero (the jump d·0/(S(t−1) − 0) is 0)
+        step[s == 0] = 0
         p[...] = s
         d[...] = step
         grads[...] = step

@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 
 from bprop import backend, interrupt
+from bprop.errors import TrainingDiverged
 from bprop.layers.dense import Dense
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, SquaredError, get_loss
@@ -76,6 +77,7 @@ from bprop.optim.base import State, UpdateRule
 from bprop.recurrent.elman import Elman
 from bprop.recurrent.unroll import Recurrent, TimeDistributed
 from bprop.rng import as_generator
+from bprop.train import divergence
 
 __all__ = ["RTRL", "OnlineResult", "rtrl_cost", "rtrl_network"]
 
@@ -329,6 +331,7 @@ class RTRL:
         state: State | None = None,
         h0: Any = None,
         reset: bool = True,
+        divergence_factor: float | None = divergence.DEFAULT_FACTOR,
     ) -> OnlineResult:
         """Williams & Zipser's real-time learning: at every step t, compute ∂L_t/∂θ from P_t,
         update the weights with ``rule``, and carry h and P on to step t + 1.
@@ -336,6 +339,22 @@ class RTRL:
         ``reset=False`` continues the current stream (h and P carried over from the last
         call). Returns the per-step losses (each before its step's update), the outputs and
         the rule's state.
+
+        **Divergence** (see :mod:`bprop.train.divergence`; ``divergence_factor=None`` tests
+        only NaN/inf): every step's loss is checked against the reference loss per step of
+        the network on ``X`` (its outputs unrolled from the zero state at the start weights,
+        and with all weights zero). When it diverges, the weights and the rule's state are
+        restored to those of the last step whose loss passed, before that step's update (the
+        weights that had that loss), h and P are cleared (the next call starts from h = 0,
+        P = 0), and :class:`bprop.TrainingDiverged` is raised.
+
+        **Interruption** (inside :func:`bprop.interrupt.deferred_interrupts`): the step in
+        progress is finished, then :class:`bprop.TrainingInterrupted` carries ``net``,
+        ``optimizer_state``, ``step`` (the number of steps done) and ``result`` (an
+        :class:`OnlineResult` of those steps). h and P stay as they are, so
+        ``train_online(X[:, step:], targets[:, step:], rule, exc.optimizer_state,
+        reset=False)`` on the same :class:`RTRL` continues exactly; a new RTRL (after
+        loading a saved network) starts from h = 0, P = 0 and is therefore not exact.
         """
         if not isinstance(rule, UpdateRule):
             raise TypeError(f"rule must be an update rule, got {type(rule).__name__}")
@@ -346,20 +365,47 @@ class RTRL:
         space = self.net.space
         if state is None:
             state = rule.init(space.params)
+        per_step = T if self.loss.reduction == "sum" else 1  # the sequence loss → per step
+        guard = divergence.DivergenceGuard(
+            divergence_factor,
+            None
+            if divergence_factor is None
+            else divergence.reference_loss(
+                lambda: self.loss.value(self.net.forward(X, False)[0], Tt) / per_step,
+                space.params,
+            ),
+        )
+        good = space.params.copy(), divergence.copy_state(state)
         losses = np.empty(T)
         outs = []
-        for t in range(T):
-            space.grads.fill(0)
-            y, loss = self.step(X[:, t], Tt[:, t])
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"RTRL online training diverged at step {t} (loss {loss}); lower the "
-                    "learning rate"
-                )
-            updates, state = rule.update(space.grads, state, space.params, loss)
-            space.params += updates
-            losses[t] = loss
-            outs.append(backend.to_numpy(y))
-            interrupt.check(net=self.net, optimizer_state=state)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in range(T):
+                space.grads.fill(0)
+                y, loss = self.step(X[:, t], Tt[:, t])
+                reason = guard.check(loss)
+                if reason is not None:
+                    space.params[...], state = good[0], divergence.copy_state(good[1])
+                    space.grads.fill(0)
+                    self.h = self.P = None
+                    raise TrainingDiverged(
+                        divergence.message(
+                            reason,
+                            f"in RTRL online training at step {t}",
+                            "their values before the last step whose loss passed the check",
+                            rule,
+                            data=X,
+                        )
+                    )
+                if guard.passed():
+                    np.copyto(good[0], space.params)
+                    good = good[0], divergence.copy_state(state)
+                updates, state = rule.update(space.grads, state, space.params, loss)
+                space.params += updates
+                losses[t] = loss
+                outs.append(backend.to_numpy(y))
+                if interrupt.pending() is not None:
+                    space.grads.fill(0)
+                    done = OnlineResult(losses[: t + 1].copy(), np.stack(outs, axis=1), state)
+                    interrupt.check(net=self.net, optimizer_state=state, step=t + 1, result=done)
         space.grads.fill(0)
         return OnlineResult(losses, np.stack(outs, axis=1), state)

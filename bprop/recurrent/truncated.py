@@ -55,6 +55,7 @@ from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
 from bprop.optim.base import Chain, UpdateRule
 from bprop.recurrent.unroll import Recurrent
+from bprop.train import divergence
 
 
 def _recurrent_layers(net: Layer) -> list[Recurrent]:
@@ -259,7 +260,8 @@ def _default_loss(Y: Any) -> Loss:
 class StreamHistory:
     """What :func:`fit_stream` returns: per update ``train_loss`` (the chunk's loss) and
     ``seconds``; per evaluation ``val_updates``, ``val_seconds`` and ``val_loss``; the
-    update rule's ``optimizer_state`` (to continue); ``stopped_because``."""
+    update rule's ``optimizer_state`` (to continue); ``stopped_because`` ("epochs",
+    "callback", "max_seconds", "max_updates", "interrupted", "diverged")."""
 
     train_loss: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
@@ -296,6 +298,7 @@ def fit_stream(
     callback: Callable[[int, float], Any] | None = None,
     verbose: int = 1,
     keep_best: bool = False,
+    divergence_factor: float | None = divergence.DEFAULT_FACTOR,
 ) -> StreamHistory:
     """Train ``net`` on a long stream with truncated BPTT(k1, k2) and return its history.
 
@@ -321,6 +324,23 @@ def fit_stream(
             stops training.
         keep_best: with ``validation``, end with the weights of the evaluation that had the
             lowest validation loss (early stopping for streams) instead of the last ones.
+        divergence_factor: see :mod:`bprop.train.divergence`; here the loss per time step of
+            each chunk is checked after every update, against the reference measured on the
+            first ``batch_size`` × k1 steps of the stream (None: only NaN/inf count).
+
+    **Divergence** raises :class:`bprop.TrainingDiverged` after restoring the weights and the
+    rule's state of the last chunk whose loss passed the check, *before* that chunk's update
+    (the weights that had that loss; the starting weights if no chunk passed).
+
+    **Interruption** (inside :func:`bprop.interrupt.deferred_interrupts`): the update in
+    progress is finished and :class:`bprop.TrainingInterrupted` carries ``net``,
+    ``optimizer_state`` and ``history`` (whose ``optimizer_state`` is set too and whose
+    ``stopped_because`` is "interrupted"); ``keep_best`` does not restore anything then, so
+    the weights and the rule's state belong together. Resuming is *not* exact: calling
+    ``fit_stream(..., optimizer_state=exc.optimizer_state)`` again starts a new pass at the
+    beginning of the stream from the zero state, so the interrupted pass's chunks are seen
+    again and the carried recurrent state is lost; the weights and the rule's state
+    (Adam's moments, its step count) continue exactly.
     """
     from bprop.optim.adaptive import Adam
     from bprop.optim.transforms import ClipByGlobalNorm
@@ -365,19 +385,57 @@ def fit_stream(
 
     best: list[Any] = [None]
     stop = False
+
+    def per_step(n: int) -> int:
+        """What a loss over n steps of every sub-stream is divided by to be per step."""
+        return Xs.shape[0] * n if loss.reduction == "sum" else 1
+
+    guard = divergence.DivergenceGuard(
+        divergence_factor,
+        None
+        if divergence_factor is None
+        else divergence.reference_loss(
+            lambda: (
+                stream_loss(
+                    net,
+                    Xs[:, :k1].reshape(-1, *Xs.shape[2:]),
+                    Ys[:, :k1].reshape(-1, *Ys.shape[2:]),
+                    loss,
+                    Xs.shape[0],
+                    k1,
+                )
+                / per_step(k1)
+            ),
+            space.params,
+        ),
+    )
+    good = space.params.copy(), divergence.copy_state(state)  # the last weights whose loss passed
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(epochs):
-            for value, _n in tbptt_updates(net, loss, Xs, Ys, k1, k2):
-                if not math.isfinite(value):
+            for value, n in tbptt_updates(net, loss, Xs, Ys, k1, k2):
+                reason = guard.check(float(value) / per_step(n), space.params)
+                if reason is not None:
+                    space.params[...], state = good[0], divergence.copy_state(good[1])
+                    hist.optimizer_state, hist.stopped_because = state, "diverged"
                     raise TrainingDiverged(
-                        f"loss became {value} at update {hist.updates + 1}; lower the learning "
-                        "rate or clip gradients (clip_norm)"
+                        divergence.message(
+                            reason,
+                            f"at update {hist.updates + 1} (epoch {hist.epochs + 1})",
+                            "their values before the last update whose chunk loss passed the check",
+                            rule,
+                            data=Xs if not np.issubdtype(Xs.dtype, np.integer) else None,
+                        )
                     )
+                if guard.passed():
+                    np.copyto(good[0], space.params)
+                    good = good[0], divergence.copy_state(state)
                 updates, state = rule.update(space.grads, state, space.params, value)
                 space.params += updates
                 hist.train_loss.append(float(value))
                 hist.seconds.append(time.perf_counter() - t0)
-                interrupt.check(net=net, optimizer_state=state, history=hist)
+                if interrupt.pending() is not None:
+                    hist.optimizer_state, hist.stopped_because = state, "interrupted"
+                    interrupt.check(net=net, optimizer_state=state, history=hist)
                 if callback is not None and callback(hist.updates, float(value)):
                     hist.stopped_because, stop = "callback", True
                 if eval_every and hist.updates % int(eval_every) == 0:

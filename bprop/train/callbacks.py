@@ -57,6 +57,13 @@ class EarlyStopping(Callback):
         self.best_epoch: int | None = None
         self.best_params = None
         self.wait = 0
+        saved = (trainer.progress or {}).get("early_stopping")
+        if saved is not None:  # resuming an interrupted fit: carry on counting
+            best = saved["best"]  # None: no epoch had been seen (inf is not JSON)
+            self.best = float("inf") if best is None else float(best)
+            self.wait = int(saved["wait"])
+            self.best_epoch = None if saved["best_epoch"] is None else int(saved["best_epoch"])
+            self.best_params = trainer.best_params
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> bool | None:
         value = logs.get(self.monitor)
@@ -77,6 +84,22 @@ class EarlyStopping(Callback):
         return None
 
     def on_train_end(self, trainer: Any) -> None:
+        """Restore the best weights (not after divergence, when the trainer has restored its
+        own); after an interruption instead keep the weights and save
+        the counters in ``trainer.progress`` (and the best weights in
+        ``trainer.best_params``), so that the resumed ``fit`` continues them exactly."""
+        if trainer.history.stopped_because == "diverged":  # the trainer restored its weights
+            trainer.best_params = None
+            return
+        if trainer.history.stopped_because == "interrupted" and trainer.progress is not None:
+            trainer.progress["early_stopping"] = {
+                "best": None if self.best == float("inf") else float(self.best),
+                "best_epoch": self.best_epoch,
+                "wait": int(self.wait),
+            }
+            trainer.best_params = self.best_params
+            return
+        trainer.best_params = None
         if self.best_epoch is not None:
             trainer.history.best_epoch = self.best_epoch
             if self.restore_best and self.best_params is not None:

@@ -12,8 +12,9 @@ class History:
     ``val_accuracy`` (None where not applicable) and cumulative ``seconds``.
 
     ``stopped_because`` says why training ended ("epochs", "early_stopping",
-    "target_loss", "callback"); ``best_epoch`` is the epoch whose weights were kept by early
-    stopping; ``target_epoch`` is the first epoch whose training loss reached ``target_loss``.
+    "target_loss", "callback", "interrupted", "diverged"); ``best_epoch`` is the epoch whose
+    weights were kept by early stopping; ``target_epoch`` is the first epoch whose training
+    loss reached ``target_loss``.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -43,6 +44,17 @@ class History:
                 "epoch",
             ):
                 self.extra.setdefault(key, []).append(value)
+
+    def truncate(self, epochs: int) -> None:
+        """Forget every epoch after the first ``epochs`` (what a diverged run rolls back)."""
+        for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds"):
+            del getattr(self, key)[epochs:]
+        for values in self.extra.values():
+            del values[epochs:]
+        if self.best_epoch is not None and self.best_epoch > epochs:
+            self.best_epoch = None
+        if self.target_epoch is not None and self.target_epoch > epochs:
+            self.target_epoch = None
 
     def last(self) -> dict[str, Any]:
         if not self.train_loss:

@@ -101,16 +101,18 @@ def supports(trainer: Any, X: Any, T: Any) -> tuple | None:
     return plan if ok else None
 
 
-def run_epoch(trainer: Any, plan: tuple, X: Any, T: Any) -> tuple[float, float | None]:
+def run_epoch(trainer: Any, plan: tuple, X: Any, T: Any) -> tuple[float, int]:
     """One online epoch over ``X``, ``T`` (already in epoch order) with the ``plan`` from
-    :func:`supports`; updates the weights and the rule's state in place; returns (epoch loss,
-    training accuracy or None)."""
+    :func:`supports`; updates the weights and the rule's state in place; returns (the sum of
+    the per-example losses, L2 penalties included; the number of examples classified right).
+    The trainer turns these into the epoch loss and accuracy and, like for the NumPy path,
+    checks for divergence once per epoch (not per example, which would cost more than the
+    arithmetic of a tiny network)."""
     sizes, w_off, b_off, acts, alphas, loss_code = plan
     space, rule = trainer.net.space, trainer.optimizer
     velocity = trainer.state.get("velocity", np.zeros(0, dtype=space.dtype))
     labels = T.dtype.kind in "iu"
     T2 = T.reshape(-1, 1) if labels else T
-    classify = trainer._counts_accuracy(T)
     total_width = int(sizes.sum())
     loss_sum, correct = _epoch(
         X,
@@ -133,10 +135,7 @@ def run_epoch(trainer: Any, plan: tuple, X: Any, T: Any) -> tuple[float, float |
         np.empty(total_width, dtype=space.dtype),
         float(trainer.loss.threshold),
     )
-    n = X.shape[0]
-    mean_per_example = trainer.loss.reduction == "mean"
-    epoch_loss = loss_sum / n if mean_per_example else loss_sum
-    return epoch_loss, (correct / n if classify else None)
+    return float(loss_sum), int(correct)
 
 
 def _epoch_py(

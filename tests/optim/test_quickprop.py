@@ -116,3 +116,43 @@ def test_the_trainer_warns_for_mini_batches() -> None:
 
     with pytest.warns(UserWarning, match="RMSprop"):
         bp.Trainer(bp.mlp([2, 2, 1]), "squared_error", Quickprop(), schedule="online", verbose=0)
+
+
+def test_a_zero_slope_stops_the_weight_even_after_equal_zero_slopes() -> None:
+    # d = −0.2 and p = S = 0 (a saturated unit whose gradient is exactly 0 twice running):
+    # the quadratic jump d·S/(p − S) = 0/0. Rule 2's test d·(S − shrink·p) = 0 ≤ 0 would read
+    # it as an infinite jump and take μ·d = −0.35, then −0.6125, … (×1.75 per call, forever,
+    # until overflow). Rule 0: S = 0 → step 0, and the gradient term −εS is 0 too.
+    # Second weight: S = 0 after p = 1, d = −0.1: the jump (−0.1)(0)/(1 − 0) = 0 as well.
+    rule = Quickprop(lr=0.1)
+    w = np.zeros(2)
+    state = {"prev_slope": np.array([0.0, 1.0]), "prev_step": np.array([-0.2, -0.1])}
+    for _ in range(3):
+        upd, state = rule.update(np.zeros(2), state, w)
+        np.testing.assert_array_equal(upd, [0.0, 0.0])
+    np.testing.assert_array_equal(state["prev_step"], [0.0, 0.0])
+
+
+def test_quickprop_on_xor_stays_finite_once_the_gradient_vanishes() -> None:
+    # the CLI reproducer (`bprop train --data xor --hidden 2 --method quickprop --schedule
+    # batch --epochs 500`): after ~100 epochs the float32 softmax outputs equal their targets,
+    # every slope is exactly 0, and without rule 0 the weights grew ×1.75 per epoch until they
+    # overflowed near epoch 307 (TrainingDiverged "… loss = 0.0") on each of these seeds.
+    import bprop as bp
+
+    X = np.array([[0, 0], [0, 1], [1, 0]], float)
+    y = np.array([0, 1, 1])
+    for seed in range(3):
+        net = bp.mlp([2, 2, 2], seed=seed)
+        hist = bp.fit(
+            net,
+            X,
+            y,
+            optimizer=Quickprop(),
+            schedule="batch",
+            epochs=500,
+            verbose=0,
+        )
+        assert hist.epochs == 500 and np.isfinite(net.space.params).all()
+        assert np.abs(net.space.params).max() < 1e3
+        assert (net.predict_classes(X) == y).all()
