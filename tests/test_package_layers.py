@@ -9,7 +9,16 @@ import pytest
 import bprop
 
 ROOT = Path(bprop.__file__).parent
-CORE = ["layers", "recurrent", "optim", "losses.py", "ops.py", "backend.py", "errors.py"]
+CORE = [
+    "layers",
+    "recurrent",
+    "optim",
+    "losses.py",
+    "ops.py",
+    "backend.py",
+    "errors.py",
+    "divergence.py",
+]
 ABOVE = {
     "train",
     "tasks",

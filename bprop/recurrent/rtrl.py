@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend, interrupt
+from bprop import backend, divergence, interrupt
 from bprop.errors import TrainingDiverged
 from bprop.layers.dense import Dense
 from bprop.layers.sequential import Sequential
@@ -77,7 +77,6 @@ from bprop.optim.base import State, UpdateRule
 from bprop.recurrent.elman import Elman
 from bprop.recurrent.unroll import Recurrent, TimeDistributed
 from bprop.rng import as_generator
-from bprop.train import divergence
 
 __all__ = ["RTRL", "OnlineResult", "rtrl_cost", "rtrl_network"]
 
@@ -340,7 +339,7 @@ class RTRL:
         call). Returns the per-step losses (each before its step's update), the outputs and
         the rule's state.
 
-        **Divergence** (see :mod:`bprop.train.divergence`; ``divergence_factor=None`` tests
+        **Divergence** (see :mod:`bprop.divergence`; ``divergence_factor=None`` tests
         only NaN/inf): every step's loss is checked against the reference loss per step of
         the network on ``X`` (its outputs unrolled from the zero state at the start weights,
         and with all weights zero). When it diverges, the weights and the rule's state are

@@ -48,14 +48,13 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend, interrupt
+from bprop import backend, divergence, interrupt
 from bprop.errors import TrainingDiverged
 from bprop.layers.base import Layer
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
 from bprop.optim.base import Chain, UpdateRule
 from bprop.recurrent.unroll import Recurrent
-from bprop.train import divergence
 
 
 def _recurrent_layers(net: Layer) -> list[Recurrent]:
@@ -324,7 +323,7 @@ def fit_stream(
             stops training.
         keep_best: with ``validation``, end with the weights of the evaluation that had the
             lowest validation loss (early stopping for streams) instead of the last ones.
-        divergence_factor: see :mod:`bprop.train.divergence`; here the loss per time step of
+        divergence_factor: see :mod:`bprop.divergence`; here the loss per time step of
             each chunk is checked after every update, against the reference measured on the
             first ``batch_size`` × k1 steps of the stream (None: only NaN/inf count).
 

@@ -37,14 +37,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from bprop import backend, interrupt
+from bprop import backend, divergence, interrupt
 from bprop.errors import TrainingDiverged, TrainingInterrupted
 from bprop.layers.base import check_finite
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
 from bprop.optim.base import State, UpdateRule
 from bprop.optim.sgd import SGD
-from bprop.train import divergence, online_fast
+from bprop.train import online_fast
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
 from bprop.train.history import History
 from bprop.train.schedules import Schedule, get_schedule
@@ -65,7 +65,7 @@ class Trainer:
         fast: allow the compiled online path (tested equal to the NumPy path).
         divergence_factor: stop with :class:`bprop.TrainingDiverged` when the epoch loss stays
             above this multiple of the loss's reference scale for two epochs (NaN/inf stop at
-            once); None tests only NaN/inf. See :mod:`bprop.train.divergence`.
+            once); None tests only NaN/inf. See :mod:`bprop.divergence`.
 
     **Divergence.** When training diverges, :meth:`fit` returns the trainer to the start of
     the last epoch whose loss passed the check (the start of this ``fit`` call if none did):
@@ -431,7 +431,7 @@ class Trainer:
         return X[train], y[train], X[val_index], y[val_index]
 
     def _reference_loss(self, X: Any, T: Any) -> float | None:
-        """The divergence test's scale (:func:`bprop.train.divergence.reference_loss`) on
+        """The divergence test's scale (:func:`bprop.divergence.reference_loss`) on
         every k-th training example (at most 4096 of them), as an epoch loss: scaled up to
         all ``n`` examples for ``reduction="sum"``. None when the test is off.
 

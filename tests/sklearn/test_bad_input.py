@@ -78,11 +78,6 @@ def test_partial_fit_that_diverges_keeps_the_model():
     assert reg.n_iter_ == 5 and np.isfinite(reg.predict(X)).all()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the training loop's growth test (issue 12, item 4): until it is merged the "
-    "trainer stops only on NaN/inf, and SGD(1e6)'s cross-entropy grows to ~1e6 but stays finite",
-)
 def test_huge_learning_rate_on_digits_is_divergence():
     """The issue's reproducer, through the classifier: SGD with learning_rate=1e6 on the
     (scaled) digits sends the loss from 2.3 to millions; that must stop training."""

@@ -13,8 +13,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import bprop as bp
-from bprop import interrupt
-from bprop.train import divergence
+from bprop import divergence, interrupt
 
 
 @pytest.fixture(scope="module")
