@@ -48,6 +48,7 @@ from bprop.modelfile.atomic import check_writable, write_atomically
 from bprop.modelfile.validate import (
     MAX_PARAMS,
     check_meta,
+    check_progress,
     check_split_index,
     check_state_keys,
     check_trainer,
@@ -76,6 +77,7 @@ FORMAT = "bprop-model"
 FORMAT_VERSION = 2
 _META = "__bprop__.json"
 _SPLIT = "trainer/val_index"
+_BEST = "trainer/best_params"
 
 
 @dataclass
@@ -112,7 +114,8 @@ def _leaf_paths(net: Layer) -> list[tuple[str, Layer]]:
 
 
 def _trainer_parts(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """A Trainer's resumable state: JSON fields and arrays (the validation split's indices)."""
+    """A Trainer's resumable state: JSON fields and arrays (the validation split's indices and,
+    after an interruption, the epoch in progress and the early-stopping best weights)."""
     state: dict[str, Any] = {
         "epoch": trainer.epoch,
         "rng": trainer.rng.bit_generator.state,
@@ -132,6 +135,12 @@ def _trainer_parts(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]
         if index.dtype.kind not in "iu":
             raise ValueError(f"trainer.split['val_index'] must hold integers, not {index.dtype}")
         arrays[_SPLIT] = check_split_index("trainer.split", index, n)
+    progress = getattr(trainer, "progress", None)
+    if progress is not None:
+        state["progress"] = check_progress("trainer.progress", progress)
+    best = getattr(trainer, "best_params", None)
+    if best is not None:
+        arrays[_BEST] = np.asarray(backend.to_numpy(best))
     return state, arrays
 
 
@@ -288,6 +297,9 @@ def load_checkpoint(path: str | os.PathLike, max_params: int = MAX_PARAMS) -> Ch
                 )
             index = check_split_index(path, ar.read(_SPLIT, h), split["n"])
             ts["split"] = {**split, "val_index": index}
+        if _BEST in ar.names:  # the early-stopping best weights of an interrupted fit
+            ts["best_params"] = best = np.empty_like(backend.to_numpy(net.space.params))
+            _read_into(ar, _BEST, ar.header(_BEST), best)
     return Checkpoint(net, loss, optimizer, state, ts, meta.get("metadata") or {})
 
 
@@ -380,4 +392,7 @@ def load_trainer(path: str | os.PathLike, max_params: int = MAX_PARAMS, **overri
     trainer = Trainer(ck.net, ck.loss, ck.optimizer, **kwargs)
     trainer.epoch = int(ts["epoch"])
     trainer.split = ts.get("split")
+    trainer.progress = ts.get("progress")
+    if ts.get("best_params") is not None:
+        trainer.best_params = backend.asarray(ts["best_params"], dtype=trainer.net.space.dtype)
     return trainer

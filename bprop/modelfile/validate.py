@@ -31,7 +31,9 @@ META_KEYS = {
     "format", "format_version", "bprop_version", "dtype", "model", "loss", "optimizer",
     "optimizer_scalars", "has_optimizer_state", "trainer", "rng_states", "metadata",
 }  # fmt: skip
-TRAINER_KEYS = {"epoch", "rng", "schedule", "l2", "split"}
+TRAINER_KEYS = {"epoch", "rng", "schedule", "l2", "split", "progress"}
+PROGRESS_KEYS = {"rng_state", "n", "updates", "total", "correct", "count"}
+EARLY_STOPPING_KEYS = {"best", "best_epoch", "wait"}
 SCHEDULE_KEYS = {"batch_size", "shuffle", "name"}
 DTYPES = ("float16", "float32", "float64")
 
@@ -218,6 +220,31 @@ def check_trainer(path: str, ts: dict[str, Any]) -> None:
         and split["n"] >= 1 and is_number(split["fraction"]) and 0 <= split["fraction"] < 1
     ):  # fmt: skip
         raise fail(path, f"the trainer's validation split {_short(split)} is invalid")
+    if ts.get("progress") is not None:
+        check_progress(path, ts["progress"])
+
+
+def check_progress(path: str, p: Any) -> dict[str, Any]:
+    """The epoch an interruption stopped in (``Trainer.progress``): the data-order generator
+    at its start, its size and updates done, the partial loss and accuracy sums, and the
+    early-stopping counters; returns it unchanged."""
+    if not isinstance(p, dict) or not PROGRESS_KEYS <= set(p) <= PROGRESS_KEYS | {"early_stopping"}:
+        raise fail(path, f"the interrupted epoch's record {_short(p)} has unexpected fields")
+    new_generator(path, p["rng_state"], "the interrupted epoch's data-order generator")
+    counts = [p[k] for k in ("n", "updates", "correct", "count")]
+    if not all(is_int(c) and c >= 0 for c in counts) or not 0 <= p["updates"] <= p["n"]:
+        raise fail(path, f"the interrupted epoch's counts {_short(counts)} are invalid")
+    if not is_number(p["total"]):
+        raise fail(path, f"the interrupted epoch's loss sum {_short(p['total'])} is not finite")
+    es = p.get("early_stopping")
+    if es is not None and not (
+        isinstance(es, dict) and set(es) == EARLY_STOPPING_KEYS
+        and (es["best"] is None or is_number(es["best"]))
+        and (es["best_epoch"] is None or (is_int(es["best_epoch"]) and es["best_epoch"] >= 0))
+        and is_int(es["wait"]) and es["wait"] >= 0
+    ):  # fmt: skip
+        raise fail(path, f"the interrupted epoch's early-stopping record {_short(es)} is invalid")
+    return p
 
 
 def check_split_index(path: str, index: np.ndarray, n: int) -> np.ndarray:

@@ -303,3 +303,29 @@ def test_progress_is_strict_json_even_before_early_stopping_saw_an_epoch(digits)
     resumed.progress = json.loads(text)
     resumed.fit(X, y, epochs=3, validation_split=0.2, early_stopping=2)
     assert resumed.epoch == 3 and resumed.progress is None
+
+
+@pytest.mark.parametrize(("schedule", "batch_size", "update"), [("minibatch", 32, 40)])
+def test_an_interrupted_fit_saved_to_a_file_resumes_bit_for_bit(
+    digits, schedule, batch_size, update, tmp_path
+):
+    # the same as above, through bp.save / bp.load_trainer: the epoch in progress, the
+    # early-stopping counters and best weights, the split and the generator are in the file
+    X, y = digits
+    kw = {"loss": "softmax_cross_entropy", "schedule": schedule, "batch_size": batch_size}
+    fit_kw = {"validation_split": 0.2, "early_stopping": 3}
+    rule = bp.SGD(0.05, momentum=0.9)
+    straight = bp.Trainer(digits_net(), optimizer=rule, seed=7, verbose=0, **kw)
+    straight.fit(X, y, epochs=5, **fit_kw)
+
+    first = bp.Trainer(digits_net(), optimizer=rule, seed=7, verbose=0, **kw)
+    interrupt_at(first, update)
+    with pytest.raises(bp.TrainingInterrupted):
+        first.fit(X, y, epochs=5, **fit_kw)
+    assert first.progress is not None and first.best_params is not None
+    bp.save(first, tmp_path / "run.bprop")
+    resumed = bp.load_trainer(tmp_path / "run.bprop", verbose=0)
+    assert resumed.progress == first.progress
+    np.testing.assert_array_equal(resumed.best_params, first.best_params)
+    resumed.fit(X, y, epochs=5 - first.epoch, **fit_kw)
+    np.testing.assert_array_equal(resumed.net.space.params, straight.net.space.params)
