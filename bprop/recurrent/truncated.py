@@ -411,6 +411,7 @@ def fit_stream(
     good = space.params.copy(), divergence.copy_state(state)  # the last weights whose loss passed
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(epochs):
+            first_update = hist.updates
             for value, n in tbptt_updates(net, loss, Xs, Ys, k1, k2):
                 reason = guard.check(float(value) / per_step(n), space.params)
                 if reason is not None:
@@ -450,6 +451,11 @@ def fit_stream(
                 evaluate()
             if stop:
                 break
+            # a pass over the stream is an epoch for learning-rate schedules
+            logs = {"train_loss": float(np.mean(hist.train_loss[first_update:]))}
+            if hist.val_loss:
+                logs["val_loss"] = hist.val_loss[-1]
+            state = rule.on_epoch_end(state, logs)
     hist.optimizer_state = state
     if keep_best and best[0] is not None:
         space.params[...] = best[0]

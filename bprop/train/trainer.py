@@ -375,6 +375,8 @@ class Trainer:
                         logs["val_loss"], logs["val_accuracy"] = self.evaluate_prepared(*val)
                     logs["seconds"] = time.perf_counter() - t_start
                     self.history.append(logs)
+                    # epoch-driven rules: learning-rate schedules, reduce-on-plateau
+                    self.state = self.optimizer.on_epoch_end(self.state, logs)
                     bar.update(1)
                     if self.verbose:
                         bar.set_postfix(

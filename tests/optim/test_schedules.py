@@ -153,3 +153,43 @@ def test_config_round_trip_and_names():
     with pytest.raises(ValueError, match="sets its own step sizes"):
         make_rule("irprop+", lr_schedule="cosine", epochs=10)
     assert isinstance(make_rule("sgd", lr_schedule="constant"), bp.SGD)
+
+
+def test_the_trainer_steps_schedules_once_per_epoch():
+    # full-batch SGD(0.1) on ½‖w − 1‖² from w = 0 (a Dense(1, 1) without bias, x = 1, t = 1),
+    # rate halved every epoch: w ← w − 0.1·s(e)·(w − 1) with s = 1, ½, ¼:
+    #   w1 = 0.1, w2 = 0.1 + 0.05·0.9 = 0.145, w3 = 0.145 + 0.025·0.855 = 0.166375
+    net = bp.Sequential(bp.Dense(1, 1, bias=False, W=np.zeros((1, 1))))
+    rule = Chain(bp.SGD(0.1), ScaleBySchedule(StepDecay(1, 0.5)))
+    with bp.backend.default_dtype("float64"):
+        net.astype(np.float64)
+    bp.fit(net, np.ones((1, 1)), np.ones((1, 1)), bp.SquaredError(), rule, schedule="batch",
+           epochs=3, verbose=0)  # fmt: skip
+    assert float(net.space.params[0]) == pytest.approx(0.166375, rel=1e-12)
+
+
+def test_reduce_on_plateau_sees_the_validation_loss_of_each_epoch():
+    seen = []
+
+    class Spy(ReduceOnPlateau):
+        def on_epoch_end(self, state, logs):
+            seen.append(logs.get("val_loss"))
+            return super().on_epoch_end(state, logs)
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    net = bp.mlp([2, 4, 2], seed=0)
+    h = bp.fit(net, X, y, optimizer=Chain(bp.Adam(0.01), Spy(patience=1)), epochs=4,
+               validation_split=0.25, verbose=0)  # fmt: skip
+    assert seen == h.val_loss and len(seen) == 4
+
+
+def test_fit_stream_steps_schedules_once_per_pass():
+    from bprop.recurrent import Elman, Recurrent, TimeDistributed, fit_stream
+
+    net = bp.Sequential(Recurrent(Elman(3, 4, rng=0)), TimeDistributed(bp.Dense(4, 3, rng=1)))
+    stream = np.random.default_rng(0).integers(0, 3, 200)
+    rule = Chain(bp.Adam(0.01), ScaleBySchedule(StepDecay(1, 0.5)))
+    h = fit_stream(net, stream[:-1], stream[1:], 10, optimizer=rule, batch_size=4, epochs=3,
+                   verbose=0)  # fmt: skip
+    assert h.optimizer_state["1/count"] == 3.0 and h.optimizer_state["1/scale"] == 0.125
