@@ -95,6 +95,16 @@ PARAMETERS_DOC = """\
         ``beta1``, ``beta2``; ``eps``; and ``clip_norm``, ``clip_value`` and ``weight_decay``,
         which put gradient clipping or weight decay in front of any rule. A method ignores
         the names it does not read; unknown names are an error.
+    lr_schedule : str or None, default=None
+        A learning-rate schedule over the ``epochs`` of ``fit``, chained after the rule
+        (:func:`bprop.optim.schedules.make_schedule`): "cosine" (with ``warmup`` linear
+        warm-up epochs), "step" (×0.1 every third of the epochs), "exponential" (×0.95 per
+        epoch), "warmup" (linear over ``warmup`` epochs), "plateau" (×0.1 after 10 epochs
+        without improvement of the validation loss, or the training loss without early
+        stopping) or None (constant). Not for Rprop, Quickprop and the bold driver, which set
+        their own step sizes.
+    warmup : int, default=0
+        Warm-up epochs of the "cosine" and "warmup" schedules.
     schedule : {"auto", "online", "minibatch", "batch"}, default="auto"
         How examples become weight updates: one update per example ("online"), per shuffled
         mini-batch of ``batch_size`` ("minibatch"), or one per epoch from the whole training
@@ -182,6 +192,8 @@ class BackpropEstimator(BaseEstimator):
         learning_rate: float | None = None,
         momentum: float | None = None,
         method_params: dict[str, float] | None = None,
+        lr_schedule: str | None = None,
+        warmup: int = 0,
         schedule: str = "auto",
         batch_size: int = 32,
         epochs: int = 200,
@@ -200,6 +212,8 @@ class BackpropEstimator(BaseEstimator):
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.method_params = method_params
+        self.lr_schedule = lr_schedule
+        self.warmup = warmup
         self.schedule = schedule
         self.batch_size = batch_size
         self.epochs = epochs
@@ -276,12 +290,21 @@ class BackpropEstimator(BaseEstimator):
             raise ValueError(f"momentum must be a number in [0, 1) or None, got {self.momentum!r}")
         key = self._method_key()
         try:
-            return make_rule(key, lr=self.learning_rate, momentum=self.momentum, **options)
+            return make_rule(
+                key,
+                lr=self.learning_rate,
+                momentum=self.momentum,
+                lr_schedule=self.lr_schedule,
+                epochs=self.epochs,
+                warmup=self.warmup,
+                **options,
+            )
         except (ValueError, TypeError) as err:  # the rule's own check of a value
             raise ValueError(
                 f"method={key!r} rejects its hyper-parameters (learning_rate="
                 f"{self.learning_rate!r}, momentum={self.momentum!r}, method_params="
-                f"{self.method_params!r}): {err}"
+                f"{self.method_params!r}, lr_schedule={self.lr_schedule!r}, warmup="
+                f"{self.warmup!r}): {err}"
             ) from err
 
     def _check_params(self) -> None:

@@ -433,3 +433,21 @@ def test_row_predictions_do_not_depend_on_the_batch(digits):
     batch = reg.predict_proba(X_test[:50])
     rows = np.vstack([reg.predict_proba(x[None]) for x in X_test[:50]])
     np.testing.assert_allclose(rows, batch, rtol=1e-12, atol=1e-15)
+
+
+def test_learning_rate_schedule_is_a_parameter():
+    from bprop.optim import ScaleBySchedule
+    from bprop.optim.schedules import Cosine
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    clf = BackpropClassifier(method="momentum", learning_rate=0.1, lr_schedule="cosine",
+                             warmup=2, epochs=10, random_state=0).fit(X, y)  # fmt: skip
+    sched = clf.trainer_.optimizer.rules[-1]
+    assert isinstance(sched, ScaleBySchedule) and isinstance(sched.schedule, Cosine)
+    assert sched.schedule.total == 10 and sched.schedule.warmup == 2
+    # after 10 epochs the cosine has reached its end: the factor the next step would use is 0
+    assert clf.trainer_.state[f"{len(clf.trainer_.optimizer.rules) - 1}/scale"] == 0.0
+    assert clf.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="sets its own step sizes"):
+        BackpropClassifier(method="irprop-", lr_schedule="cosine").fit(X[:50], y[:50])
