@@ -125,6 +125,11 @@ def load_csv_features(
     return _features(frame, names, header, path, delimiter, dtype), names
 
 
+def read_header(path: str | os.PathLike, delimiter: str = ",") -> list[str]:
+    """The column names of a CSV file (its checked header row)."""
+    return _header(Path(path), delimiter, min_columns=1)
+
+
 def label_names(values: np.ndarray) -> list[str]:
     """How class values read from a file are named: integers without ``.0``, other numbers by
     ``repr``, strings as they are."""
