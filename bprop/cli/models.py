@@ -65,7 +65,7 @@ def _labelled(args: argparse.Namespace, ck: bp.Checkpoint) -> tuple[Dataset, np.
         ds = load_csv(args.data, target, task=meta.get("task"), delimiter=args.delimiter)
     else:
         ds = load_dataset(args.data)
-    ds = labels_for_model(ds, meta)
+    ds = labels_for_model(ds, meta, f"--data {args.data}")
     X = _by_name(ds, meta.get("feature_names"), args)
     _check_features(args, ck, X)
     return ds, apply_scaler(X, meta.get("scaler"), meta.get("feature_names") or ds.feature_names)

@@ -33,7 +33,7 @@ from bprop.cli.common import (
     quote,
     save_or_rescue,
 )
-from bprop.data import Dataset
+from bprop.data import DataError, Dataset
 from bprop.data.csv import read_header
 from bprop.errors import TrainingInterrupted
 from bprop.optim.methods import HYPERPARAMETERS, make_rule
@@ -87,14 +87,18 @@ def _default_loss(ds: Dataset) -> str:
     return "softmax_cross_entropy" if ds.task == "classification" else "mse"
 
 
-def labels_for_model(ds: Dataset, metadata: dict[str, Any]) -> Dataset:
+def labels_for_model(ds: Dataset, metadata: dict[str, Any], source: str) -> Dataset:
     """``ds`` with its class labels numbered as the model's saved classes (matched by name),
     so a file that lacks a class or orders them differently is scored correctly; unknown
-    labels are refused (see :meth:`bprop.data.Dataset.with_classes`)."""
+    labels are refused (see :meth:`bprop.data.Dataset.with_classes`). ``source``: the option
+    and value the data came from, for the message."""
     classes = metadata.get("target_names")
     if ds.task != "classification" or not classes or ds.target_names is None:
         return ds
-    return ds.with_classes(classes)
+    try:
+        return ds.with_classes(classes)
+    except DataError as err:
+        raise CLIError(f"{source}: {err}") from err
 
 
 # --- feedforward training ------------------------------------------------------------------
@@ -142,7 +146,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [ds.n_features, *args.hidden, n_out]
     check_size(dense_parameters(sizes), f"the network {'-'.join(map(str, sizes))}")
     if args.resume:
-        ds = labels_for_model(ds, metadata)
+        ds = labels_for_model(ds, metadata, f"--data {args.data}")
         scaler = metadata.get("scaler")
         X = apply_scaler(ds.X, scaler, ds.feature_names)
         trainer = bp.load_trainer(args.resume, verbose=_verbose(args))

@@ -126,7 +126,7 @@ class Dataset:
         unknown = [n for n in self.target_names if n not in index]
         if unknown:
             raise DataError(
-                f"{self.name}: label(s) {unknown} are not among the model's classes "
+                f"label(s) {unknown} of {self.name!r} are not among the model's classes "
                 f"{list(map(str, classes))}; drop those rows or retrain with them"
             )
         recode = np.array([index[n] for n in self.target_names], dtype=np.int64)
