@@ -31,8 +31,8 @@ def _catches_sigterm(pid: int) -> bool:
     return bool(int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
 
 
-def interrupt_run(argv, cwd, after=0.5, timeout=120):
-    """Start ``python -m bprop.cli ARGV``, send SIGINT ``after`` seconds into training, and
+def interrupt_run(argv, cwd, after=0.5, timeout=120, sig=signal.SIGINT):
+    """Start ``python -m bprop.cli ARGV``, send ``sig`` ``after`` seconds into training, and
     return (exit status, stdout, stderr)."""
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
@@ -51,7 +51,7 @@ def interrupt_run(argv, cwd, after=0.5, timeout=120):
             time.sleep(0.05)
         time.sleep(after)
         assert proc.poll() is None, "the run ended before it could be interrupted"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=timeout)
     finally:
         if proc.poll() is None:
@@ -88,12 +88,15 @@ def test_ctrl_c_saves_the_trainer_and_the_resume_command_works(tmp_path, capsys,
     capsys.readouterr()
 
 
-def test_ctrl_c_without_out_writes_a_rescue_file(tmp_path):
+def test_sigterm_without_out_writes_a_rescue_file(tmp_path):
     code, out, err = interrupt_run(
-        ["train", "--data", "digits", "--hidden", "8", "--epochs", "100000"], tmp_path
+        ["train", "--data", "digits", "--hidden", "8", "--epochs", "100000"],
+        tmp_path,
+        sig=signal.SIGTERM,
     )
     assert code == 130
     line = _assert_one_line(out, err, "bprop-rescue-")
+    assert "interrupted by SIGTERM" in line
     (rescue,) = tmp_path.glob("bprop-rescue-*.bprop")
     assert rescue.name in line
     assert bp.load_trainer(rescue).net.n_in == 64

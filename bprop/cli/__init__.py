@@ -7,7 +7,7 @@ Examples::
         --epochs 30 --out digits.bprop
     bprop train --resume digits.bprop --epochs 10          # 10 more epochs of that run
     bprop train --data table.csv --target price --hidden 16,8 --loss mse --json
-    bprop train --data table.tsv.csv --delimiter $'\\t' --target 4   # target by 0-based index
+    bprop train --data table.csv --delimiter ';' --target 4    # target by 0-based index
     bprop evaluate digits.bprop --data digits
     bprop predict digits.bprop --data new.csv
     bprop compare --data xor --methods sgd,momentum,irprop-,quickprop --schedules batch \\
