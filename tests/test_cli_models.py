@@ -219,3 +219,14 @@ def test_dataset_with_classes():
     assert mapped.target_names == ("cat", "dog", "eel")
     with pytest.raises(DataError, match=r"label\(s\) \['eel'\] of 'd' are not among"):
         ds.with_classes(["cat", "dog"])
+
+
+def test_forecast_column_by_index(capsys, tmp_path):
+    values = np.sin(np.arange(120) / 5.0)
+    lines = ["t,value"] + [f"{i},{v}" for i, v in enumerate(values)]
+    (tmp_path / "series.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "train", "--task", "forecast", "--data", tmp_path / "series.csv",
+                         "--target", "1", "--window", "6", "--hidden", "4", "--epochs", "2",
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["rmse"] > 0

@@ -374,10 +374,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-    if getattr(args, "json", False):
-        print(json.dumps(result))
-    else:
-        _print_human(args.command, result)
+    try:
+        if getattr(args, "json", False):
+            print(json.dumps(result))
+        else:
+            _print_human(args.command, result)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `bprop predict … | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     late = getattr(args, "late_error", None)
     if late:
         print(f"{prefix}: error: {_one_line(late)}", file=sys.stderr)

@@ -34,7 +34,7 @@ from bprop.cli.common import (
     save_or_rescue,
 )
 from bprop.data import DataError, Dataset
-from bprop.data.csv import read_header
+from bprop.data.csv import is_column_index, read_header
 from bprop.errors import TrainingInterrupted
 from bprop.optim.methods import HYPERPARAMETERS, make_rule
 
@@ -359,6 +359,11 @@ def train_sequence(args: argparse.Namespace) -> dict[str, Any]:
         check_out(args.out)
     if args.task == "charlm" and not args.data:
         raise CLIError("--task charlm needs --data FILE (a text file)")
+    if args.task == "forecast" and is_csv(args.data) and args.target is None:
+        raise CLIError(
+            f"--task forecast --data {args.data}: name the series' column with --target "
+            "(name or 0-based index)"
+        )
     epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS
     start = time.perf_counter()
     try:
@@ -451,9 +456,12 @@ def _run_sequence_task(args: argparse.Namespace, hidden: int | None, epochs: int
         return {"task": args.task, **result}
     else:
         series = args.data or "sunspots"
+        column: str | int | None = args.target
+        if is_csv(series) and column not in read_header(series, args.delimiter):
+            column = int(column) if is_column_index(column) else column
         out = tasks.train_forecast(
             series,
-            column=args.target,
+            column=column,
             window=args.window,
             cell=cell,
             hidden=hidden or 16,

@@ -117,7 +117,7 @@ def load_csv_features(
         names = list(columns)
     else:
         names = list(header)
-        if exclude is not None and (exclude in header or _is_index(exclude)):
+        if exclude is not None and (exclude in header or is_column_index(exclude)):
             names.pop(_target_index(header, exclude, path))
     if not names:
         raise DataError(f"{path}: no feature columns left (the file has {header})")
@@ -141,7 +141,8 @@ def label_names(values: np.ndarray) -> list[str]:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _is_index(target: Any) -> bool:
+def is_column_index(target: Any) -> bool:
+    """True for an int, or a string that is an integer (``"4"``, ``"-1"``): a column index."""
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
         return True
     return isinstance(target, str) and bool(_INDEX.fullmatch(target.strip()))
@@ -339,7 +340,7 @@ def _targets(
 def _target_index(header: list[str], target: str | int, path: Path) -> int:
     if isinstance(target, str) and target in header:
         return header.index(target)
-    if _is_index(target):
+    if is_column_index(target):
         k = int(target)
         if not -len(header) <= k < len(header):
             raise DataError(
