@@ -118,10 +118,11 @@ def test_ctrl_c_saves_a_language_model_that_samples(tmp_path):
     assert len(text) == 7
 
 
-def test_ctrl_c_in_compare_writes_the_finished_runs(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])  # in this process; in worker processes
+def test_ctrl_c_in_compare_writes_the_finished_runs(tmp_path, jobs):
     code, out, err = interrupt_run(
         ["compare", "--data", "digits", "--methods", "sgd", "--schedules", "online",
-         "--seeds", "50", "--epochs", "30", "--target-loss", "0", "--jobs", "1", "--quiet",
+         "--seeds", "50", "--epochs", "30", "--target-loss", "0", "--jobs", jobs, "--quiet",
          "--out", "rep"],
         tmp_path,
         after=2.0,

@@ -258,8 +258,8 @@ def save_or_rescue(
         try:
             save(path)
             return path, None
-        except OSError as err:
-            failure = f"could not save to {path} ({err.strerror or err})"
+        except (OSError, ValueError) as err:  # ValueError: a path bp.save refuses
+            failure = f"could not save to {path} ({getattr(err, 'strerror', None) or err})"
     rescue = rescue_path(suffix)
     try:
         save(rescue)

@@ -8,8 +8,10 @@ exits with 130.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from bprop import interrupt
@@ -37,11 +39,8 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
                 f"--data {args.data} is a CSV file: name its target column with --target"
             )
         data = load_csv(args.data, args.target, delimiter=args.delimiter)
-    # an interrupted grid stops its worker processes at once; loky's resource tracker (a
-    # process of its own) would then warn on stderr about their semaphores, which it frees
-    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
-    try:
-        with interrupt.deferred_interrupts():
+    with interrupt.deferred_interrupts(), _quiet_resource_tracker():  # until results are written
+        try:
             rows = run_grid(
                 data,
                 [m.lower() for m in args.methods],
@@ -58,15 +57,15 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
                 n_jobs=args.jobs,
                 progress=not (args.quiet or args.json),
             )
-    except TrainingInterrupted as exc:
-        rows = exc.rows
+        except TrainingInterrupted as exc:
+            rows = exc.rows
+            csv_path, report = _write(args, rows)
+            written = f"{csv_path} and {report}" if report else csv_path
+            raise Stopped(
+                f"interrupted: wrote the {len(rows)} finished runs to {written}; run the same "
+                f"command again to redo the whole grid (the finished runs are in {quote(csv_path)})"
+            ) from exc
         csv_path, report = _write(args, rows)
-        written = f"{csv_path} and {report}" if report else csv_path
-        raise Stopped(
-            f"interrupted: wrote the {len(rows)} finished runs to {written}; run the same "
-            f"command again to redo the whole grid (the finished runs are in {quote(csv_path)})"
-        ) from exc
-    csv_path, report = _write(args, rows)
     summary = summarize(rows)
     return {
         "runs": len(rows),
@@ -76,6 +75,23 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
         "csv": csv_path,
         "report": report,
     }
+
+
+@contextlib.contextmanager
+def _quiet_resource_tracker() -> Iterator[None]:
+    """An interrupted grid stops its worker processes at once; loky's resource tracker (a
+    process of its own, started with the grid) would then warn on stderr about the semaphores
+    it frees. Its warnings filter comes from the environment it starts with."""
+    previous = os.environ.get("PYTHONWARNINGS")
+    rule = "ignore:resource_tracker:UserWarning"
+    os.environ["PYTHONWARNINGS"] = f"{previous},{rule}" if previous else rule
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = previous
 
 
 def _write(args: argparse.Namespace, rows: Any) -> tuple[str, str | None]:

@@ -115,8 +115,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         return train_sequence(args)
     start_epoch, metadata = 0, {}
     if args.resume:
-        metadata = _resume_options(args)
-        start_epoch = int(bp.load_checkpoint(args.resume).trainer_state.get("epoch", 0))
+        saved = _resume_options(args)
+        metadata, start_epoch = saved.metadata, int(saved.trainer_state.get("epoch", 0))
         args.out = args.out or args.resume
     if not args.data:
         raise CLIError("--data is required: a built-in dataset name or a CSV file")
@@ -196,8 +196,9 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         bp.save(trainer, path, metadata=meta)
 
     start = time.perf_counter()
-    try:
-        with interrupt.deferred_interrupts():
+    # signals stay deferred until the model is saved: a Ctrl-C during the save is not lost
+    with interrupt.deferred_interrupts():
+        try:
             hist = trainer.fit(
                 X,
                 ds.y,
@@ -206,42 +207,42 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
                 early_stopping=args.early_stopping,
                 target_loss=args.target_loss,
             )
-    except TrainingInterrupted as exc:
-        where, failure = save_or_rescue(save, args.out)
-        raise Stopped(
-            f"interrupted by {_signal_name(exc)} in epoch {trainer.epoch + 1} of "
-            f"{start_epoch + epochs}: {failure + '; ' if failure else ''}saved the model and "
-            f"its trainer to {where}; resume with: bprop train --resume {quote(where)}"
-        ) from exc
-    result: dict[str, Any] = {
-        "data": ds.name,
-        "method": args.method,
-        "schedule": trainer.schedule.name,
-        "epochs": hist.epochs,
-        "seconds": time.perf_counter() - start,
-        "train_loss": hist.train_loss[-1] if hist.train_loss else None,
-        "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,
-        "val_loss": hist.val_loss[-1] if hist.val_loss else None,
-        "val_accuracy": hist.val_accuracy[-1] if hist.val_accuracy else None,
-        "stopped_because": hist.stopped_because,
-    }
-    if note:
-        result["note"] = note
-    if diag is not None:
-        result["diagnostics"] = diag.summary()
-        if not args.json:
-            print(diag.format_summary())  # includes a "warning: …" line per warning
-        else:
-            for message in diag.messages:
-                print(f"bprop train: warning: {message}", file=sys.stderr)
-        if report_dir:
-            result["report"] = _diagnostics_report(args, ds.name, hist, diag, report_dir)
-    if args.out:
-        where, failure = save_or_rescue(save, args.out)
-        result["model"] = where
-        if failure:
-            args.late_error = f"{failure}; saved the trained model to {where} instead"
-    return result
+        except TrainingInterrupted as exc:
+            where, failure = save_or_rescue(save, args.out)
+            raise Stopped(
+                f"interrupted by {_signal_name(exc)} in epoch {trainer.epoch + 1} of "
+                f"{start_epoch + epochs}: {failure + '; ' if failure else ''}saved the model and "
+                f"its trainer to {where}; resume with: bprop train --resume {quote(where)}"
+            ) from exc
+        result: dict[str, Any] = {
+            "data": ds.name,
+            "method": args.method,
+            "schedule": trainer.schedule.name,
+            "epochs": hist.epochs,
+            "seconds": time.perf_counter() - start,
+            "train_loss": hist.train_loss[-1] if hist.train_loss else None,
+            "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,
+            "val_loss": hist.val_loss[-1] if hist.val_loss else None,
+            "val_accuracy": hist.val_accuracy[-1] if hist.val_accuracy else None,
+            "stopped_because": hist.stopped_because,
+        }
+        if note:
+            result["note"] = note
+        if diag is not None:
+            result["diagnostics"] = diag.summary()
+            if not args.json:
+                print(diag.format_summary())  # includes a "warning: …" line per warning
+            else:
+                for message in diag.messages:
+                    print(f"bprop train: warning: {message}", file=sys.stderr)
+            if report_dir:
+                result["report"] = _diagnostics_report(args, ds.name, hist, diag, report_dir)
+        if args.out:
+            where, failure = save_or_rescue(save, args.out)
+            result["model"] = where
+            if failure:
+                args.late_error = f"{failure}; saved the trained model to {where} instead"
+        return result
 
 
 def _target_name(ds: Dataset, args: argparse.Namespace) -> str | None:
@@ -278,9 +279,9 @@ def _new_trainer(args: argparse.Namespace, n_in: int, n_out: int, loss_name: str
     )
 
 
-def _resume_options(args: argparse.Namespace) -> dict[str, Any]:
+def _resume_options(args: argparse.Namespace) -> bp.Checkpoint:
     """Take the run's options from the ``--resume`` file; refuse different ones given now.
-    Returns the file's metadata."""
+    Returns the file's checkpoint."""
     ck = bp.load_checkpoint(args.resume)
     meta = ck.metadata
     saved = meta.get("cli")
@@ -302,7 +303,7 @@ def _resume_options(args: argparse.Namespace) -> dict[str, Any]:
             f"--resume {args.resume} continues a run with its own options; drop "
             f"{', '.join(conflicts)} or start a new run"
         )
-    return meta
+    return ck
 
 
 def _report_dir_for(model_path: str) -> str:
@@ -366,11 +367,11 @@ def train_sequence(args: argparse.Namespace) -> dict[str, Any]:
         )
     epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS
     start = time.perf_counter()
-    try:
-        with interrupt.deferred_interrupts():
+    with interrupt.deferred_interrupts():  # until the model is saved (see cmd_train)
+        try:
             result = _run_sequence_task(args, hidden, epochs)
-    except TrainingInterrupted as exc:
-        raise Stopped(_save_interrupted_sequence(args, exc)) from exc
+        except TrainingInterrupted as exc:
+            raise Stopped(_save_interrupted_sequence(args, exc)) from exc
     result["seconds"] = time.perf_counter() - start
     return result
 
