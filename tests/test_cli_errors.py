@@ -150,3 +150,19 @@ def test_an_unexpected_error_is_one_line_with_status_1(monkeypatch, capsys):
     assert main(["datasets"]) == 1
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "internal error: AttributeError" in err
+
+
+def test_out_on_a_read_only_or_full_filesystem_is_refused_before_training(
+    tmp_path, monkeypatch, capsys
+):
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # root ignores permissions: simulate
+    code = main(["train", "--data", "xor", "--quiet", "--out", str(tmp_path / "m.bprop")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "--out" in err and "Read-only file system" in err and "choose a writable folder" in err
