@@ -41,12 +41,16 @@ import csv
 import math
 import os
 import re
+import signal
 import time
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+
+from bprop import interrupt
+from bprop.errors import TrainingInterrupted
 
 #: the CSV columns written by :func:`write_csv`, in order, and what each holds
 CSV_COLUMNS: dict[str, str] = {
@@ -183,6 +187,10 @@ def _one_run(job: dict[str, Any]) -> dict[str, Any]:
     from bprop.losses import get_loss
     from bprop.optim.methods import make_rule
 
+    if job.get("worker"):
+        # Ctrl-C in a terminal reaches every process of the group: only the parent stops
+        # the grid (after the runs in progress) and writes what is done
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     X, y = job["X"], job["y"]
     seed, method, schedule = job["seed"], job["method"], job["schedule"]
     hyper = dict(job["hyper"])
@@ -294,6 +302,12 @@ def run_grid(
         progress: a tqdm progress bar over the whole grid.
         name: the data set's name in the report (default: its own, or ``"arrays"``).
 
+    Inside :func:`bprop.interrupt.deferred_interrupts`, a SIGINT/SIGTERM stops the grid once
+    the runs in progress end (with ``n_jobs=1``: after the current update, that run left out):
+    :class:`bprop.errors.TrainingInterrupted` is raised with ``rows``, the
+    :class:`GridResult` of the runs finished so far. Worker processes ignore SIGINT, so a
+    Ctrl-C sent to the whole process group stops only the grid, not the runs.
+
     Returns:
         a :class:`GridResult`: the rows (dicts with the :data:`CSV_COLUMNS` and ``curves``,
         the per-epoch ``train_loss``, ``val_loss`` and cumulative ``seconds``), in grid order,
@@ -369,14 +383,36 @@ def run_grid(
             for job in jobs:
                 rows.append(_one_run(job))
                 bar.update(1)
+                interrupt.check()
         else:
+            for job in jobs:
+                job["worker"] = True
             parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-            for row in parallel(delayed(_one_run)(job) for job in jobs):
-                rows.append(row)
-                bar.update(1)
+            results = parallel(delayed(_one_run)(job) for job in jobs)
+            try:
+                for row in results:
+                    rows.append(row)
+                    bar.update(1)
+                    interrupt.check()
+            finally:
+                # on an interrupt: cancel the runs not finished and stop the workers
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "… tasks … have been cancelled"
+                    results.close()
+    except TrainingInterrupted as exc:
+        # the runs finished so far, for the caller to write (a run cut short is left out)
+        exc.rows = _finish(rows, config, skipped)
+        raise
     finally:
         bar.close()
-    rows.sort(key=lambda r: r["index"])
+    return _finish(rows, config, skipped)
+
+
+def _finish(
+    rows: list[dict[str, Any]], config: dict[str, Any], skipped: list[tuple[str, str]]
+) -> GridResult:
+    """The rows in grid order, without their job index, as a :class:`GridResult`."""
+    rows = sorted(rows, key=lambda r: r["index"])
     for r in rows:
         r.pop("index", None)
     return GridResult(rows, config, skipped)

@@ -14,8 +14,10 @@ Example:
     (4, 2, 2, 2)
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -112,6 +114,25 @@ class Dataset:
             names = getattr(self, field)
             if names is not None:
                 object.__setattr__(self, field, tuple(str(n) for n in names))
+
+    def with_classes(self, classes: Sequence[str]) -> Dataset:
+        """The same data with its labels re-encoded as indices into ``classes`` (a model's
+        saved class names), matched by name: a file that lacks some classes, or lists them in
+        another order, is scored against the model's own numbering. Raises `DataError`
+        listing the labels ``classes`` does not contain."""
+        if self.task != "classification" or self.target_names is None:
+            raise DataError(f"Dataset {self.name!r}: only named classes can be re-encoded")
+        index = {str(c): k for k, c in enumerate(classes)}
+        unknown = [n for n in self.target_names if n not in index]
+        if unknown:
+            raise DataError(
+                f"label(s) {unknown} of {self.name!r} are not among the model's classes "
+                f"{list(map(str, classes))}; drop those rows or retrain with them"
+            )
+        recode = np.array([index[n] for n in self.target_names], dtype=np.int64)
+        return replace(
+            self, y=recode[self.y], n_classes=len(index), target_names=tuple(map(str, classes))
+        )
 
     def __len__(self) -> int:
         return len(self.X)

@@ -191,3 +191,59 @@ def test_directory_and_non_utf8(tmp_path):
     path.write_bytes("a,y\n1,caf\xe9\n".encode("latin-1"))
     with pytest.raises(DataError, match="is not UTF-8 text"):
         load_csv(path, target="y")
+
+
+# --- pandas reader: index targets given as text, ragged first rows, features only --------
+
+
+def test_target_index_given_as_text_unless_a_column_has_that_name(tmp_path):
+    path = write(tmp_path, "a,b,c\n1,2,0\n3,4,1\n")
+    assert load_csv(path, target="2").feature_names == ("a", "b")
+    assert load_csv(path, target="-3").feature_names == ("b", "c")
+    named = write(tmp_path, "0,x,2\n1,2,0\n3,4,1\n", "named.csv")
+    # a column literally named "2" wins over the index 2 (which is the same column here) and
+    # the name "0" is the first column, not an index
+    assert load_csv(named, target="0").feature_names == ("x", "2")
+
+
+def test_extra_field_in_the_first_data_row_is_reported(tmp_path):
+    # pandas would silently take the extra leading field as a row index
+    with pytest.raises(DataError, match="line 2 has 4 fields but the header has 3"):
+        load_csv(write(tmp_path, "a,b,y\n1,2,3,4\n5,6,7\n"), target="y")
+
+
+def test_short_row_is_reported_not_filled_with_nan(tmp_path):
+    with pytest.raises(DataError, match="line 4 has 2 fields but the header has 3"):
+        load_csv(write(tmp_path, "a,b,y\n1,2,3\n4,5,6\n7,8\n"), target="y")
+
+
+def test_semicolon_file_with_the_default_delimiter_says_check_the_delimiter(tmp_path):
+    with pytest.raises(DataError, match="Is the delimiter ',' right"):
+        load_csv(write(tmp_path, "a;b;t\n1;2;3\n"), target="t")
+
+
+def test_float32_features(tmp_path):
+    ds = load_csv(write(tmp_path, "a,b,t\n1.5,2,0\n3,4,1\n"), target="t", dtype=np.float32)
+    assert ds.X.dtype == np.float32 and ds.X.tolist() == [[1.5, 2.0], [3.0, 4.0]]
+
+
+def test_features_only_by_name_in_the_models_order(tmp_path):
+    from bprop.data.csv import load_csv_features
+
+    path = write(tmp_path, "b,extra,a\n1,9,2\n3,9,4\n")
+    X, names = load_csv_features(path, ["a", "b"])
+    assert names == ["a", "b"] and X.tolist() == [[2, 1], [4, 3]]
+    X, names = load_csv_features(path, exclude="extra")
+    assert names == ["b", "a"] and X.tolist() == [[1, 2], [3, 4]]
+    X, names = load_csv_features(path, exclude="not-there")  # predict without a target column
+    assert names == ["b", "extra", "a"]
+    with pytest.raises(DataError, match=r"no column\(s\) \['c'\], which the model was trained on"):
+        load_csv_features(path, ["a", "c"])
+
+
+def test_label_names_of_numbers_and_strings():
+    from bprop.data.csv import label_names
+
+    assert label_names(np.array([-1.0, 2.0, 10.0])) == ["-1", "2", "10"]
+    assert label_names(np.array([0.5, 1.5])) == ["0.5", "1.5"]
+    assert label_names(np.array(["cat", "dog"], dtype=object)) == ["cat", "dog"]

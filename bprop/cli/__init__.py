@@ -1,0 +1,393 @@
+"""The ``bprop`` command: train, evaluate and use networks from the shell.
+
+Examples::
+
+    bprop datasets
+    bprop train --data digits --hidden 32 --method momentum --schedule minibatch \\
+        --epochs 30 --out digits.bprop
+    bprop train --resume digits.bprop --epochs 10          # 10 more epochs of that run
+    bprop train --data table.csv --target price --hidden 16,8 --loss mse --json
+    bprop train --data table.csv --delimiter ';' --target 4    # target by 0-based index
+    bprop evaluate digits.bprop --data digits
+    bprop predict digits.bprop --data new.csv
+    bprop compare --data xor --methods sgd,momentum,irprop-,quickprop --schedules batch \\
+        --seeds 5 --epochs 500 --target-loss 0.05 --hidden 4 --out report/
+    bprop explain --method irprop+ --steps 2 --format md
+    bprop train --data digits --hidden 32,32,32 --activation sigmoid --diagnostics --out d.bprop
+
+Every error is one line, ``bprop CMD: error: …``, naming the option and what to do, with exit
+status 2 (a bug in bprop itself: one line and status 1); no Python traceback reaches the user.
+Ctrl-C or SIGTERM during training saves the work (see :mod:`bprop.cli.train`) and exits 130.
+The sub-commands live in :mod:`bprop.cli.train`, :mod:`bprop.cli.models` and
+:mod:`bprop.cli.compare`; what they share in :mod:`bprop.cli.common`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import bprop as bp
+from bprop.cli.common import (
+    EXIT_INTERRUPTED,
+    CLIError,
+    Stopped,
+    finite_float,
+    fraction,
+    hidden_sizes,
+    int_at_least,
+    name_list,
+    non_negative_float,
+    positive_float,
+)
+from bprop.cli.compare import cmd_compare
+from bprop.cli.models import cmd_datasets, cmd_evaluate, cmd_explain, cmd_predict, cmd_sample
+from bprop.cli.train import cmd_train
+from bprop.layers.activations import ACTIVATION_LAYERS
+from bprop.layers.initializers import INITIALIZERS
+from bprop.losses import LOSSES
+from bprop.optim.methods import HYPERPARAMETERS, METHODS
+
+__all__ = ["CLIError", "build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (``bprop train: error: argument --seed: …``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bprop", description="Every classic type of backpropagation, from the shell."
+    )
+    parser.add_argument("--version", action="version", version=f"bprop {bp.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a feedforward network")
+    train.add_argument(
+        "--task",
+        default="classify",
+        choices=[
+            "classify",
+            "charlm",
+            "adding",
+            "reber",
+            "forecast",
+            "completion",
+            "rbp-xor",
+            "temporal-xor",
+        ],
+        help="classify (feedforward, default), charlm (language model on a text file), "
+        "adding, reber (sequence tasks), forecast (time series); Almeida-Pineda recurrent "
+        "backprop: completion (pattern completion), rbp-xor; real-time recurrent learning: "
+        "temporal-xor",
+    )
+    train.add_argument(
+        "--data",
+        help="built-in dataset name (see `bprop datasets`) or a CSV file; for charlm a text "
+        "file; for forecast 'sunspots' (default) or a CSV file with --target COLUMN",
+    )
+    train.add_argument(
+        "--target", help="target column of a CSV file: its name, or its 0-based index"
+    )
+    train.add_argument("--delimiter", default=",", help="field separator of a CSV file (default ,)")
+    train.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="continue the run saved in FILE (by --out, or when a run was interrupted) with "
+        "its own options and data; trains its remaining epochs, or --epochs N more; saves to "
+        "--out (default: FILE)",
+    )
+    train.add_argument(
+        "--hidden",
+        type=hidden_sizes,
+        help="hidden sizes, e.g. 32,16 (default 32; recurrent tasks: one size)",
+    )
+    train.add_argument(
+        "--activation", default="tanh", choices=[a for a in ACTIVATION_LAYERS if a != "softmax"]
+    )
+    train.add_argument(
+        "--output",
+        choices=list(ACTIVATION_LAYERS),
+        help="output activation (default: linear; sigmoid for binary_cross_entropy)",
+    )
+    train.add_argument("--init", choices=INITIALIZERS, help="weight initialiser")
+    train.add_argument(
+        "--loss",
+        choices=sorted(LOSSES),
+        help="default: softmax_cross_entropy for classes, mse otherwise",
+    )
+    train.add_argument(
+        "--method",
+        choices=sorted(METHODS),
+        help="update rule (default: sgd; adam for recurrent tasks)",
+    )
+    train.add_argument(
+        "--schedule",
+        choices=["online", "minibatch", "batch"],
+        help="default: batch for rprop±/irprop±/quickprop/bold-driver, minibatch otherwise",
+    )
+    train.add_argument("--batch-size", type=int_at_least(1), default=32)
+    train.add_argument(
+        "--epochs",
+        type=int_at_least(0),
+        help="epochs to train (default 100; with --resume: the run's remaining epochs)",
+    )
+    train.add_argument(
+        "--l2", type=non_negative_float, default=0.0, help="L2 penalty λ, added to the loss"
+    )
+    group = train.add_argument_group("update-rule hyper-parameters (defaults: the rule's own)")
+    for name, help_text in HYPERPARAMETERS.items():
+        kind = positive_float if name == "lr" else finite_float
+        group.add_argument(f"--{name.replace('_', '-')}", type=kind, help=help_text)
+    train.add_argument(
+        "--validation-split",
+        type=fraction,
+        help="fraction held out to validate (default 0.2; none for sets under 50 examples)",
+    )
+    train.add_argument("--early-stopping", type=int_at_least(1), metavar="PATIENCE")
+    train.add_argument(
+        "--target-loss", type=finite_float, help="stop when the training loss is this"
+    )
+    train.add_argument(
+        "--scale",
+        default="standard",
+        choices=["standard", "none"],
+        help="standardise inputs (the scaler is saved with the model)",
+    )
+    train.add_argument("--seed", type=int_at_least(0), default=0)
+    train.add_argument("--out", help="save the trained model (and optimizer state) here")
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="classify: record per-layer gradient norms, saturated and dead units each epoch "
+        "(on 256 training examples), print a summary, warn on vanishing/exploding gradients; "
+        "with --out also write an HTML report beside the model",
+    )
+    train.add_argument("--report", help="--diagnostics: write the HTML report in this folder")
+    seq = train.add_argument_group("recurrent tasks")
+    seq.add_argument("--cell", default="lstm", choices=["lstm", "gru", "elman"])
+    seq.add_argument("--unit", default="char", choices=["char", "word"])
+    seq.add_argument(
+        "--vocab-limit", type=int_at_least(2), help="word models: keep this many words"
+    )
+    seq.add_argument(
+        "--k1", type=int_at_least(1), default=100, help="truncated BPTT: forward steps"
+    )
+    seq.add_argument(
+        "--k2", type=int_at_least(1), help="truncated BPTT: backward steps (default k1)"
+    )
+    seq.add_argument(
+        "--max-seconds", type=positive_float, help="stop language-model training after"
+    )
+    seq.add_argument(
+        "--T", type=int_at_least(1), default=50, help="adding problem: sequence length"
+    )
+    seq.add_argument("--window", type=int_at_least(1), default=12, help="forecast: input window")
+    seq.add_argument(
+        "--steps",
+        type=int_at_least(1),
+        default=300000,
+        help="temporal-xor: stream length (bits)",
+    )
+    train.set_defaults(func=cmd_train, parser=train)
+
+    smp = sub.add_parser("sample", help="generate text from a language model")
+    smp.add_argument("model", help="a model written by `bprop train --task charlm --out`")
+    smp.add_argument("--length", type=int_at_least(0), default=500)
+    smp.add_argument("--temperature", type=positive_float, default=1.0)
+    smp.add_argument("--prime", help="text to start from")
+    smp.add_argument("--seed", type=int_at_least(0), default=0)
+    smp.add_argument("--json", action="store_true")
+    smp.set_defaults(func=cmd_sample)
+
+    for name, func, text in (
+        ("evaluate", cmd_evaluate, "loss and accuracy of a saved model"),
+        ("predict", cmd_predict, "predictions of a saved model"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("model", help="a model file written by `bprop train --out`")
+        p.add_argument("--data", required=True, help="built-in dataset name or CSV file")
+        p.add_argument(
+            "--target",
+            help="target column of a CSV file, name or 0-based index (default: the one the "
+            "model was trained on; predict needs none)",
+        )
+        p.add_argument("--delimiter", default=",", help="field separator of a CSV file")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "predict":
+            p.add_argument("--out", help="write one prediction per line to this file")
+        p.set_defaults(func=func)
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare training methods and schedules over several seeds (HTML report + CSV)",
+    )
+    cmp_.add_argument("--data", required=True, help="built-in dataset name or CSV file")
+    cmp_.add_argument("--target", help="target column of a CSV file (name or 0-based index)")
+    cmp_.add_argument("--delimiter", default=",", help="field separator of a CSV file")
+    cmp_.add_argument(
+        "--methods",
+        type=name_list,
+        default=["sgd", "momentum", "irprop-"],
+        help=f"comma-separated update rules from {', '.join(sorted(METHODS))}",
+    )
+    cmp_.add_argument(
+        "--schedules",
+        type=name_list,
+        default=["batch"],
+        help="comma-separated schedules: online, minibatch, batch (default batch)",
+    )
+    cmp_.add_argument(
+        "--seeds", type=int_at_least(1), default=5, help="seeds per combination (0 … n−1)"
+    )
+    cmp_.add_argument("--epochs", type=int_at_least(1), default=200, help="most epochs per run")
+    cmp_.add_argument(
+        "--target-loss",
+        type=finite_float,
+        default=0.05,
+        help="training loss that counts as success",
+    )
+    cmp_.add_argument("--hidden", type=hidden_sizes, help="hidden sizes, e.g. 32,16 (default 8)")
+    cmp_.add_argument(
+        "--activation", default="tanh", choices=[a for a in ACTIVATION_LAYERS if a != "softmax"]
+    )
+    cmp_.add_argument("--lr", type=positive_float, help="learning rate (default: each rule's own)")
+    cmp_.add_argument("--batch-size", type=int_at_least(1), default=32, help="mini-batch size")
+    cmp_.add_argument("--validation-split", type=fraction, default=0.0)
+    cmp_.add_argument("--jobs", type=_jobs, default=-1, help="worker processes (-1: all cores)")
+    cmp_.add_argument(
+        "--allow-mismatch",
+        action="store_true",
+        help="also run full-batch rules (Rprop, Quickprop, bold driver) on online/mini-batch "
+        "schedules (flagged in the summary)",
+    )
+    cmp_.add_argument("--out", default="report", help="folder for index.html and results.csv")
+    cmp_.add_argument("--json", action="store_true", help="print one JSON object")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmp_.set_defaults(func=cmd_compare)
+
+    exp = sub.add_parser("explain", help="step-by-step trace of training a small network")
+    exp.add_argument(
+        "--method", default="sgd", choices=sorted(METHODS), help="update rule (default sgd)"
+    )
+    exp.add_argument("--steps", type=int_at_least(1), default=1, help="training steps to trace")
+    exp.add_argument("--format", default="text", choices=["text", "md"])
+    exp.add_argument(
+        "--network",
+        help="a small model saved with bp.save / bprop train --out (default: the "
+        "textbook 2-2-2 example)",
+    )
+    exp.add_argument("--input", help="input values, e.g. 0.05,0.10")
+    exp.add_argument("--target", help="target values, e.g. 0.01,0.99")
+    exp.add_argument("--lr", type=positive_float, help="learning rate (textbook default 0.5)")
+    exp.set_defaults(func=cmd_explain)
+
+    ds = sub.add_parser("datasets", help="list the built-in datasets")
+    ds.add_argument("--json", action="store_true")
+    ds.set_defaults(func=cmd_datasets)
+    return parser
+
+
+def _print_human(command: str, result: dict[str, Any]) -> None:
+    if command == "datasets":
+        for d in result["datasets"]:
+            print(f"{d['name']:18s} {d['description']}")
+    elif command == "predict":
+        for v in result["predictions"]:
+            print(v)
+    elif command in ("sample", "explain"):
+        print(result["text"].rstrip("\n"))
+    elif command == "compare":
+        print(result["table"])
+        print(f"\nresults: {result['csv']}\nreport:  {result['report']}")
+    elif command == "train" and "diagnostics" in result:
+        for key, value in result.items():
+            if key == "diagnostics":
+                continue
+            print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
+    else:
+        for key, value in result.items():
+            print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
+
+
+def _jobs(text: str) -> int:
+    """--jobs: a positive number of worker processes, or -1 (all cores), -2 (all but one)…"""
+    value = int_at_least(-(os.cpu_count() or 1))(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (1: no workers; -1: all cores)")
+    return value
+
+
+def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    """Warnings as one line each, ``bprop: warning: …``."""
+    print(f"bprop: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``bprop`` command with ``argv`` (default: ``sys.argv[1:]``); the exit status:
+    0 done, 2 a user error (one line on stderr), 130 interrupted (work saved; one line),
+    1 a bug in bprop (one line). Argument errors exit through ``SystemExit(2)`` as usual."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prefix = f"bprop {args.command}"
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            result = args.func(args)
+        except Stopped as done:
+            print(f"{prefix}: {_one_line(done)}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except KeyboardInterrupt:  # a second Ctrl-C, or one outside training
+            print(f"{prefix}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except (CLIError, ValueError, OSError, bp.TrainingDiverged) as err:
+            # ValueError covers the library's DataError, ModelFileError and bad arguments;
+            # OSError a file that cannot be read or written
+            print(f"{prefix}: error: {_one_line(err)}", file=sys.stderr)
+            return 2
+        except MemoryError:
+            print(
+                f"{prefix}: error: out of memory; use a smaller network or less data",
+                file=sys.stderr,
+            )
+            return 2
+        except Exception as err:  # a bug: still one line, and how to see more
+            if os.environ.get("BPROP_TRACEBACK"):
+                raise
+            print(
+                f"{prefix}: internal error: {type(err).__name__}: {_one_line(err)} (a bug in "
+                "bprop; please report it with the command; BPROP_TRACEBACK=1 shows where)",
+                file=sys.stderr,
+            )
+            return 1
+    try:
+        if getattr(args, "json", False):
+            print(json.dumps(result))
+        else:
+            _print_human(args.command, result)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `bprop predict … | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    late = getattr(args, "late_error", None)
+    if late:
+        print(f"{prefix}: error: {_one_line(late)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

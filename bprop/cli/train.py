@@ -1,0 +1,516 @@
+"""``bprop train``: feedforward training (``--task classify``, resumable with ``--resume``) and
+the recurrent applications (``--task charlm|adding|reber|forecast|completion|rbp-xor|
+temporal-xor``).
+
+Training runs inside :func:`bprop.interrupt.deferred_interrupts`: the first Ctrl-C (SIGINT) or
+SIGTERM lets the current update finish, then the model — for feedforward training the whole
+resumable trainer — is saved to ``--out`` (or, without one, to a ``bprop-rescue-…`` file in the
+working directory), one line says where and how to resume, and the command exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+import bprop as bp
+from bprop import interrupt
+from bprop.cli.common import (
+    CLIError,
+    Stopped,
+    apply_scaler,
+    check_out,
+    check_size,
+    dense_parameters,
+    fit_scaler,
+    is_csv,
+    load_data,
+    quote,
+    save_or_rescue,
+)
+from bprop.data import DataError, Dataset
+from bprop.data.csv import is_column_index, read_header
+from bprop.errors import TrainingInterrupted
+from bprop.optim.methods import HYPERPARAMETERS, make_rule
+
+#: a built-in or CSV data set smaller than this gets no validation split unless one is asked
+#: for: holding out 20 % of XOR's 4 patterns leaves a validation "accuracy" of 0 or 1 on one
+#: example and removes a pattern the network must learn
+MIN_EXAMPLES_FOR_DEFAULT_SPLIT = 50
+DEFAULT_VALIDATION_SPLIT = 0.2
+DEFAULT_EPOCHS = 100
+
+#: the options that define a feedforward run; saved with the model so that ``--resume`` needs
+#: none of them again (and refuses different ones)
+RUN_OPTIONS = (
+    "data",
+    "target",
+    "delimiter",
+    "hidden",
+    "activation",
+    "output",
+    "init",
+    "loss",
+    "method",
+    "schedule",
+    "batch_size",
+    "l2",
+    *HYPERPARAMETERS,
+    "validation_split",
+    "early_stopping",
+    "target_loss",
+    "scale",
+    "seed",
+)
+
+_CELL_GATES = {"lstm": 4, "gru": 3, "elman": 1}
+_SAVES_MODEL = ("charlm", "forecast", "adding", "reber")
+
+
+def _verbose(args: argparse.Namespace) -> int:
+    return 0 if (args.quiet or args.json) else 1
+
+
+def _signal_name(exc: TrainingInterrupted) -> str:
+    try:
+        return signal.Signals(exc.signal).name
+    except (TypeError, ValueError):
+        return "a signal"
+
+
+def _default_loss(ds: Dataset) -> str:
+    return "softmax_cross_entropy" if ds.task == "classification" else "mse"
+
+
+def labels_for_model(ds: Dataset, metadata: dict[str, Any], source: str) -> Dataset:
+    """``ds`` with its class labels numbered as the model's saved classes (matched by name),
+    so a file that lacks a class or orders them differently is scored correctly; unknown
+    labels are refused (see :meth:`bprop.data.Dataset.with_classes`). ``source``: the option
+    and value the data came from, for the message."""
+    classes = metadata.get("target_names")
+    if ds.task != "classification" or not classes or ds.target_names is None:
+        return ds
+    try:
+        return ds.with_classes(classes)
+    except DataError as err:
+        raise CLIError(f"{source}: {err}") from err
+
+
+# --- feedforward training ------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    """``bprop train``."""
+    if args.task != "classify":
+        if args.resume:
+            raise CLIError(
+                f"--resume continues feedforward training only (--task classify), not "
+                f"--task {args.task}; start the run again instead"
+            )
+        return train_sequence(args)
+    start_epoch, metadata = 0, {}
+    if args.resume:
+        saved = _resume_options(args)
+        metadata, start_epoch = saved.metadata, int(saved.trainer_state.get("epoch", 0))
+        args.out = args.out or args.resume
+    if not args.data:
+        raise CLIError("--data is required: a built-in dataset name or a CSV file")
+    if args.hidden is None:
+        args.hidden = [32]
+    if args.method is None:
+        args.method = "sgd"
+    if args.out:
+        check_out(args.out)
+    ds = load_data(args)
+    note = None
+    if args.validation_split is None:
+        small = len(ds) < MIN_EXAMPLES_FOR_DEFAULT_SPLIT
+        args.validation_split = 0.0 if small else DEFAULT_VALIDATION_SPLIT
+        if small:
+            note = (
+                f"no validation split: {len(ds)} examples are too few to hold any out "
+                "(--validation-split F asks for one)"
+            )
+    if args.early_stopping is not None and not args.validation_split:
+        raise CLIError("--early-stopping needs a validation split: add --validation-split 0.2")
+    loss_name = args.loss or _default_loss(ds)
+    if ds.task == "classification" and loss_name != "softmax_cross_entropy":
+        n_out = 1 if ds.n_classes == 2 and loss_name == "binary_cross_entropy" else ds.n_classes
+    else:
+        n_out = ds.n_outputs
+    sizes = [ds.n_features, *args.hidden, n_out]
+    check_size(dense_parameters(sizes), f"the network {'-'.join(map(str, sizes))}")
+    if args.resume:
+        ds = labels_for_model(ds, metadata, f"--data {args.data}")
+        scaler = metadata.get("scaler")
+        X = apply_scaler(ds.X, scaler, ds.feature_names)
+        trainer = bp.load_trainer(args.resume, verbose=_verbose(args))
+        if trainer.net.n_in is not None and X.shape[1] != trainer.net.n_in:
+            raise CLIError(
+                f"--data {args.data} has {X.shape[1]} features; the run in {args.resume} "
+                f"expects {trainer.net.n_in}"
+            )
+    else:
+        scaler = fit_scaler(ds.X, ds.feature_names) if args.scale == "standard" else None
+        X = apply_scaler(ds.X, scaler, ds.feature_names)
+        trainer = _new_trainer(args, X.shape[1], n_out, loss_name)
+    epochs = args.epochs
+    if epochs is None:
+        epochs = int(metadata.get("epochs", DEFAULT_EPOCHS)) - start_epoch
+        if args.resume and epochs <= 0:
+            raise CLIError(
+                f"--resume {args.resume}: the run already trained all its "
+                f"{metadata.get('epochs')} epochs; give --epochs N to train N more"
+            )
+    diag = None
+    if args.diagnostics:
+        from bprop.diagnostics import GradientDiagnostics
+
+        sample = np.random.default_rng(args.seed).permutation(len(X))[:256]
+        diag = GradientDiagnostics(X[sample], ds.y[sample], warn=False)
+        trainer.callbacks.append(diag)
+    report_dir = None
+    if diag is not None:
+        report_dir = args.report or (_report_dir_for(args.out) if args.out else None)
+        if report_dir:
+            check_out(report_dir, "--report", folder=True)
+    meta = {
+        "task": ds.task,
+        "scaler": scaler,
+        "data": ds.name,
+        "target_names": list(map(str, ds.target_names or [])) or None,
+        "binary_output": n_out == 1 and ds.task == "classification",
+        # the columns a CSV-trained model reads, by name (built-in sets: by position)
+        "feature_names": list(ds.feature_names) if is_csv(args.data) else None,
+        "target": _target_name(ds, args),
+        "epochs": start_epoch + epochs,
+        "cli": {k: getattr(args, k) for k in RUN_OPTIONS},
+    }
+
+    def save(path: str) -> None:
+        bp.save(trainer, path, metadata=meta)
+
+    start = time.perf_counter()
+    # signals stay deferred until the model is saved: a Ctrl-C during the save is not lost
+    with interrupt.deferred_interrupts():
+        try:
+            hist = trainer.fit(
+                X,
+                ds.y,
+                epochs=epochs,
+                validation_split=args.validation_split,
+                early_stopping=args.early_stopping,
+                target_loss=args.target_loss,
+            )
+        except TrainingInterrupted as exc:
+            where, failure = save_or_rescue(save, args.out)
+            raise Stopped(
+                f"interrupted by {_signal_name(exc)} in epoch {trainer.epoch + 1} of "
+                f"{start_epoch + epochs}: {failure + '; ' if failure else ''}saved the model and "
+                f"its trainer to {where}; resume with: bprop train --resume {quote(where)}"
+            ) from exc
+        result: dict[str, Any] = {
+            "data": ds.name,
+            "method": args.method,
+            "schedule": trainer.schedule.name,
+            "epochs": hist.epochs,
+            "seconds": time.perf_counter() - start,
+            "train_loss": hist.train_loss[-1] if hist.train_loss else None,
+            "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,
+            "val_loss": hist.val_loss[-1] if hist.val_loss else None,
+            "val_accuracy": hist.val_accuracy[-1] if hist.val_accuracy else None,
+            "stopped_because": hist.stopped_because,
+        }
+        if note:
+            result["note"] = note
+        if diag is not None:
+            result["diagnostics"] = diag.summary()
+            if not args.json:
+                print(diag.format_summary())  # includes a "warning: …" line per warning
+            else:
+                for message in diag.messages:
+                    print(f"bprop train: warning: {message}", file=sys.stderr)
+            if report_dir:
+                result["report"] = _diagnostics_report(args, ds.name, hist, diag, report_dir)
+        if args.out:
+            where, failure = save_or_rescue(save, args.out)
+            result["model"] = where
+            if failure:
+                args.late_error = f"{failure}; saved the trained model to {where} instead"
+        return result
+
+
+def _target_name(ds: Dataset, args: argparse.Namespace) -> str | None:
+    """The name of a CSV file's target column (the one column that is not a feature)."""
+    if not is_csv(args.data):
+        return None
+    features = set(ds.feature_names or ())
+    return next((c for c in read_header(args.data, args.delimiter) if c not in features), None)
+
+
+def _new_trainer(args: argparse.Namespace, n_in: int, n_out: int, loss_name: str) -> bp.Trainer:
+    output = args.output
+    if output is None and loss_name == "binary_cross_entropy":
+        output = "sigmoid"
+    net = bp.mlp(
+        [n_in, *args.hidden, n_out],
+        activation=args.activation,
+        output=output,
+        init=args.init,
+        seed=args.seed,
+    )
+    rule = make_rule(args.method, **{k: getattr(args, k) for k in HYPERPARAMETERS})
+    # Rprop, Quickprop and the bold driver are full-batch methods: batch unless asked otherwise
+    default_schedule = "batch" if rule.requires_full_batch else "minibatch"
+    schedule = bp.train.get_schedule(args.schedule or default_schedule, args.batch_size)
+    return bp.Trainer(
+        net,
+        bp.losses.get_loss(loss_name),
+        rule,
+        schedule,
+        l2=args.l2,
+        seed=args.seed,
+        verbose=_verbose(args),
+    )
+
+
+def _resume_options(args: argparse.Namespace) -> bp.Checkpoint:
+    """Take the run's options from the ``--resume`` file; refuse different ones given now.
+    Returns the file's checkpoint."""
+    ck = bp.load_checkpoint(args.resume)
+    meta = ck.metadata
+    saved = meta.get("cli")
+    if not ck.trainer_state or not isinstance(saved, dict):
+        raise CLIError(
+            f"--resume {args.resume} holds no resumable run; give a file written by "
+            "`bprop train --out` (or saved when a run was interrupted)"
+        )
+    parser: argparse.ArgumentParser = args.parser
+    conflicts = []
+    for key, value in saved.items():
+        given = getattr(args, key, None)
+        if given != parser.get_default(key) and given != value:
+            option = "--" + key.replace("_", "-")
+            conflicts.append(f"{option} {given} (the run used {value})")
+        setattr(args, key, value)
+    if conflicts:
+        raise CLIError(
+            f"--resume {args.resume} continues a run with its own options; drop "
+            f"{', '.join(conflicts)} or start a new run"
+        )
+    return ck
+
+
+def _report_dir_for(model_path: str) -> str:
+    """``digits.bprop`` → ``digits-report`` (beside the model file)."""
+    import os
+
+    root, _ = os.path.splitext(model_path)
+    return root + "-report"
+
+
+def _diagnostics_report(
+    args: argparse.Namespace, data: str, hist: Any, diag: Any, out_dir: str
+) -> str:
+    from bprop.report import Report, add_diagnostics
+    from bprop.report.plots import curve_figure
+
+    rep = Report(f"bprop train --diagnostics: {data}")
+    rep.heading("Training")
+    curves = {"train loss": hist.train_loss}
+    if hist.val_loss and hist.val_loss[0] is not None:
+        curves["validation loss"] = hist.val_loss
+    rep.figure(curve_figure(curves, log=True, title="loss per epoch"), "Loss against epochs.")
+    rep.heading("Gradient diagnostics")
+    add_diagnostics(rep, diag, "Per-layer gradient norms, saturation and dead units")
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "parser")}
+    rep.reproduce(options, "bprop " + " ".join(sys.argv[1:]))
+    return rep.write(out_dir)
+
+
+# --- the recurrent applications ------------------------------------------------------------
+
+
+def _sequence_rule(args: argparse.Namespace) -> bp.UpdateRule | None:
+    """The rule for a recurrent task: the chosen --method (Adam unless given)."""
+    if args.method is None:
+        return None
+    return make_rule(args.method, **{k: getattr(args, k) for k in HYPERPARAMETERS})
+
+
+def train_sequence(args: argparse.Namespace) -> dict[str, Any]:
+    """``bprop train --task charlm|adding|reber|forecast|completion|rbp-xor|temporal-xor``."""
+    if args.hidden and len(args.hidden) > 1:
+        raise CLIError(
+            f"--hidden {','.join(map(str, args.hidden))}: --task {args.task} supports one "
+            f"recurrent layer today; give one size, e.g. --hidden {args.hidden[0]}"
+        )
+    hidden = args.hidden[0] if args.hidden else None
+    if hidden is not None:
+        gates = _CELL_GATES.get(args.cell, 4) if args.task in _SAVES_MODEL else 1
+        check_size(gates * hidden * (hidden + 2), f"a recurrent layer of {hidden} units")
+    if args.out and args.task not in _SAVES_MODEL:
+        raise CLIError(f"--task {args.task} writes no model file; drop --out")
+    if args.out:
+        check_out(args.out)
+    if args.task == "charlm" and not args.data:
+        raise CLIError("--task charlm needs --data FILE (a text file)")
+    if args.task == "forecast" and is_csv(args.data) and args.target is None:
+        raise CLIError(
+            f"--task forecast --data {args.data}: name the series' column with --target "
+            "(name or 0-based index)"
+        )
+    epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS
+    start = time.perf_counter()
+    with interrupt.deferred_interrupts():  # until the model is saved (see cmd_train)
+        try:
+            result = _run_sequence_task(args, hidden, epochs)
+        except TrainingInterrupted as exc:
+            raise Stopped(_save_interrupted_sequence(args, exc)) from exc
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _run_sequence_task(args: argparse.Namespace, hidden: int | None, epochs: int) -> dict:
+    from bprop import tasks
+
+    cell, lr, verbose = args.cell, args.lr, _verbose(args)
+    if args.task == "charlm":
+        model = tasks.train_lm(
+            args.data,
+            unit=args.unit,
+            vocab_limit=args.vocab_limit,
+            cell=cell,
+            hidden=hidden or 256,
+            k1=args.k1,
+            k2=args.k2,
+            batch_size=args.batch_size,
+            epochs=epochs,
+            lr=lr or 2e-3,
+            clip_norm=args.clip_norm or 5.0,
+            max_seconds=args.max_seconds,
+            seed=args.seed,
+            verbose=verbose,
+            optimizer=_sequence_rule(args),
+        )
+        result: dict[str, Any] = {
+            "task": "charlm",
+            "unit": args.unit,
+            "vocabulary": len(model.vocab),
+            "val_loss": model.val_loss,
+            "perplexity": model.perplexity,
+            "train_loss": model.history.train_loss[-1] if model.history.train_loss else None,
+        }
+        save = lambda p: tasks.save_lm(model, p)  # noqa: E731
+    elif args.task == "adding":
+        out = tasks.train_adding(
+            T=args.T,
+            cell=cell,
+            hidden=hidden or 32,
+            epochs=epochs,
+            lr=lr or 5e-3,
+            seed=args.seed,
+            verbose=verbose,
+        )
+        result = {
+            "task": "adding",
+            "T": args.T,
+            "test_mse": out["test_mse"],
+            "constant_mse": out["constant_mse"],
+            "success": out["success"],
+            "epochs": out["epochs"],
+        }
+        save = lambda p: bp.save(out["net"], p, loss=bp.MeanSquaredError())  # noqa: E731
+    elif args.task == "reber":
+        out = tasks.train_reber(
+            cell=cell,
+            hidden=hidden or 16,
+            epochs=epochs,
+            lr=lr or 1e-2,
+            seed=args.seed,
+            verbose=verbose,
+        )
+        result = {
+            "task": "reber",
+            "accuracy": out["accuracy"],
+            "penultimate_accuracy": out["penultimate_accuracy"],
+        }
+        save = lambda p: bp.save(out["net"], p, loss=bp.SoftmaxCrossEntropy())  # noqa: E731
+    elif args.task in ("completion", "rbp-xor", "temporal-xor"):
+        if args.task == "completion":
+            result = tasks.pattern_completion(
+                n_hidden=hidden or 8, epochs=epochs, lr=lr or 0.01, seed=args.seed
+            )
+        elif args.task == "rbp-xor":
+            result = tasks.settling_xor(epochs=epochs, lr=lr or 0.5)
+        else:
+            result = tasks.temporal_xor(
+                n_steps=args.steps, n_hidden=hidden or 16, lr=lr or 0.005, seed=args.seed
+            )
+        return {"task": args.task, **result}
+    else:
+        series = args.data or "sunspots"
+        column: str | int | None = args.target
+        if is_csv(series) and column not in read_header(series, args.delimiter):
+            column = int(column) if is_column_index(column) else column
+        out = tasks.train_forecast(
+            series,
+            column=column,
+            window=args.window,
+            cell=cell,
+            hidden=hidden or 16,
+            epochs=epochs,
+            lr=lr or 1e-2,
+            seed=args.seed,
+            verbose=verbose,
+        )
+        result = {
+            "task": "forecast",
+            "data": series,
+            "rmse": out["rmse"],
+            "persistence_rmse": out["persistence_rmse"],
+        }
+        save = lambda p: bp.save(out["net"], p, loss=bp.MeanSquaredError())  # noqa: E731
+    if args.out:
+        where, failure = save_or_rescue(save, args.out)
+        result["model"] = where
+        if failure:
+            args.late_error = f"{failure}; saved the trained model to {where} instead"
+    return result
+
+
+def _save_interrupted_sequence(args: argparse.Namespace, exc: TrainingInterrupted) -> str:
+    """Save what an interrupted recurrent task has learnt; the one line to print."""
+    from bprop import tasks
+
+    stopped = f"interrupted by {_signal_name(exc)}"
+    net = exc.trainer.net if exc.trainer is not None else exc.net
+    if args.task not in _SAVES_MODEL or net is None:
+        return f"{stopped}: --task {args.task} keeps no model, so nothing was saved"
+    if args.task == "charlm":
+        from bprop.data.sequences import load_text
+
+        _, vocab = load_text(args.data, unit=args.unit, limit=args.vocab_limit)
+        model = tasks.LanguageModel(net, vocab, config={"unit": args.unit, "cell": args.cell})
+
+        def save(path: str) -> None:
+            tasks.save_lm(model, path)
+
+        use = "sample from it with: bprop sample {}"
+    else:
+        loss = bp.SoftmaxCrossEntropy() if args.task == "reber" else bp.MeanSquaredError()
+
+        def save(path: str) -> None:
+            bp.save(net, path, loss=loss)
+
+        use = "load it with bp.load({!r})"
+    where, failure = save_or_rescue(save, args.out)
+    return (
+        f"{stopped}: {failure + '; ' if failure else ''}saved the model trained so far to "
+        f"{where} ({use.format(quote(where))}; --task {args.task} cannot be resumed yet)"
+    )
