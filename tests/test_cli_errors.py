@@ -50,6 +50,8 @@ CASES = [
     (["evaluate", "{d}/nope.bprop", "--data", "iris"], "nope.bprop"),
     (["train", "--data", "xor", "--out", "{d}/sub"], "cannot save to {d}/sub: it is a directory"),
     (["train", "--data", "xor", "--out", "/dev/null"], "not a regular file"),
+    (["train", "--data", "xor", "--method", "irprop-", "--lr-schedule", "cosine"],
+     "sets its own step sizes"),
     (["train", "--data", "xor", "--out", "{d}/no/such/m.bprop"], "does not exist"),
     (["predict", "{d}/model.bprop", "--data", "{d}/good.csv", "--out", "{d}/sub"],
      "is a directory"),

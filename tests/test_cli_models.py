@@ -225,3 +225,19 @@ def test_forecast_column_by_index(capsys, tmp_path):
                          "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["rmse"] > 0
+
+
+def test_lr_schedule_is_saved_with_the_run_and_stepped_per_epoch(capsys, tmp_path):
+    from bprop.optim import ScaleBySchedule
+    from bprop.optim.schedules import Cosine
+
+    path = tmp_path / "m.bprop"
+    code, _, err = run(capsys, "train", "--data", "iris", "--hidden", "6", "--method", "momentum",
+                  "--lr-schedule", "cosine", "--warmup", "2", "--epochs", "4", "--quiet",
+                  "--out", path)  # fmt: skip
+    assert code == 0
+    trainer = bp.load_trainer(path)
+    sched = trainer.optimizer.rules[-1]
+    assert isinstance(sched, ScaleBySchedule) and isinstance(sched.schedule, Cosine)
+    assert (sched.schedule.total, sched.schedule.warmup) == (4, 2)
+    assert trainer.state["1/count"] == 4.0  # stepped once per epoch

@@ -147,6 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--l2", type=non_negative_float, default=0.0, help="L2 penalty λ, added to the loss"
     )
+    train.add_argument(
+        "--lr-schedule",
+        choices=["constant", "step", "exponential", "warmup", "cosine", "plateau"],
+        help="learning-rate schedule over the epochs: cosine (after --warmup epochs), step "
+        "(x0.1 every third of them), exponential (x0.95 per epoch), warmup (linear), plateau "
+        "(x0.1 after 10 epochs without a better validation loss); not for rprop, quickprop, "
+        "bold-driver",
+    )
+    train.add_argument(
+        "--warmup", type=int_at_least(0), default=0, help="warm-up epochs (cosine, warmup)"
+    )
     group = train.add_argument_group("update-rule hyper-parameters (defaults: the rule's own)")
     for name, help_text in HYPERPARAMETERS.items():
         kind = positive_float if name == "lr" else finite_float

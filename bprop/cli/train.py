@@ -61,6 +61,8 @@ RUN_OPTIONS = (
     "batch_size",
     "l2",
     *HYPERPARAMETERS,
+    "lr_schedule",
+    "warmup",
     "validation_split",
     "early_stopping",
     "target_loss",
@@ -264,7 +266,13 @@ def _new_trainer(args: argparse.Namespace, n_in: int, n_out: int, loss_name: str
         init=args.init,
         seed=args.seed,
     )
-    rule = make_rule(args.method, **{k: getattr(args, k) for k in HYPERPARAMETERS})
+    rule = make_rule(
+        args.method,
+        lr_schedule=args.lr_schedule,
+        epochs=args.epochs if args.epochs is not None else DEFAULT_EPOCHS,
+        warmup=args.warmup,
+        **{k: getattr(args, k) for k in HYPERPARAMETERS},
+    )
     # Rprop, Quickprop and the bold driver are full-batch methods: batch unless asked otherwise
     default_schedule = "batch" if rule.requires_full_batch else "minibatch"
     schedule = bp.train.get_schedule(args.schedule or default_schedule, args.batch_size)
@@ -337,10 +345,17 @@ def _diagnostics_report(
 
 
 def _sequence_rule(args: argparse.Namespace) -> bp.UpdateRule | None:
-    """The rule for a recurrent task: the chosen --method (Adam unless given)."""
-    if args.method is None:
+    """The rule for a recurrent task: the chosen --method (Adam unless given), with the
+    --lr-schedule over the task's epochs (passes over the stream, for the language model)."""
+    if args.method is None and args.lr_schedule is None:
         return None
-    return make_rule(args.method, **{k: getattr(args, k) for k in HYPERPARAMETERS})
+    return make_rule(
+        args.method or "adam",
+        lr_schedule=args.lr_schedule,
+        epochs=args.epochs if args.epochs is not None else DEFAULT_EPOCHS,
+        warmup=args.warmup,
+        **{k: getattr(args, k) for k in HYPERPARAMETERS},
+    )
 
 
 def train_sequence(args: argparse.Namespace) -> dict[str, Any]:
