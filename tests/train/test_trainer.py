@@ -31,7 +31,8 @@ def test_digits_minibatch_momentum_reaches_96_percent():
 def test_xor_is_solved_by_online_backprop_in_most_seeds():
     # 2-2-1 sigmoid XOR has true local minima, so some starts fail whatever the settings;
     # with the classic small uniform start (±0.5) and η = 1, 18 of these 20 seeds succeed
-    # (other settings tried: 9-17 of 20).
+    # (other settings tried: 9-17 of 20); 16 leaves a margin for round-off differences between
+    # machines, as a success rate over seeds should (a seed near the boundary may flip)
     solved = 0
     for seed in range(20):
         rng = np.random.default_rng(seed)
@@ -54,7 +55,7 @@ def test_xor_is_solved_by_online_backprop_in_most_seeds():
             verbose=0,
         )
         solved += bool((net.predict_classes(XOR_X) == XOR_Y).all())
-    assert solved >= 18, f"solved {solved} of 20"
+    assert solved >= 16, f"solved {solved} of 20"
 
 
 def test_history_validation_split_and_callbacks():
