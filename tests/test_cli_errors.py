@@ -69,6 +69,7 @@ CASES = [
     (["train", "--data", "iris", "--validation-split", "1.5"], "argument --validation-split"),
     (["train", "--data", "xor", "--early-stopping", "5"], "--early-stopping needs"),
     (["train", "--task", "completion", "--out", "{d}/c.bprop"], "drop --out"),
+    (["train", "--task", "completion", "--method", "sgd"], "--method does not apply"),
     (["train", "--task", "forecast", "--data", "{d}/good.csv"], "column with --target"),
     (["train", "--data", "{d}/good.csv", "--target", "animal", "--delimiter", ";;"],
      "delimiter must be one character"),

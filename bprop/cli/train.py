@@ -429,6 +429,7 @@ def _run_sequence_task(args: argparse.Namespace, hidden: int | None, epochs: int
             hidden=hidden or 32,
             epochs=epochs,
             lr=lr or 5e-3,
+            optimizer=_sequence_rule(args),
             seed=args.seed,
             verbose=verbose,
         )
@@ -447,6 +448,7 @@ def _run_sequence_task(args: argparse.Namespace, hidden: int | None, epochs: int
             hidden=hidden or 16,
             epochs=epochs,
             lr=lr or 1e-2,
+            optimizer=_sequence_rule(args),
             seed=args.seed,
             verbose=verbose,
         )
@@ -457,6 +459,10 @@ def _run_sequence_task(args: argparse.Namespace, hidden: int | None, epochs: int
         }
         save = lambda p: bp.save(out["net"], p, loss=bp.SoftmaxCrossEntropy())  # noqa: E731
     elif args.task in ("completion", "rbp-xor", "temporal-xor"):
+        for option in ("method", "lr_schedule"):
+            if getattr(args, option) is not None:
+                flag = "--" + option.replace("_", "-")
+                raise CLIError(f"{flag} does not apply to --task {args.task}: drop it")
         if args.task == "completion":
             result = tasks.pattern_completion(
                 n_hidden=hidden or 8, epochs=epochs, lr=lr or 0.01, seed=args.seed
@@ -481,6 +487,7 @@ def _run_sequence_task(args: argparse.Namespace, hidden: int | None, epochs: int
             hidden=hidden or 16,
             epochs=epochs,
             lr=lr or 1e-2,
+            optimizer=_sequence_rule(args),
             seed=args.seed,
             verbose=verbose,
         )

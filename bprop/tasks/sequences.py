@@ -1,6 +1,9 @@
 """Sequence tasks trained by full BPTT: the adding problem (sequence-to-one regression,
 Hochreiter & Schmidhuber 1997), the embedded Reber grammar (next-symbol prediction), and
-one-step-ahead forecasting of a series against the persistence baseline ŷ_{t+1} = y_t."""
+one-step-ahead forecasting of a series against the persistence baseline ŷ_{t+1} = y_t.
+
+Each trains with ``optimizer`` (any update rule; default ``Adam(lr)``), with the gradient
+clipped to a global norm first."""
 
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ def train_adding(
     lr: float = 5e-3,
     clip_norm: float | None = 1.0,
     target_mse: float = 0.01,
+    optimizer: Any = None,
     seed: int = 0,
     verbose: int = 0,
 ) -> dict[str, Any]:
@@ -54,7 +58,7 @@ def train_adding(
     trainer = Trainer(
         net,
         MeanSquaredError(),
-        training_rule(None, lr, clip_norm),
+        training_rule(optimizer, lr, clip_norm),
         batch_size=batch_size,
         seed=seed,
         verbose=verbose,
@@ -86,6 +90,7 @@ def train_reber(
     epochs: int = 30,
     batch_size: int = 20,
     lr: float = 1e-2,
+    optimizer: Any = None,
     seed: int = 0,
     verbose: int = 0,
 ) -> dict[str, Any]:
@@ -111,7 +116,7 @@ def train_reber(
         train["X"],
         train["y"],
         loss=SoftmaxCrossEntropy(),
-        optimizer=training_rule(None, lr, 1.0),
+        optimizer=training_rule(optimizer, lr, 1.0),
         batch_size=batch_size,
         epochs=epochs,
         seed=seed,
@@ -150,6 +155,7 @@ def train_forecast(
     epochs: int = 200,
     batch_size: int = 16,
     lr: float = 1e-2,
+    optimizer: Any = None,
     seed: int = 0,
     verbose: int = 0,
 ) -> dict[str, Any]:
@@ -189,7 +195,7 @@ def train_forecast(
         Xs[:split],
         ys[:split],
         loss=MeanSquaredError(),
-        optimizer=training_rule(None, lr, 1.0),
+        optimizer=training_rule(optimizer, lr, 1.0),
         batch_size=batch_size,
         epochs=epochs,
         seed=seed,

@@ -68,3 +68,18 @@ def test_forecast_beats_persistence_on_a_sine(tmp_path):
     path.write_text("t,v\n" + "".join(f"{i},{'x' if i == 7 else i}\n" for i in range(50)))
     with pytest.raises(DataError, match="not a number"):
         train_forecast(path, column="v")
+
+
+def test_sequence_tasks_train_with_the_given_rule():
+    import bprop as bp
+    from bprop.tasks import train_reber
+
+    calls = []
+
+    class Spy(bp.SGD):
+        def update(self, grads, state, params, loss=None):
+            calls.append(loss)
+            return super().update(grads, state, params, loss)
+
+    train_reber(hidden=4, n_train=40, n_test=10, epochs=1, optimizer=Spy(0.1))
+    assert len(calls) == 2  # 40 strings in batches of 20
