@@ -103,13 +103,6 @@ def softmax(x: Any, axis: int = -1) -> Any:
     return e
 
 
-def log_softmax(x: Any, axis: int = -1) -> Any:
-    xp = get_xp()
-    z = x - x.max(axis=axis, keepdims=True)
-    z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
-    return z
-
-
 # --- read-only arrays of zeros for relu ----------------------------------------------------
 _ZEROS: dict[tuple[tuple[int, ...], Any], np.ndarray] = {}
 _ZEROS_MAX_SIZE = 1 << 16  # elements; with at most 64 cached shapes: ≤ 32 MB in float64
