@@ -18,8 +18,10 @@ Examples::
 Every error is one line, ``bprop CMD: error: …``, naming the option and what to do, with exit
 status 2 (a bug in bprop itself: one line and status 1); no Python traceback reaches the user.
 Ctrl-C or SIGTERM during training saves the work (see :mod:`bprop.cli.train`) and exits 130.
-The sub-commands live in :mod:`bprop.cli.train`, :mod:`bprop.cli.models` and
-:mod:`bprop.cli.compare`; what they share in :mod:`bprop.cli.common`.
+The sub-commands live in :mod:`bprop.cli.train` (with its options in
+:mod:`bprop.cli.train_options` and the applications of :data:`bprop.tasks.TASKS` in
+:mod:`bprop.cli.tasks`), :mod:`bprop.cli.models` and :mod:`bprop.cli.compare`; what they share
+in :mod:`bprop.cli.common`.
 """
 
 from __future__ import annotations
@@ -42,16 +44,14 @@ from bprop.cli.common import (
     hidden_sizes,
     int_at_least,
     name_list,
-    non_negative_float,
     positive_float,
 )
 from bprop.cli.compare import cmd_compare
 from bprop.cli.models import cmd_datasets, cmd_evaluate, cmd_explain, cmd_predict, cmd_sample
 from bprop.cli.train import cmd_train
+from bprop.cli.train_options import add_train_parser
 from bprop.layers.activations import ACTIVATION_LAYERS
-from bprop.layers.initializers import INITIALIZERS
-from bprop.losses import LOSSES
-from bprop.optim.methods import HYPERPARAMETERS, METHODS
+from bprop.optim.methods import METHODS
 
 __all__ = ["CLIError", "build_parser", "main"]
 
@@ -74,147 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bprop {bp.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a feedforward network")
-    train.add_argument(
-        "--task",
-        default="classify",
-        choices=[
-            "classify",
-            "charlm",
-            "adding",
-            "reber",
-            "forecast",
-            "completion",
-            "rbp-xor",
-            "temporal-xor",
-        ],
-        help="classify (feedforward, default), charlm (language model on a text file), "
-        "adding, reber (sequence tasks), forecast (time series); Almeida-Pineda recurrent "
-        "backprop: completion (pattern completion), rbp-xor; real-time recurrent learning: "
-        "temporal-xor",
-    )
-    train.add_argument(
-        "--data",
-        help="built-in dataset name (see `bprop datasets`) or a CSV file; for charlm a text "
-        "file; for forecast 'sunspots' (default) or a CSV file with --target COLUMN",
-    )
-    train.add_argument(
-        "--target", help="target column of a CSV file: its name, or its 0-based index"
-    )
-    train.add_argument("--delimiter", default=",", help="field separator of a CSV file (default ,)")
-    train.add_argument(
-        "--resume",
-        metavar="FILE",
-        help="continue the run saved in FILE (by --out, or when a run was interrupted) with "
-        "its own options and data; trains its remaining epochs, or --epochs N more; saves to "
-        "--out (default: FILE)",
-    )
-    train.add_argument(
-        "--hidden",
-        type=hidden_sizes,
-        help="hidden sizes, e.g. 32,16 (default 32; recurrent tasks: one size)",
-    )
-    train.add_argument(
-        "--activation", default="tanh", choices=[a for a in ACTIVATION_LAYERS if a != "softmax"]
-    )
-    train.add_argument(
-        "--output",
-        choices=list(ACTIVATION_LAYERS),
-        help="output activation (default: linear; sigmoid for binary_cross_entropy)",
-    )
-    train.add_argument("--init", choices=INITIALIZERS, help="weight initialiser")
-    train.add_argument(
-        "--loss",
-        choices=sorted(LOSSES),
-        help="default: softmax_cross_entropy for classes, mse otherwise",
-    )
-    train.add_argument(
-        "--method",
-        choices=sorted(METHODS),
-        help="update rule (default: sgd; adam for recurrent tasks)",
-    )
-    train.add_argument(
-        "--schedule",
-        choices=["online", "minibatch", "batch"],
-        help="default: batch for rprop±/irprop±/quickprop/bold-driver, minibatch otherwise",
-    )
-    train.add_argument("--batch-size", type=int_at_least(1), default=32)
-    train.add_argument(
-        "--epochs",
-        type=int_at_least(0),
-        help="epochs to train (default 100; with --resume: the run's remaining epochs)",
-    )
-    train.add_argument(
-        "--l2", type=non_negative_float, default=0.0, help="L2 penalty λ, added to the loss"
-    )
-    train.add_argument(
-        "--lr-schedule",
-        choices=["constant", "step", "exponential", "warmup", "cosine", "plateau"],
-        help="learning-rate schedule over the epochs: cosine (after --warmup epochs), step "
-        "(x0.1 every third of them), exponential (x0.95 per epoch), warmup (linear), plateau "
-        "(x0.1 after 10 epochs without a better validation loss); not for rprop, quickprop, "
-        "bold-driver",
-    )
-    train.add_argument(
-        "--warmup", type=int_at_least(0), default=0, help="warm-up epochs (cosine, warmup)"
-    )
-    group = train.add_argument_group("update-rule hyper-parameters (defaults: the rule's own)")
-    for name, help_text in HYPERPARAMETERS.items():
-        kind = positive_float if name == "lr" else finite_float
-        group.add_argument(f"--{name.replace('_', '-')}", type=kind, help=help_text)
-    train.add_argument(
-        "--validation-split",
-        type=fraction,
-        help="fraction held out to validate (default 0.2; none for sets under 50 examples)",
-    )
-    train.add_argument("--early-stopping", type=int_at_least(1), metavar="PATIENCE")
-    train.add_argument(
-        "--target-loss", type=finite_float, help="stop when the training loss is this"
-    )
-    train.add_argument(
-        "--scale",
-        default="standard",
-        choices=["standard", "none"],
-        help="standardise inputs (the scaler is saved with the model)",
-    )
-    train.add_argument("--seed", type=int_at_least(0), default=0)
-    train.add_argument("--out", help="save the trained model (and optimizer state) here")
-    train.add_argument("--json", action="store_true", help="print one JSON object")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.add_argument(
-        "--diagnostics",
-        action="store_true",
-        help="classify: record per-layer gradient norms, saturated and dead units each epoch "
-        "(on 256 training examples), print a summary, warn on vanishing/exploding gradients; "
-        "with --out also write an HTML report beside the model",
-    )
-    train.add_argument("--report", help="--diagnostics: write the HTML report in this folder")
-    seq = train.add_argument_group("recurrent tasks")
-    seq.add_argument("--cell", default="lstm", choices=["lstm", "gru", "elman"])
-    seq.add_argument("--unit", default="char", choices=["char", "word"])
-    seq.add_argument(
-        "--vocab-limit", type=int_at_least(2), help="word models: keep this many words"
-    )
-    seq.add_argument(
-        "--k1", type=int_at_least(1), default=100, help="truncated BPTT: forward steps"
-    )
-    seq.add_argument(
-        "--k2", type=int_at_least(1), help="truncated BPTT: backward steps (default k1)"
-    )
-    seq.add_argument(
-        "--max-seconds", type=positive_float, help="stop language-model training after"
-    )
-    seq.add_argument(
-        "--T", type=int_at_least(1), default=50, help="adding problem: sequence length"
-    )
-    seq.add_argument("--window", type=int_at_least(1), default=12, help="forecast: input window")
-    seq.add_argument(
-        "--steps",
-        type=int_at_least(1),
-        default=300000,
-        help="temporal-xor: stream length (bits)",
-    )
-    train.set_defaults(func=cmd_train, parser=train)
+    add_train_parser(sub, cmd_train)
 
     smp = sub.add_parser("sample", help="generate text from a language model")
     smp.add_argument("model", help="a model written by `bprop train --task charlm --out`")

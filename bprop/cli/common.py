@@ -13,6 +13,7 @@ import argparse
 import math
 import os
 import shlex
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 
 import bprop as bp
 from bprop.data import Dataset, load_csv, load_dataset
+from bprop.errors import TrainingInterrupted
 
 #: exit status of a run stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report it)
 EXIT_INTERRUPTED = 130
@@ -34,6 +36,19 @@ class CLIError(Exception):
 class Stopped(Exception):
     """Training was interrupted and its work saved: ``message`` is the one line to print, the
     exit status is 130."""
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """1 to show progress, 0 under ``--quiet`` or ``--json``."""
+    return 0 if (args.quiet or args.json) else 1
+
+
+def signal_name(exc: TrainingInterrupted) -> str:
+    """``SIGINT``, ``SIGTERM``: the signal that interrupted training."""
+    try:
+        return signal.Signals(exc.signal).name
+    except (TypeError, ValueError):
+        return "a signal"
 
 
 # --- option types (argparse turns their ArgumentTypeError into "argument --NAME: …") ------

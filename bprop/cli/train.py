@@ -1,6 +1,6 @@
-"""``bprop train``: feedforward training (``--task classify``, resumable with ``--resume``) and
-the recurrent applications (``--task charlm|adding|reber|forecast|completion|rbp-xor|
-temporal-xor``).
+"""``bprop train``: feedforward training (``--task classify``, resumable with ``--resume``); the
+applications of :data:`bprop.tasks.TASKS` (``--task charlm``, ``adding``, …) run through
+:mod:`bprop.cli.tasks`. An option the chosen task does not take is refused with one line.
 
 Training runs inside :func:`bprop.interrupt.deferred_interrupts`: the first Ctrl-C (SIGINT) or
 SIGTERM lets the current update finish, then the model — for feedforward training the whole
@@ -11,7 +11,6 @@ working directory), one line says where and how to resume, and the command exits
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from typing import Any
@@ -32,9 +31,13 @@ from bprop.cli.common import (
     load_data,
     quote,
     save_or_rescue,
+    signal_name,
+    verbosity,
 )
+from bprop.cli.tasks import run_task
+from bprop.cli.train_options import CLASSIFY, refused_options
 from bprop.data import DataError, Dataset
-from bprop.data.csv import is_column_index, read_header
+from bprop.data.csv import read_header
 from bprop.errors import TrainingInterrupted
 from bprop.optim.methods import HYPERPARAMETERS, make_rule
 
@@ -70,20 +73,6 @@ RUN_OPTIONS = (
     "seed",
 )
 
-_CELL_GATES = {"lstm": 4, "gru": 3, "elman": 1}
-_SAVES_MODEL = ("charlm", "forecast", "adding", "reber")
-
-
-def _verbose(args: argparse.Namespace) -> int:
-    return 0 if (args.quiet or args.json) else 1
-
-
-def _signal_name(exc: TrainingInterrupted) -> str:
-    try:
-        return signal.Signals(exc.signal).name
-    except (TypeError, ValueError):
-        return "a signal"
-
 
 def _default_loss(ds: Dataset) -> str:
     return "softmax_cross_entropy" if ds.task == "classification" else "mse"
@@ -108,13 +97,21 @@ def labels_for_model(ds: Dataset, metadata: dict[str, Any], source: str) -> Data
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     """``bprop train``."""
-    if args.task != "classify":
-        if args.resume:
-            raise CLIError(
-                f"--resume continues feedforward training only (--task classify), not "
-                f"--task {args.task}; start the run again instead"
-            )
-        return train_sequence(args)
+    if args.task != CLASSIFY and args.resume:
+        raise CLIError(
+            f"--resume continues feedforward training only (--task {CLASSIFY}), not "
+            f"--task {args.task}; start the run again instead"
+        )
+    refused = refused_options(args.task, args.given)
+    if refused:
+        flags = " and ".join(refused)
+        verb, drop = ("does", flags) if len(refused) == 1 else ("do", "them")
+        raise CLIError(f"{flags} {verb} not apply to --task {args.task}: drop {drop}")
+    return run_task(args) if args.task != CLASSIFY else train_classifier(args)
+
+
+def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
+    """``bprop train [--task classify]``: a feedforward network on ``--data``."""
     start_epoch, metadata = 0, {}
     if args.resume:
         saved = _resume_options(args)
@@ -151,7 +148,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         ds = labels_for_model(ds, metadata, f"--data {args.data}")
         scaler = metadata.get("scaler")
         X = apply_scaler(ds.X, scaler, ds.feature_names)
-        trainer = bp.load_trainer(args.resume, verbose=_verbose(args))
+        trainer = bp.load_trainer(args.resume, verbose=verbosity(args))
         if trainer.net.n_in is not None and X.shape[1] != trainer.net.n_in:
             raise CLIError(
                 f"--data {args.data} has {X.shape[1]} features; the run in {args.resume} "
@@ -212,7 +209,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         except TrainingInterrupted as exc:
             where, failure = save_or_rescue(save, args.out)
             raise Stopped(
-                f"interrupted by {_signal_name(exc)} in epoch {trainer.epoch + 1} of "
+                f"interrupted by {signal_name(exc)} in epoch {trainer.epoch + 1} of "
                 f"{start_epoch + epochs}: {failure + '; ' if failure else ''}saved the model and "
                 f"its trainer to {where}; resume with: bprop train --resume {quote(where)}"
             ) from exc
@@ -283,7 +280,7 @@ def _new_trainer(args: argparse.Namespace, n_in: int, n_out: int, loss_name: str
         schedule,
         l2=args.l2,
         seed=args.seed,
-        verbose=_verbose(args),
+        verbose=verbosity(args),
     )
 
 
@@ -339,200 +336,3 @@ def _diagnostics_report(
     options = {k: v for k, v in vars(args).items() if k not in ("func", "parser")}
     rep.reproduce(options, "bprop " + " ".join(sys.argv[1:]))
     return rep.write(out_dir)
-
-
-# --- the recurrent applications ------------------------------------------------------------
-
-
-def _sequence_rule(args: argparse.Namespace) -> bp.UpdateRule | None:
-    """The rule for a recurrent task: the chosen --method (Adam unless given), with the
-    --lr-schedule over the task's epochs (passes over the stream, for the language model)."""
-    if args.method is None and args.lr_schedule is None:
-        return None
-    return make_rule(
-        args.method or "adam",
-        lr_schedule=args.lr_schedule,
-        epochs=args.epochs if args.epochs is not None else DEFAULT_EPOCHS,
-        warmup=args.warmup,
-        **{k: getattr(args, k) for k in HYPERPARAMETERS},
-    )
-
-
-def train_sequence(args: argparse.Namespace) -> dict[str, Any]:
-    """``bprop train --task charlm|adding|reber|forecast|completion|rbp-xor|temporal-xor``."""
-    if args.hidden and len(args.hidden) > 1:
-        raise CLIError(
-            f"--hidden {','.join(map(str, args.hidden))}: --task {args.task} supports one "
-            f"recurrent layer today; give one size, e.g. --hidden {args.hidden[0]}"
-        )
-    hidden = args.hidden[0] if args.hidden else None
-    if hidden is not None:
-        gates = _CELL_GATES.get(args.cell, 4) if args.task in _SAVES_MODEL else 1
-        check_size(gates * hidden * (hidden + 2), f"a recurrent layer of {hidden} units")
-    if args.out and args.task not in _SAVES_MODEL:
-        raise CLIError(f"--task {args.task} writes no model file; drop --out")
-    if args.out:
-        check_out(args.out)
-    if args.task == "charlm" and not args.data:
-        raise CLIError("--task charlm needs --data FILE (a text file)")
-    if args.task == "forecast" and is_csv(args.data) and args.target is None:
-        raise CLIError(
-            f"--task forecast --data {args.data}: name the series' column with --target "
-            "(name or 0-based index)"
-        )
-    epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS
-    start = time.perf_counter()
-    with interrupt.deferred_interrupts():  # until the model is saved (see cmd_train)
-        try:
-            result = _run_sequence_task(args, hidden, epochs)
-        except TrainingInterrupted as exc:
-            raise Stopped(_save_interrupted_sequence(args, exc)) from exc
-    result["seconds"] = time.perf_counter() - start
-    return result
-
-
-def _run_sequence_task(args: argparse.Namespace, hidden: int | None, epochs: int) -> dict:
-    from bprop import tasks
-
-    cell, lr, verbose = args.cell, args.lr, _verbose(args)
-    if args.task == "charlm":
-        model = tasks.train_lm(
-            args.data,
-            unit=args.unit,
-            vocab_limit=args.vocab_limit,
-            cell=cell,
-            hidden=hidden or 256,
-            k1=args.k1,
-            k2=args.k2,
-            batch_size=args.batch_size,
-            epochs=epochs,
-            lr=lr or 2e-3,
-            clip_norm=args.clip_norm or 5.0,
-            max_seconds=args.max_seconds,
-            seed=args.seed,
-            verbose=verbose,
-            optimizer=_sequence_rule(args),
-        )
-        result: dict[str, Any] = {
-            "task": "charlm",
-            "unit": args.unit,
-            "vocabulary": len(model.vocab),
-            "val_loss": model.val_loss,
-            "perplexity": model.perplexity,
-            "train_loss": model.history.train_loss[-1] if model.history.train_loss else None,
-        }
-        save = lambda p: tasks.save_lm(model, p)  # noqa: E731
-    elif args.task == "adding":
-        out = tasks.train_adding(
-            T=args.T,
-            cell=cell,
-            hidden=hidden or 32,
-            epochs=epochs,
-            lr=lr or 5e-3,
-            optimizer=_sequence_rule(args),
-            seed=args.seed,
-            verbose=verbose,
-        )
-        result = {
-            "task": "adding",
-            "T": args.T,
-            "test_mse": out["test_mse"],
-            "constant_mse": out["constant_mse"],
-            "success": out["success"],
-            "epochs": out["epochs"],
-        }
-        save = lambda p: bp.save(out["net"], p, loss=bp.MeanSquaredError())  # noqa: E731
-    elif args.task == "reber":
-        out = tasks.train_reber(
-            cell=cell,
-            hidden=hidden or 16,
-            epochs=epochs,
-            lr=lr or 1e-2,
-            optimizer=_sequence_rule(args),
-            seed=args.seed,
-            verbose=verbose,
-        )
-        result = {
-            "task": "reber",
-            "accuracy": out["accuracy"],
-            "penultimate_accuracy": out["penultimate_accuracy"],
-        }
-        save = lambda p: bp.save(out["net"], p, loss=bp.SoftmaxCrossEntropy())  # noqa: E731
-    elif args.task in ("completion", "rbp-xor", "temporal-xor"):
-        for option in ("method", "lr_schedule"):
-            if getattr(args, option) is not None:
-                flag = "--" + option.replace("_", "-")
-                raise CLIError(f"{flag} does not apply to --task {args.task}: drop it")
-        if args.task == "completion":
-            result = tasks.pattern_completion(
-                n_hidden=hidden or 8, epochs=epochs, lr=lr or 0.01, seed=args.seed
-            )
-        elif args.task == "rbp-xor":
-            result = tasks.settling_xor(epochs=epochs, lr=lr or 0.5)
-        else:
-            result = tasks.temporal_xor(
-                n_steps=args.steps, n_hidden=hidden or 16, lr=lr or 0.005, seed=args.seed
-            )
-        return {"task": args.task, **result}
-    else:
-        series = args.data or "sunspots"
-        column: str | int | None = args.target
-        if is_csv(series) and column not in read_header(series, args.delimiter):
-            column = int(column) if is_column_index(column) else column
-        out = tasks.train_forecast(
-            series,
-            column=column,
-            window=args.window,
-            cell=cell,
-            hidden=hidden or 16,
-            epochs=epochs,
-            lr=lr or 1e-2,
-            optimizer=_sequence_rule(args),
-            seed=args.seed,
-            verbose=verbose,
-        )
-        result = {
-            "task": "forecast",
-            "data": series,
-            "rmse": out["rmse"],
-            "persistence_rmse": out["persistence_rmse"],
-        }
-        save = lambda p: bp.save(out["net"], p, loss=bp.MeanSquaredError())  # noqa: E731
-    if args.out:
-        where, failure = save_or_rescue(save, args.out)
-        result["model"] = where
-        if failure:
-            args.late_error = f"{failure}; saved the trained model to {where} instead"
-    return result
-
-
-def _save_interrupted_sequence(args: argparse.Namespace, exc: TrainingInterrupted) -> str:
-    """Save what an interrupted recurrent task has learnt; the one line to print."""
-    from bprop import tasks
-
-    stopped = f"interrupted by {_signal_name(exc)}"
-    net = exc.trainer.net if exc.trainer is not None else exc.net
-    if args.task not in _SAVES_MODEL or net is None:
-        return f"{stopped}: --task {args.task} keeps no model, so nothing was saved"
-    if args.task == "charlm":
-        from bprop.data.sequences import load_text
-
-        _, vocab = load_text(args.data, unit=args.unit, limit=args.vocab_limit)
-        model = tasks.LanguageModel(net, vocab, config={"unit": args.unit, "cell": args.cell})
-
-        def save(path: str) -> None:
-            tasks.save_lm(model, path)
-
-        use = "sample from it with: bprop sample {}"
-    else:
-        loss = bp.SoftmaxCrossEntropy() if args.task == "reber" else bp.MeanSquaredError()
-
-        def save(path: str) -> None:
-            bp.save(net, path, loss=loss)
-
-        use = "load it with bp.load({!r})"
-    where, failure = save_or_rescue(save, args.out)
-    return (
-        f"{stopped}: {failure + '; ' if failure else ''}saved the model trained so far to "
-        f"{where} ({use.format(quote(where))}; --task {args.task} cannot be resumed yet)"
-    )

@@ -16,7 +16,9 @@ would; nothing in the core imports them.
   Elman's temporal XOR learned online one bit at a time.
 
 Each task function takes plain arguments and returns a result object or a JSON-serialisable
-dict.
+dict. :data:`TASKS` (:mod:`bprop.tasks.table`) lists them as entries — name, one line of help,
+the options each takes with its defaults, and how to run it — from which ``bprop train
+--task NAME`` is built.
 
 Example::
 
@@ -35,9 +37,15 @@ from bprop.tasks.language import LanguageModel, evaluate_lm, load_lm, sample, sa
 from bprop.tasks.models import sequence_model, training_rule
 from bprop.tasks.sequences import train_adding, train_forecast, train_reber
 from bprop.tasks.settling import pattern_completion, settling_xor
+from bprop.tasks.table import ARGS, TASKS, Arg, Options, Task
 from bprop.tasks.temporal_xor import temporal_xor, xor_stream
 
 __all__ = [
+    "ARGS",
+    "TASKS",
+    "Arg",
+    "Options",
+    "Task",
     "LanguageModel",
     "evaluate_lm",
     "load_lm",

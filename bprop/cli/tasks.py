@@ -1,0 +1,88 @@
+"""``bprop train --task NAME`` for the applications of :data:`bprop.tasks.TASKS`: the options
+the entry takes (its defaults under the given ones), checked before anything is trained, the
+run, and the saving of its model — or, on Ctrl-C/SIGTERM, of the model trained so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from bprop import interrupt
+from bprop.cli.common import (
+    CLIError,
+    Stopped,
+    check_out,
+    check_size,
+    quote,
+    save_or_rescue,
+    signal_name,
+    verbosity,
+)
+from bprop.cli.train_options import flag
+from bprop.errors import TrainingInterrupted
+from bprop.tasks import TASKS, Options, Task
+
+#: blocks of weights a recurrent layer's cell has (the size check before training)
+_CELL_GATES = {"lstm": 4, "gru": 3, "elman": 1}
+
+
+def task_options(task: Task, args: argparse.Namespace) -> Options:
+    """The options ``task`` runs with: its defaults, under the ones given on the command line
+    (one hidden size); refuses a missing required option or a second hidden layer."""
+    given = {n: getattr(args, n) for n in args.given if n in task.options}
+    if "hidden" in given:
+        sizes = given.pop("hidden")
+        if len(sizes) > 1:
+            raise CLIError(
+                f"--hidden {','.join(map(str, sizes))}: --task {task.name} supports one "
+                f"recurrent layer today; give one size, e.g. --hidden {sizes[0]}"
+            )
+        if sizes:
+            given["hidden"] = sizes[0]
+    opts = Options(task.options, verbosity(args), **given)
+    for name, what in task.required.items():
+        if opts[name] is None:
+            raise CLIError(f"--task {task.name} needs {flag(name)} {what}")
+    return opts
+
+
+def run_task(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the application ``args.task``; its result, with ``seconds`` and, when it saved its
+    model, ``model``."""
+    task = TASKS[args.task]
+    opts = task_options(task, args)
+    if "hidden" in opts.given:
+        gates = _CELL_GATES[opts["cell"]] if "cell" in opts else 1
+        hidden = opts["hidden"]
+        check_size(gates * hidden * (hidden + 2), f"a recurrent layer of {hidden} units")
+    if opts.get("out"):
+        check_out(opts["out"])
+    start = time.perf_counter()
+    with interrupt.deferred_interrupts():  # until the model is saved (see bprop.cli.train)
+        try:
+            result, save = task.run(opts)
+        except TrainingInterrupted as exc:
+            raise Stopped(_save_interrupted(task, opts, exc)) from exc
+        result = {"task": task.name, **result}
+        if opts.get("out") and save is not None:
+            where, failure = save_or_rescue(save, opts["out"])
+            result["model"] = where
+            if failure:
+                args.late_error = f"{failure}; saved the trained model to {where} instead"
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _save_interrupted(task: Task, opts: Options, exc: TrainingInterrupted) -> str:
+    """Save what an interrupted task has learnt; the one line to print."""
+    stopped = f"interrupted by {signal_name(exc)}"
+    net = exc.trainer.net if exc.trainer is not None else exc.net
+    if task.keep is None or net is None:
+        return f"{stopped}: --task {task.name} keeps no model, so nothing was saved"
+    where, failure = save_or_rescue(task.keep(opts, net), opts.get("out"))
+    return (
+        f"{stopped}: {failure + '; ' if failure else ''}saved the model trained so far to "
+        f"{where} ({task.use.format(quote(where))}; --task {task.name} cannot be resumed yet)"
+    )
