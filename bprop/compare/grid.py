@@ -1,0 +1,260 @@
+"""The grid of :func:`run_grid`: which method × schedule pairs run (:func:`plan_grid`), one job
+per seed, run in this process or in joblib's worker processes with one progress bar, and the
+rows back in grid order (see :mod:`bprop.compare`)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from bprop import interrupt
+from bprop.compare.runs import one_run
+from bprop.errors import TrainingInterrupted
+
+SCHEDULES = ("online", "minibatch", "batch")
+
+
+class GridResult(list):
+    """The rows of :func:`run_grid` (a list of dicts) with the grid's ``config`` and the
+    ``skipped`` (method, schedule) combinations attached."""
+
+    config: dict[str, Any]
+    skipped: list[tuple[str, str]]
+
+    def __init__(
+        self,
+        rows: Iterable[dict[str, Any]] = (),
+        config: dict[str, Any] | None = None,
+        skipped: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(rows)
+        self.config = dict(config or {})
+        self.skipped = list(skipped or [])
+
+
+def _as_seeds(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, (int, np.integer)):
+        if seeds < 1:
+            raise ValueError(f"seeds must be at least 1, got {seeds}")
+        return list(range(int(seeds)))
+    out = [int(s) for s in seeds]
+    if not out:
+        raise ValueError("no seeds given")
+    return out
+
+
+def _load(data: Any) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(X, y, name, task) from a dataset name, a Dataset or an (X, y) pair."""
+    from bprop.data import Dataset, load_csv, load_dataset
+
+    if isinstance(data, tuple) and len(data) == 2:
+        X, y = np.asarray(data[0], np.float64), np.asarray(data[1])
+        task = "classification" if np.issubdtype(y.dtype, np.integer) else "regression"
+        return X, y, "arrays", task
+    if isinstance(data, (str, os.PathLike)):
+        name = str(data)
+        ds = load_csv(name, -1) if name.lower().endswith(".csv") else load_dataset(name)
+    elif isinstance(data, Dataset):
+        ds = data
+    else:
+        raise TypeError(f"data must be a dataset name, a Dataset or (X, y), got {type(data)}")
+    return np.asarray(ds.X, np.float64), np.asarray(ds.y), ds.name, ds.task
+
+
+def _hyper_for(hyper: dict[str, dict[str, Any]] | None, method: str, schedule: str):
+    """Hyper-parameters for one combination: ``hyper[method]`` updated by
+    ``hyper[f"{method}@{schedule}"]``."""
+    out: dict[str, Any] = {}
+    if hyper:
+        out.update(hyper.get(method, {}))
+        out.update(hyper.get(f"{method}@{schedule}", {}))
+    return out
+
+
+def plan_grid(
+    methods: Sequence[str],
+    schedules: Sequence[str],
+    allow_full_batch_mismatch: bool = False,
+) -> tuple[list[tuple[str, str, bool]], list[tuple[str, str]]]:
+    """Which (method, schedule) pairs run, each with its mismatch flag, and which are skipped
+    (full-batch rules on online/mini-batch updates without ``allow_full_batch_mismatch``)."""
+    from bprop.optim.methods import make_rule
+
+    run, skipped = [], []
+    for m in methods:
+        full = make_rule(m).requires_full_batch
+        for s in schedules:
+            if s not in SCHEDULES:
+                raise ValueError(f"unknown schedule {s!r}; choose from {SCHEDULES}")
+            mismatch = full and s != "batch"
+            if mismatch and not allow_full_batch_mismatch:
+                skipped.append((m, s))
+            else:
+                run.append((m, s, mismatch))
+    return run, skipped
+
+
+def run_grid(
+    data: Any,
+    methods: Sequence[str],
+    schedules: Sequence[str] = ("batch",),
+    seeds: int | Sequence[int] = 5,
+    epochs: int | dict[str, int] = 100,
+    target_loss: float | None = 0.05,
+    hidden: Sequence[int] = (8,),
+    *,
+    lr: float | None = None,
+    hyper: dict[str, dict[str, Any]] | None = None,
+    activation: str = "tanh",
+    loss: str | None = None,
+    batch_size: int = 32,
+    validation_split: float = 0.0,
+    scale: bool = True,
+    allow_full_batch_mismatch: bool = False,
+    n_jobs: int = -1,
+    progress: bool = True,
+    name: str | None = None,
+) -> GridResult:
+    """Train every method × schedule × seed combination and return one row per run.
+
+    Args:
+        data: a built-in dataset name (``"digits"``, ``"xor"``, ``"encoder-8-3-8"``, …), a
+            :class:`bprop.data.Dataset`, or an ``(X, y)`` pair.
+        methods: update-rule names (see :data:`bprop.optim.methods.METHODS`).
+        schedules: ``online``, ``minibatch`` (``batch_size``) and/or ``batch``.
+        seeds: a number n (seeds 0 … n−1) or the seeds themselves.
+        epochs: most epochs per run: one number, or a dict by schedule name.
+        target_loss: the training loss that counts as success (training stops there);
+            ``None`` runs every epoch and counts no run as successful.
+        hidden: hidden-layer sizes of the ``bp.mlp`` trained (``activation`` in between;
+            linear output; He initialisation for ReLU, Glorot otherwise).
+        lr: learning rate for every rule that takes one (default: each rule's own).
+        hyper: per-method hyper-parameters, ``{"sgd": {"lr": 0.5}, "sgd@online":
+            {"lr": 0.01}}``; ``method@schedule`` entries override ``method`` ones.
+        loss: loss name (default softmax cross-entropy for classes, mean squared error
+            otherwise).
+        validation_split: fraction held out (seeded) for the validation columns.
+        scale: standardise the inputs (zero mean, unit variance per feature) first.
+        allow_full_batch_mismatch: also run full-batch rules on online/mini-batch schedules.
+        n_jobs: joblib worker processes (-1: all cores; 1: in this process).
+        progress: a tqdm progress bar over the whole grid.
+        name: the data set's name in the report (default: its own, or ``"arrays"``).
+
+    Inside :func:`bprop.interrupt.deferred_interrupts`, a SIGINT/SIGTERM stops the grid once
+    the runs in progress end (with ``n_jobs=1``: after the current update, that run left out):
+    :class:`bprop.errors.TrainingInterrupted` is raised with ``rows``, the
+    :class:`GridResult` of the runs finished so far. Worker processes ignore SIGINT, so a
+    Ctrl-C sent to the whole process group stops only the grid, not the runs.
+
+    Returns:
+        a :class:`GridResult`: the rows (dicts with the :data:`CSV_COLUMNS` and ``curves``,
+        the per-epoch ``train_loss``, ``val_loss`` and cumulative ``seconds``), in grid order,
+        with ``config`` and ``skipped`` attached.
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    X, y, data_name, task = _load(data)
+    name = name or data_name
+    if scale:
+        sd = X.std(axis=0)
+        sd[sd == 0] = 1.0
+        X = (X - X.mean(axis=0)) / sd
+    if loss is None:
+        loss = "softmax_cross_entropy" if task == "classification" else "mse"
+    if task == "classification" and loss == "softmax_cross_entropy":
+        y = y.astype(np.int64)
+        n_out = int(y.max()) + 1
+    else:
+        n_out = 1 if y.ndim == 1 else int(y.shape[1])
+    seed_list = _as_seeds(seeds)
+    combos, skipped = plan_grid(methods, schedules, allow_full_batch_mismatch)
+    jobs = []
+    for method, schedule, mismatch in combos:
+        n_epochs = epochs[schedule] if isinstance(epochs, dict) else int(epochs)
+        for s in seed_list:
+            jobs.append(
+                {
+                    "index": len(jobs),
+                    "X": X,
+                    "y": y,
+                    "method": method,
+                    "schedule": schedule,
+                    "seed": s,
+                    "mismatch": mismatch,
+                    "lr": lr,
+                    "hyper": _hyper_for(hyper, method, schedule),
+                    "hidden": [int(h) for h in hidden],
+                    "n_out": n_out,
+                    "activation": activation,
+                    "loss": loss,
+                    "batch_size": int(batch_size),
+                    "epochs": n_epochs,
+                    "validation_split": float(validation_split),
+                    "target_loss": target_loss,
+                }
+            )
+    config = {
+        "data": name,
+        "examples": int(X.shape[0]),
+        "features": int(X.shape[1]),
+        "methods": list(methods),
+        "schedules": list(schedules),
+        "seeds": seed_list,
+        "epochs": epochs,
+        "target_loss": target_loss,
+        "hidden": [int(h) for h in hidden],
+        "activation": activation,
+        "loss": loss,
+        "lr": lr,
+        "hyper": hyper or {},
+        "batch_size": int(batch_size),
+        "validation_split": float(validation_split),
+        "scale": bool(scale),
+        "allow_full_batch_mismatch": bool(allow_full_batch_mismatch),
+        "n_jobs": n_jobs,
+    }
+    bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc=f"compare {name}")
+    rows: list[dict[str, Any]] = []
+    try:
+        if n_jobs == 1:
+            for job in jobs:
+                rows.append(one_run(job))
+                bar.update(1)
+                interrupt.check()
+        else:
+            for job in jobs:
+                job["worker"] = True
+            parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+            results = parallel(delayed(one_run)(job) for job in jobs)
+            try:
+                for row in results:
+                    rows.append(row)
+                    bar.update(1)
+                    interrupt.check()
+            finally:
+                # on an interrupt: cancel the runs not finished and stop the workers
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "… tasks … have been cancelled"
+                    results.close()
+    except TrainingInterrupted as exc:
+        # the runs finished so far, for the caller to write (a run cut short is left out)
+        exc.rows = _finish(rows, config, skipped)
+        raise
+    finally:
+        bar.close()
+    return _finish(rows, config, skipped)
+
+
+def _finish(
+    rows: list[dict[str, Any]], config: dict[str, Any], skipped: list[tuple[str, str]]
+) -> GridResult:
+    """The rows in grid order, without their job index, as a :class:`GridResult`."""
+    rows = sorted(rows, key=lambda r: r["index"])
+    for r in rows:
+        r.pop("index", None)
+    return GridResult(rows, config, skipped)
