@@ -97,3 +97,26 @@ def test_a_new_table_entry_becomes_a_task_of_the_command(toy, capsys, tmp_path):
 def test_the_recurrent_tasks_take_one_hidden_size(capsys):
     assert main(["train", "--task", "adding", "--hidden", "4,4", "--quiet"]) == 2
     assert "one recurrent layer" in capsys.readouterr().err
+
+
+def test_the_command_names_no_task_and_its_modules_are_small():
+    """The CLI dispatches through the table (no if/elif over task names), and the CLI, the
+    comparison and the applications are modules of one screen each (issue 13: under 400
+    lines)."""
+    root = Path(__file__).resolve().parent.parent / "bprop"
+    for path in (root / "cli").glob("*.py"):
+        source = path.read_text()
+        assert not [n for n in TASKS if f'"{n}"' in source], path
+    for folder in ("cli", "compare", "tasks"):
+        for path in (root / folder).glob("*.py"):
+            assert len(path.read_text().splitlines()) < 400, path
+
+
+def test_resume_refuses_a_different_option_even_at_its_default(capsys, tmp_path):
+    model = str(tmp_path / "m.bprop")
+    common = ["--epochs", "1", "--quiet", "--out", model]
+    assert main(["train", "--data", "xor", "--hidden", "3", "--seed", "3", *common]) == 0
+    assert main(["train", "--resume", model, "--seed", "0", "--epochs", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "--seed 0 (the run used 3)" in err
+    assert main(["train", "--resume", model, "--seed", "3", "--epochs", "1", "--quiet"]) == 0

@@ -35,7 +35,7 @@ from bprop.cli.common import (
     verbosity,
 )
 from bprop.cli.tasks import run_task
-from bprop.cli.train_options import CLASSIFY, refused_options
+from bprop.cli.train_options import CLASSIFY, flag, refused_options
 from bprop.data import DataError, Dataset
 from bprop.data.csv import read_header
 from bprop.errors import TrainingInterrupted
@@ -295,13 +295,11 @@ def _resume_options(args: argparse.Namespace) -> bp.Checkpoint:
             f"--resume {args.resume} holds no resumable run; give a file written by "
             "`bprop train --out` (or saved when a run was interrupted)"
         )
-    parser: argparse.ArgumentParser = args.parser
     conflicts = []
     for key, value in saved.items():
         given = getattr(args, key, None)
-        if given != parser.get_default(key) and given != value:
-            option = "--" + key.replace("_", "-")
-            conflicts.append(f"{option} {given} (the run used {value})")
+        if key in args.given and given != value:  # even a default, given, can differ
+            conflicts.append(f"{flag(key)} {given} (the run used {value})")
         setattr(args, key, value)
     if conflicts:
         raise CLIError(
@@ -333,6 +331,6 @@ def _diagnostics_report(
     rep.figure(curve_figure(curves, log=True, title="loss per epoch"), "Loss against epochs.")
     rep.heading("Gradient diagnostics")
     add_diagnostics(rep, diag, "Per-layer gradient norms, saturation and dead units")
-    options = {k: v for k, v in vars(args).items() if k not in ("func", "parser")}
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "given")}
     rep.reproduce(options, "bprop " + " ".join(sys.argv[1:]))
     return rep.write(out_dir)

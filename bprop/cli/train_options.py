@@ -209,4 +209,4 @@ def add_train_parser(sub: Any, func: Callable[[argparse.Namespace], Any]) -> Non
             choices=arg.choices or None,
             help=f"{takers}: {arg.help}{_task_defaults(arg.name)}",
         )
-    train.set_defaults(func=func, parser=train, given=frozenset())
+    train.set_defaults(func=func, given=frozenset())
