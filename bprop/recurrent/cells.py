@@ -18,9 +18,11 @@ may be None (zero). The total gradient on h_t is their sum — this is the BPTT 
 **The fast path** (used by :class:`bprop.recurrent.Recurrent` for a whole sequence): every input
 projection W_ih x_t (+ bias) of the sequence is computed in one matrix product before the loop,
 the per-step work is one recurrent product W_hh h_{t-1} into a preallocated gate buffer plus
-the gate element-wise work, and the backward pass gathers ∂L/∂(pre-activations) δ_t of a
-block of steps so the weight gradients are a few large matrix products, one per block of about
-``BACKWARD_BLOCK_COLUMNS`` (time step, example) columns (see
+the gate element-wise work — one op of the op table (:mod:`bprop.ops`) forward and one
+backward, looked up by name once per pass, so the cell does not choose kernels — and the
+backward pass gathers ∂L/∂(pre-activations) δ_t of a block of steps so the weight gradients are
+a few large matrix products, one per block of about ``BACKWARD_BLOCK_COLUMNS`` (time step,
+example) columns (see
 :class:`~bprop.recurrent.workspace.BackwardBuffers`)::
 
     ∂L/∂W_ih += Σ_t δ_t x_tᵀ = Σ_blocks Δ X          ∂L/∂W_hh += Σ_t δ^h_t h_{t-1}ᵀ
@@ -60,9 +62,9 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend
+from bprop import backend, ops
 from bprop.layers.base import Layer, Shapes, config_size
-from bprop.recurrent import kernels, workspace
+from bprop.recurrent import workspace
 from bprop.recurrent.initializers import gate_weights, to_array
 from bprop.recurrent.workspace import BackwardBuffers, Workspace, workspace_for
 from bprop.rng import as_generator
@@ -82,15 +84,15 @@ class Cell(Layer):
 
     Subclasses set ``n_gates`` (blocks of H rows in W_ih/W_hh), ``state_names``, the names of
     the bias on the input side (``x_bias``) and on the recurrent side (``h_bias``, or None when
-    the cell keeps one fused bias), and implement ``step``, ``step_backward``, ``fast_step``
-    and ``fast_step_backward``.
+    the cell keeps one fused bias), and implement ``step``, ``step_backward``, ``fast_ops``,
+    ``fast_step`` and ``fast_step_backward``.
     """
 
     n_gates = 1
     state_names: tuple[str, ...] = ("h",)
     x_bias = "b"
     h_bias: str | None = None
-    kernel = "auto"  # cells with fused Numba kernels (LSTM, GRU) take it as an argument
+    kernel = "auto"  # the op table's kernel choice (LSTM and GRU take it as an argument)
 
     def __init__(self, n_in: int, n_hidden: int) -> None:
         super().__init__()
@@ -134,23 +136,17 @@ class Cell(Layer):
             self.add_param(name, value)
 
     def _set_kernel(self, kernel: str) -> None:
-        if kernel not in ("auto", "numba", "numpy"):
-            raise ValueError(f"kernel must be 'auto', 'numba' or 'numpy', got {kernel!r}")
-        self.kernel = kernel
+        self.kernel = ops.check_kernel(kernel)
+        if kernel == "numba" and not ops.fused.available():
+            raise ImportError(
+                f"{type(self).__name__}(kernel='numba') needs numba: pip install numba"
+            )
 
-    def _use_numba(self, dtype: Any) -> bool:
-        """Whether the fast path runs the fused Numba kernels of :mod:`bprop.recurrent.kernels`
-        (``kernel="auto"``: when Numba is installed, the backend is NumPy and the dtype is
-        float32 or float64) or plain NumPy operations."""
-        if self.kernel == "numpy" or not backend.is_numpy():
-            return False
-        if self.kernel == "numba":
-            if not kernels.available():
-                raise ImportError(
-                    f"{type(self).__name__}(kernel='numba') needs numba: pip install numba"
-                )
-            return True
-        return kernels.available() and np.dtype(dtype) in (np.float32, np.float64)
+    def fast_ops(self) -> tuple[str, str]:
+        """The names in the op table (:mod:`bprop.ops`) of the fast path's element-wise step
+        forward and backward; :meth:`fast_begin` looks them up once per pass as
+        ``ws.forward_op`` and ``ws.backward_op``."""
+        raise NotImplementedError
 
     # --- state ----------------------------------------------------------------------------
     def init_state(self, batch: int, dtype: Any = None) -> tuple[Any, ...]:
@@ -224,10 +220,6 @@ class Cell(Layer):
         docstring) rather than projecting the inputs ahead (the GRU)."""
         return self.h_bias is None
 
-    def _stacked_row_scale(self, dtype: Any) -> Any:
-        """A (G·H, 1) factor for the rows of the stacked weights, or None (the LSTM's σ trick)."""
-        return None
-
     def fast_begin(self, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Workspace:
         """Set up the workspace of a batch of sequences X (N, T, D).
 
@@ -246,9 +238,6 @@ class Cell(Layer):
             ws.Hs = Z[D : D + H]
             ws.W = W = ws.buffer("W", (GH, D + H + 1))  # [W_ih | W_hh | b]
             W[:, :D], W[:, D : D + H], W[:, D + H] = p["W_ih"], p["W_hh"], p[self.x_bias]
-            scale = self._stacked_row_scale(dtype)
-            if scale is not None:
-                W *= scale
         else:
             # feature-major inputs (D, T·N): no copy when X is a Recurrent layer's output
             ws.Xfm = xp.ascontiguousarray(X.transpose(2, 1, 0)).reshape(D, T * N)
@@ -257,8 +246,9 @@ class Cell(Layer):
             ws.XP += p[self.x_bias][:, None]
             ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
         ws.Hs[:, :N] = state0[0].T
-        ws.numba = self._use_numba(dtype)  # the fused kernels of bprop.recurrent.kernels
-        ws.fused = ws.numba and ws.dtype == np.float32  # … with the vectorised float32 tanh
+        forward, backward = self.fast_ops()  # the kernel choice, made once per pass
+        ws.forward_op = ops.lookup(forward, self.kernel, dtype)
+        ws.backward_op = ops.lookup(backward, self.kernel, dtype)
         self._fast_alloc(ws, state0)
         return ws
 
