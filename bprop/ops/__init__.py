@@ -7,17 +7,18 @@ in :mod:`bprop.ops.numba` (tested equal to the reference). A GPU twin could fill
 names. A caller chooses once — e.g. when a recurrent workspace is set up — with :func:`lookup`,
 then calls the function it got at every step.
 
-==================  =====================================================  ==============
-op                  what it computes                                       fused twin
-==================  =====================================================  ==============
-sigmoid, tanh, …    the activations and their backward (``ACTIVATIONS``)   —
-softmax             numerically stable softmax                             —
-lstm_forward        an LSTM step's gates, c_t, tanh c_t and h_t            float32
-lstm_backward       an LSTM step's δ and ∂L/∂c_{t-1}                       float32/64
-gru_forward         a GRU step's gates and h_t                             float32
-gru_backward        a GRU step's δˣ, δʰ and the direct part of ∂L/∂h_{t-1} float32/64
-online_epoch        an epoch of per-example SGD through Dense layers       float32/64
-==================  =====================================================  ==============
+=====================  =================================================  ==========
+op                     what it computes                                   fused twin
+=====================  =================================================  ==========
+sigmoid, tanh, …       the activations and their backward (ACTIVATIONS)   —
+softmax                numerically stable softmax                         —
+softmax_cross_entropy  fused softmax + cross-entropy: loss, ∂L/∂logits    —
+lstm_forward           an LSTM step's gates, c_t, tanh c_t and h_t        float32
+lstm_backward          an LSTM step's δ and ∂L/∂c_{t-1}                   float32/64
+gru_forward            a GRU step's gates and h_t                         float32
+gru_backward           a GRU step's δˣ, δʰ and part of ∂L/∂h_{t-1}        float32/64
+online_epoch           an epoch of per-example SGD through Dense layers   float32/64
+=====================  =================================================  ==========
 
 Kernel choice (the ``kernel`` argument of the cells): ``"auto"`` takes the fused twin when
 Numba is installed, the backend is NumPy and the twin serves the dtype, else the reference;
@@ -53,6 +54,7 @@ from bprop.ops.reference import (
     sigmoid,
     sigmoid_backward,
     softmax,
+    softmax_cross_entropy,
     tanh,
     tanh_backward,
 )
@@ -73,6 +75,7 @@ __all__ = [
     "sigmoid",
     "sigmoid_backward",
     "softmax",
+    "softmax_cross_entropy",
     "tanh",
     "tanh_backward",
 ]
@@ -84,6 +87,7 @@ REFERENCE: dict[str, Any] = {
     **{name: f for name, (f, _) in ACTIVATIONS.items()},
     **{name + "_backward": df for name, (_, df) in ACTIVATIONS.items()},
     "softmax": softmax,
+    "softmax_cross_entropy": softmax_cross_entropy,
     "lstm_forward": reference.lstm_forward,
     "lstm_backward": reference.lstm_backward,
     "gru_forward": reference.gru_forward,

@@ -115,6 +115,39 @@ def softmax(x: Any, axis: int = -1) -> Any:
     return e
 
 
+def row_max(y: Any) -> Any:
+    """Row maxima of y (N, K) as a column. NumPy's ``max(axis=1)`` over a few columns is slow (a
+    strided reduction); for up to 16 columns an element-wise maximum over the columns is ~5×
+    faster."""
+    if y.shape[1] > 16:
+        return y.max(axis=1, keepdims=True)
+    m = y[:, 0].copy()
+    for k in range(1, y.shape[1]):
+        get_xp().maximum(m, y[:, k], out=m)
+    return m[:, None]
+
+
+def softmax_cross_entropy(y: Any, target: Any) -> tuple[float, Any]:
+    """Fused softmax + cross-entropy of logits y (N, K) against integer labels t (N,) or
+    probability rows t (N, K): returns (L, ∂L/∂y) with L = −Σₙ Σₖ tₙₖ log pₙₖ summed in float64
+    and ∂L/∂y = p − t, p = softmax(y) (labels: t = onehot). Computed as z = y − max(y),
+    log pₙₖ = zₙₖ − log Σₖ e^(zₙₖ), so nothing overflows."""
+    xp = get_xp()
+    z = y - row_max(y)
+    p = xp.exp(z)
+    sums = (p @ xp.ones(p.shape[1], dtype=p.dtype))[:, None]  # BLAS: faster than .sum
+    logsum = xp.log(sums)
+    p /= sums
+    if target.ndim == 1:
+        rows = xp.arange(y.shape[0])
+        loss = float((logsum[:, 0] - z[rows, target]).astype(np.float64).sum())
+        p[rows, target] -= 1.0
+    else:
+        loss = float(((logsum - z) * target).astype(np.float64).sum())
+        p -= target
+    return loss, p
+
+
 # --- read-only arrays of zeros for relu ----------------------------------------------------
 _ZEROS: dict[tuple[tuple[int, ...], Any], np.ndarray] = {}
 _ZEROS_MAX_SIZE = 1 << 16  # elements; with at most 64 cached shapes: ≤ 32 MB in float64
