@@ -11,7 +11,7 @@ then calls the function it got at every step.
 op                     what it computes                                   fused twin
 =====================  =================================================  ==========
 sigmoid, tanh, …       the activations and their backward (ACTIVATIONS)   —
-softmax                numerically stable softmax                         —
+softmax, …_backward    numerically stable softmax and its backward        —
 softmax_cross_entropy  fused softmax + cross-entropy: loss, ∂L/∂logits    —
 lstm_forward           an LSTM step's gates, c_t, tanh c_t and h_t        float32
 lstm_backward          an LSTM step's δ and ∂L/∂c_{t-1}                   float32/64
@@ -54,6 +54,7 @@ from bprop.ops.reference import (
     sigmoid,
     sigmoid_backward,
     softmax,
+    softmax_backward,
     softmax_cross_entropy,
     tanh,
     tanh_backward,
@@ -75,6 +76,7 @@ __all__ = [
     "sigmoid",
     "sigmoid_backward",
     "softmax",
+    "softmax_backward",
     "softmax_cross_entropy",
     "tanh",
     "tanh_backward",
@@ -87,6 +89,7 @@ REFERENCE: dict[str, Any] = {
     **{name: f for name, (f, _) in ACTIVATIONS.items()},
     **{name + "_backward": df for name, (_, df) in ACTIVATIONS.items()},
     "softmax": softmax,
+    "softmax_backward": softmax_backward,
     "softmax_cross_entropy": softmax_cross_entropy,
     "lstm_forward": reference.lstm_forward,
     "lstm_backward": reference.lstm_backward,

@@ -115,6 +115,12 @@ def softmax(x: Any, axis: int = -1) -> Any:
     return e
 
 
+def softmax_backward(y: Any, dy: Any) -> Any:
+    """∂L/∂x of y = softmax(x) over the last axis, in terms of y: ∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ), so
+    ∂L/∂x = y ⊙ (dy − Σⱼ dyⱼ yⱼ)."""
+    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+
+
 def row_max(y: Any) -> Any:
     """Row maxima of y (N, K) as a column. NumPy's ``max(axis=1)`` over a few columns is slow (a
     strided reduction); for up to 16 columns an element-wise maximum over the columns is ~5×
