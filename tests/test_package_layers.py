@@ -14,7 +14,7 @@ CORE = [
     "recurrent",
     "optim",
     "losses.py",
-    "ops.py",
+    "ops",
     "backend.py",
     "errors.py",
     "divergence.py",

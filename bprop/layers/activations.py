@@ -99,8 +99,7 @@ class Softmax(Layer):
         return y, y
 
     def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
-        y = cache
-        return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+        return ops.softmax_backward(cache, dy)
 
 
 ACTIVATION_LAYERS: dict[str, type[Layer]] = {

@@ -18,9 +18,11 @@ may be None (zero). The total gradient on h_t is their sum — this is the BPTT 
 **The fast path** (used by :class:`bprop.recurrent.Recurrent` for a whole sequence): every input
 projection W_ih x_t (+ bias) of the sequence is computed in one matrix product before the loop,
 the per-step work is one recurrent product W_hh h_{t-1} into a preallocated gate buffer plus
-the gate element-wise work, and the backward pass gathers ∂L/∂(pre-activations) δ_t of a
-block of steps so the weight gradients are a few large matrix products, one per block of about
-``BACKWARD_BLOCK_COLUMNS`` (time step, example) columns (see
+the gate element-wise work — one op of the op table (:mod:`bprop.ops`) forward and one
+backward, looked up by name once per pass, so the cell does not choose kernels — and the
+backward pass gathers ∂L/∂(pre-activations) δ_t of a block of steps so the weight gradients are
+a few large matrix products, one per block of about ``BACKWARD_BLOCK_COLUMNS`` (time step,
+example) columns (see
 :class:`~bprop.recurrent.workspace.BackwardBuffers`)::
 
     ∂L/∂W_ih += Σ_t δ_t x_tᵀ = Σ_blocks Δ X          ∂L/∂W_hh += Σ_t δ^h_t h_{t-1}ᵀ
@@ -60,11 +62,11 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend
+from bprop import backend, ops
 from bprop.layers.base import Layer, Shapes, config_size
-from bprop.recurrent import kernels, workspace
+from bprop.recurrent import workspace
 from bprop.recurrent.initializers import gate_weights, to_array
-from bprop.recurrent.workspace import BackwardBuffers, Workspace, workspace_for
+from bprop.recurrent.workspace import BackwardBuffers, Workspace
 from bprop.rng import as_generator
 
 
@@ -82,15 +84,15 @@ class Cell(Layer):
 
     Subclasses set ``n_gates`` (blocks of H rows in W_ih/W_hh), ``state_names``, the names of
     the bias on the input side (``x_bias``) and on the recurrent side (``h_bias``, or None when
-    the cell keeps one fused bias), and implement ``step``, ``step_backward``, ``fast_step``
-    and ``fast_step_backward``.
+    the cell keeps one fused bias), and implement ``step``, ``step_backward``, ``fast_ops``,
+    ``fast_step`` and ``fast_step_backward``.
     """
 
     n_gates = 1
     state_names: tuple[str, ...] = ("h",)
     x_bias = "b"
     h_bias: str | None = None
-    kernel = "auto"  # cells with fused Numba kernels (LSTM, GRU) take it as an argument
+    kernel = "auto"  # the op table's kernel choice (LSTM and GRU take it as an argument)
 
     def __init__(self, n_in: int, n_hidden: int) -> None:
         super().__init__()
@@ -134,23 +136,17 @@ class Cell(Layer):
             self.add_param(name, value)
 
     def _set_kernel(self, kernel: str) -> None:
-        if kernel not in ("auto", "numba", "numpy"):
-            raise ValueError(f"kernel must be 'auto', 'numba' or 'numpy', got {kernel!r}")
-        self.kernel = kernel
+        self.kernel = ops.check_kernel(kernel)
+        if kernel == "numba" and not ops.fused.available():
+            raise ImportError(
+                f"{type(self).__name__}(kernel='numba') needs numba: pip install numba"
+            )
 
-    def _use_numba(self, dtype: Any) -> bool:
-        """Whether the fast path runs the fused Numba kernels of :mod:`bprop.recurrent.kernels`
-        (``kernel="auto"``: when Numba is installed, the backend is NumPy and the dtype is
-        float32 or float64) or plain NumPy operations."""
-        if self.kernel == "numpy" or not backend.is_numpy():
-            return False
-        if self.kernel == "numba":
-            if not kernels.available():
-                raise ImportError(
-                    f"{type(self).__name__}(kernel='numba') needs numba: pip install numba"
-                )
-            return True
-        return kernels.available() and np.dtype(dtype) in (np.float32, np.float64)
+    def fast_ops(self) -> tuple[str, str]:
+        """The names in the op table (:mod:`bprop.ops`) of the fast path's element-wise step
+        forward and backward; :meth:`fast_begin` looks them up once per pass as
+        ``ws.forward_op`` and ``ws.backward_op``."""
+        raise NotImplementedError
 
     # --- state ----------------------------------------------------------------------------
     def init_state(self, batch: int, dtype: Any = None) -> tuple[Any, ...]:
@@ -224,43 +220,11 @@ class Cell(Layer):
         docstring) rather than projecting the inputs ahead (the GRU)."""
         return self.h_bias is None
 
-    def _stacked_row_scale(self, dtype: Any) -> Any:
-        """A (G·H, 1) factor for the rows of the stacked weights, or None (the LSTM's σ trick)."""
-        return None
-
     def fast_begin(self, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Workspace:
-        """Set up the workspace of a batch of sequences X (N, T, D).
-
-        ``owner`` (the forward pass's cache) marks the workspace busy for as long as it lives.
-        """
-        N, T, D = X.shape
-        xp, H, GH = backend.get_xp(), self.n_hidden, self.n_gates * self.n_hidden
-        p = self.params
-        dtype = np.result_type(X.dtype, p["W_ih"].dtype)
-        ws = workspace_for(self, (T, N, D, np.dtype(dtype).str), dtype, owner)
-        if self.stacked:  # column block t of Z is [x_t; h_{t-1}; 1]
-            ws.Z = Z = ws.buffer("Z", (D + H + 1, (T + 1) * N))
-            Z[:D].reshape(D, T + 1, N)[:, :T] = X.transpose(2, 1, 0)
-            Z[:D, T * N :] = 0  # no input after the last step
-            Z[D + H] = 1
-            ws.Hs = Z[D : D + H]
-            ws.W = W = ws.buffer("W", (GH, D + H + 1))  # [W_ih | W_hh | b]
-            W[:, :D], W[:, D : D + H], W[:, D + H] = p["W_ih"], p["W_hh"], p[self.x_bias]
-            scale = self._stacked_row_scale(dtype)
-            if scale is not None:
-                W *= scale
-        else:
-            # feature-major inputs (D, T·N): no copy when X is a Recurrent layer's output
-            ws.Xfm = xp.ascontiguousarray(X.transpose(2, 1, 0)).reshape(D, T * N)
-            ws.XP = ws.buffer("XP", (GH, T * N))
-            xp.matmul(p["W_ih"], ws.Xfm, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
-            ws.XP += p[self.x_bias][:, None]
-            ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
-        ws.Hs[:, :N] = state0[0].T
-        ws.numba = self._use_numba(dtype)  # the fused kernels of bprop.recurrent.kernels
-        ws.fused = ws.numba and ws.dtype == np.float32  # … with the vectorised float32 tanh
-        self._fast_alloc(ws, state0)
-        return ws
+        """Set up the workspace of a batch of sequences X (N, T, D) and initial state (see
+        :func:`bprop.recurrent.workspace.begin`); ``owner`` (the forward pass's cache) marks
+        it busy for as long as it lives."""
+        return workspace.begin(self, X, state0, owner)
 
     def _fast_alloc(self, ws: Workspace, state0: tuple[Any, ...]) -> None:
         """Set up the cell's own per-step buffers (``ws.buffer``) and initial values."""
@@ -273,36 +237,16 @@ class Cell(Layer):
         return (ws.cols(ws.Hs, t).T.copy(),)
 
     def fast_outputs(self, ws: Workspace) -> Any:
-        """h_1 … h_T as an (N, T, H) view of a feature-major (H, T, N) buffer of the workspace
-        that the caller may keep (the workspace is not reused while anything refers to it).
-        Filling it is one copy of H contiguous rows (0.3 against 0.9 ms for a batch-major
-        copy, bench_lstm's LSTM); :class:`bprop.recurrent.TimeDistributed` and the losses
-        read such views without copying (:mod:`bprop.layout`)."""
-        T, N, H = ws.T, ws.N, self.n_hidden
-        y = ws.buffer("Y", (H, T, N), handed_out=True)
-        y[...] = ws.Hs[:, N:].reshape(H, T, N)
-        return y.transpose(2, 1, 0)
+        """h_1 … h_T as an (N, T, H) array the caller may keep
+        (:func:`bprop.recurrent.workspace.outputs`)."""
+        return workspace.outputs(self, ws)
 
     def fast_backward_begin(
         self, ws: Workspace, dstate: tuple[Any, ...] | None, need_dx: bool = False
     ) -> BackwardBuffers:
-        """Set up the backward buffers; ``bw.dstate`` is the carried gradient ∂L/∂state_T,
-        feature-major (H, N) per part; ``bw.dX`` (T, N, D) collects ∂L/∂X when ``need_dx``."""
-        T, N, GH = ws.T, ws.N, self.n_gates * self.n_hidden
-        steps = max(1, min(T, -(-workspace.BACKWARD_BLOCK_COLUMNS // N)))
-        bw = BackwardBuffers(N=N, steps=steps, acc={})
-        bw.dXP = ws.buffer("dXP", (GH, steps * N))
-        bw.dAH = bw.dXP if self.h_bias is None else ws.buffer("dAH", (GH, steps * N))
-        bw.dX = backend.get_xp().zeros((T, N, self.n_in), dtype=ws.dtype) if need_dx else None
-        bw.dstate = []
-        for k, name in enumerate(self.state_names):
-            d = ws.buffer("d_" + name, (self.n_hidden, N))
-            if dstate is None or dstate[k] is None:
-                d.fill(0)
-            else:
-                d[...] = dstate[k].T
-            bw.dstate.append(d)
-        return bw
+        """Set up the backward buffers from the carried ∂L/∂state_T (or None)
+        (:func:`bprop.recurrent.workspace.backward_begin`)."""
+        return workspace.backward_begin(self, ws, dstate, need_dx)
 
     def fast_step_backward(
         self, ws: Workspace, bw: Any, t: int, dy_t: Any, norm: bool = False
@@ -314,35 +258,14 @@ class Cell(Layer):
         raise NotImplementedError
 
     def fast_backward_flush(self, ws: Workspace, bw: BackwardBuffers, lo: int, hi: int) -> None:
-        """Gradients of steps ``lo … hi-1`` (one block of ``bw.steps``, just backpropagated):
-        the weight-gradient products of the block, added to ``bw.acc`` (stacked:
-        [∂W_ih | ∂W_hh | ∂b] += Δ Zᵀ; else one per weight), and ∂L/∂x of those steps."""
-        N = ws.N
-        k = (lo % bw.steps) * N
-        dXP, dAH = bw.dXP[:, k : k + (hi - lo) * N], bw.dAH[:, k : k + (hi - lo) * N]
-        seq = slice(lo * N, hi * N)
-        if self.stacked:
-            bw.accumulate(ws, "W", dXP, ws.Z[:, seq].T)
-        else:
-            bw.accumulate(ws, "W_ih", dXP, ws.Xfm[:, seq].T)
-            bw.accumulate(ws, "W_hh", dAH, ws.Hs[:, seq].T)
-            bw.accumulate(ws, self.x_bias, dXP.sum(axis=1))
-            bw.accumulate(ws, self.h_bias, dAH.sum(axis=1))
-        if bw.dX is not None:
-            bw.dX[lo:hi] = (dXP.T @ self.params["W_ih"]).reshape(hi - lo, N, self.n_in)
+        """The weight gradients and ∂L/∂x of steps ``lo … hi-1``
+        (:func:`bprop.recurrent.workspace.backward_flush`)."""
+        workspace.backward_flush(self, ws, bw, lo, hi)
 
     def fast_backward_end(self, ws: Workspace, bw: BackwardBuffers) -> Any:
-        """Add the accumulated weight gradients into ``grads``; return ∂L/∂X (T, N, D),
-        time-major, zero for the steps not backpropagated, or None."""
-        D, H, acc = self.n_in, self.n_hidden, bw.acc
-        if "W" in acc:  # stacked
-            self.grads["W_ih"] += acc["W"][:, :D]
-            self.grads["W_hh"] += acc["W"][:, D : D + H]
-            self.grads[self.x_bias] += acc["W"][:, D + H]
-        else:
-            for name, g in acc.items():
-                self.grads[name] += g
-        return bw.dX
+        """Add the accumulated weight gradients into ``grads``; return ∂L/∂X or None
+        (:func:`bprop.recurrent.workspace.backward_end`)."""
+        return workspace.backward_end(self, ws, bw)
 
     # --- PyTorch interop ------------------------------------------------------------------
     def load_torch(self, W_ih: Any, W_hh: Any, b_ih: Any = None, b_hh: Any = None) -> Cell:

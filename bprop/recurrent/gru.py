@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 
 from bprop import backend, ops
-from bprop.recurrent import kernels
 from bprop.recurrent.cells import Cell, add_into
 
 
@@ -49,9 +48,9 @@ class GRU(Cell):
         W_ih (3H, D), W_hh (3H, H), b_ih (3H,), b_hh (3H,): explicit starting values, gate
             blocks in the order r, z, n.
         rng: Generator or seed.
-        kernel: the fused element-wise kernels of the fast path (:mod:`bprop.recurrent.kernels`):
-            ``"auto"`` (Numba when it is installed and the backend is NumPy), ``"numba"`` or
-            ``"numpy"``.
+        kernel: the fast path's step ops ``gru_forward``/``gru_backward`` from the op table
+            (:mod:`bprop.ops`): ``"auto"`` (the fused Numba twins when Numba is installed and
+            the backend is NumPy), ``"numba"`` or ``"numpy"`` (the readable reference ops).
     """
 
     n_gates = 3
@@ -111,6 +110,9 @@ class GRU(Cell):
         return dxp @ self.params["W_ih"], (dh_prev,)
 
     # --- fast path ------------------------------------------------------------------------
+    def fast_ops(self) -> tuple[str, str]:
+        return "gru_forward", "gru_backward"
+
     def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
         shape = (ws.T, 3 * self.n_hidden, ws.N)
         ws.AH = ws.buffer("AH", shape)  # W_hh h_{t-1} + b_hh of each step
@@ -118,61 +120,17 @@ class GRU(Cell):
         ws.WdAH = ws.buffer("WdAH", (self.n_hidden, ws.N))  # W_hhᵀ δʰ of a backward step
 
     def fast_step(self, ws: Any, t: int) -> None:
-        H = self.n_hidden
-        ah, g, xp_t, h_prev = ws.AH[t], ws.G[t], ws.cols(ws.XP, t), ws.cols(ws.Hs, t)
-        np.matmul(self.params["W_hh"], h_prev, out=ah)
-        if ws.fused:
-            N = ws.N
-            kernels.gru_forward32(ah, g, self.params["b_hh"], ws.XP, t * N, ws.Hs, (t + 1) * N, N)
-            return
-        ah += self.params["b_hh"][:, None]
-        rz = g[: 2 * H]
-        np.add(xp_t[: 2 * H], ah[: 2 * H], out=rz)
-        ops.sigmoid(rz, out=rz)
-        n = g[2 * H :]
-        np.multiply(g[:H], ah[2 * H :], out=n)
-        n += xp_t[2 * H :]
-        np.tanh(n, out=n)
-        h = ws.cols(ws.Hs, t + 1)  # h = n + z (h_prev − n)
-        np.subtract(h_prev, n, out=h)
-        h *= g[H : 2 * H]
-        h += n
+        N = ws.N
+        np.matmul(self.params["W_hh"], ws.cols(ws.Hs, t), out=ws.AH[t])  # W_hh h_{t-1}
+        ws.forward_op(ws.AH[t], ws.G[t], self.params["b_hh"], ws.XP, t * N, ws.Hs, (t + 1) * N)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         g = bw.dstate[0]
         if dy_t is not None:
             g += dy_t
         nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
-        dxp, dah = bw.cols(bw.dXP, t), bw.cols(bw.dAH, t)
-        if ws.numba:
-            col = (t % bw.steps) * ws.N
-            kernels.gru_backward(ws.G[t], ws.AH[t], ws.Hs, t * ws.N, g, bw.dXP, bw.dAH, col)
-        else:
-            self._step_backward_numpy(ws, t, g, dxp, dah)
-        np.matmul(self.params["W_hh"].T, dah, out=ws.WdAH)  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
-        g += ws.WdAH
+        col = (t % bw.steps) * ws.N  # δˣ, δʰ into the ring; g ← g ⊙ z
+        ws.backward_op(ws.G[t], ws.AH[t], ws.Hs, t * ws.N, g, bw.dXP, bw.dAH, col)
+        np.matmul(self.params["W_hh"].T, bw.cols(bw.dAH, t), out=ws.WdAH)
+        g += ws.WdAH  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
         return nrm
-
-    def _step_backward_numpy(self, ws: Any, t: int, g: Any, dxp: Any, dah: Any) -> None:
-        """The element-wise part of a fast backward step in NumPy operations (no Numba, or
-        another array library): δˣ into dxp, δʰ into dah, g ← g ⊙ z."""
-        H = self.n_hidden
-        gates, h_prev = ws.G[t], ws.cols(ws.Hs, t)
-        r, z, n = gates[:H], gates[H : 2 * H], gates[2 * H :]
-        dn, dz, dr = dxp[2 * H :], dxp[H : 2 * H], dxp[:H]
-        np.multiply(n, n, out=dn)  # dn = g (1 − z)(1 − n²)
-        np.subtract(1, dn, out=dn)
-        dn *= g
-        tmp = 1 - z
-        dn *= tmp
-        np.subtract(h_prev, n, out=dz)  # dz = g (h_prev − n) z (1 − z)
-        dz *= g
-        dz *= z
-        dz *= tmp
-        np.multiply(dn, ws.AH[t][2 * H :], out=dr)  # dr = dn a_n r (1 − r)
-        dr *= r
-        np.subtract(1, r, out=tmp)
-        dr *= tmp
-        dah[: 2 * H] = dxp[: 2 * H]
-        np.multiply(dn, r, out=dah[2 * H :])
-        g *= z

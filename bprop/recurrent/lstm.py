@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 
 from bprop import backend, ops
-from bprop.recurrent import kernels
 from bprop.recurrent.cells import Cell, add_into
 
 
@@ -58,8 +57,9 @@ class LSTM(Cell):
         init, recurrent_init: initialisers (see :func:`bprop.recurrent.initializers.gate_weights`).
         W_ih (4H, D), W_hh (4H, H), b (4H,): explicit starting values, blocks i, f, g, o.
         rng: Generator or seed.
-        kernel: the fused element-wise kernels of the fast path: ``"auto"`` (Numba when it is
-            installed and the backend is NumPy), ``"numba"`` or ``"numpy"``.
+        kernel: the fast path's step ops ``lstm_forward``/``lstm_backward`` from the op table
+            (:mod:`bprop.ops`): ``"auto"`` (the fused Numba twins when Numba is installed and
+            the backend is NumPy), ``"numba"`` or ``"numpy"`` (the readable reference ops).
     """
 
     n_gates = 4
@@ -120,14 +120,8 @@ class LSTM(Cell):
         return delta @ self.params["W_ih"], (delta @ self.params["W_hh"], gc * f)
 
     # --- fast path ------------------------------------------------------------------------
-    def _stacked_row_scale(self, dtype: Any) -> Any:
-        """(4H, 1): ½ for the i, f, o rows, 1 for g. σ(a) = ½ + ½ tanh(a/2), so with the i, f, o
-        pre-activations halved (through halved weight rows) one vectorised tanh serves every
-        gate."""
-        xp, H = backend.get_xp(), self.n_hidden
-        scale = xp.full((4 * H, 1), 0.5, dtype=dtype)
-        scale[2 * H : 3 * H] = 1.0
-        return scale
+    def fast_ops(self) -> tuple[str, str]:
+        return "lstm_forward", "lstm_backward"
 
     def _fast_alloc(self, ws: Any, state0: tuple[Any, ...]) -> None:
         T, N, H = ws.T, ws.N, self.n_hidden
@@ -141,32 +135,16 @@ class LSTM(Cell):
         workspace (its buffers outlive the pass) rather than sliced afresh at every step."""
         views = ws.__dict__.get("step_views")
         if views is None:
-            H = self.n_hidden
             views = ws.step_views = [
-                (ws.cols(ws.Z, t), ws.G[t], ws.G[t][3 * H :], ws.Cs[t], ws.Cs[t + 1])
-                + (ws.TC[t], ws.cols(ws.Hs, t + 1))
-                for t in range(ws.T)
+                (ws.cols(ws.Z, t), ws.G[t], ws.Cs[t], ws.Cs[t + 1], ws.TC[t]) for t in range(ws.T)
             ]
         return views
 
     def fast_step(self, ws: Any, t: int) -> None:
-        z, G, o, c_prev, c, tc, h = self._step_views(ws)[t]
-        np.matmul(ws.W, z, out=G)
-        if ws.fused:  # h_t goes into the rows of Z that hold it (ws.Hs = Z[D : D + H])
-            kernels.lstm_forward32(G, c_prev, c, tc, ws.Z, self.n_in, (t + 1) * ws.N)
-            return
-        np.tanh(G, out=G)
-        if ws.numba:
-            kernels.lstm_cell(G, c_prev, c)
-        else:
-            H = self.n_hidden
-            for gate in (G[: 2 * H], o):  # σ(a) = ½ + ½ tanh(a/2)
-                gate *= 0.5
-                gate += 0.5
-            np.multiply(G[H : 2 * H], c_prev, out=c)  # c = f c_prev + i g
-            c += G[:H] * G[2 * H : 3 * H]
-        np.tanh(c, out=tc)
-        np.multiply(o, tc, out=h)
+        z, G, c_prev, c, tc = self._step_views(ws)[t]
+        np.matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
+        # gates, c_t, tanh c_t; h_t into the rows of Z that hold it (ws.Hs = Z[D : D + H])
+        ws.forward_op(G, c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
 
     def fast_state(self, ws: Any, t: int) -> tuple[Any, ...]:
         return (ws.cols(ws.Hs, t).T.copy(), ws.Cs[t].T.copy())
@@ -176,40 +154,12 @@ class LSTM(Cell):
         if dy_t is not None:
             gh += dy_t
         nrm = float(np.sqrt((gh.astype(np.float64) ** 2).sum())) if norm else None
-        _, G, _, c_prev, _, tc, _ = self._step_views(ws)[t]
-        d = bw.cols(bw.dXP, t)
-        if ws.numba:
-            kernels.lstm_backward(G, tc, c_prev, gh, gc, bw.dXP, (t % bw.steps) * ws.N)
-        else:
-            H = self.n_hidden
-            i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]
-            di, df, dg, do = d[:H], d[H : 2 * H], d[2 * H : 3 * H], d[3 * H :]
-            np.multiply(gh, o, out=di)  # g_c += g_h o (1 − tanh² c)
-            tmp = tc * tc
-            np.subtract(1, tmp, out=tmp)
-            tmp *= di
-            gc += tmp
-            np.multiply(gh, tc, out=do)  # δo = g_h tanh(c) o (1 − o)
-            do *= o
-            np.subtract(1, o, out=tmp)
-            do *= tmp
-            np.multiply(gc, g, out=di)  # δi = g_c g i (1 − i)
-            di *= i
-            np.subtract(1, i, out=tmp)
-            di *= tmp
-            np.multiply(gc, c_prev, out=df)  # δf = g_c c_{t-1} f (1 − f)
-            df *= f
-            np.subtract(1, f, out=tmp)
-            df *= tmp
-            np.multiply(gc, i, out=dg)  # δg = g_c i (1 − g²)
-            np.multiply(g, g, out=tmp)
-            np.subtract(1, tmp, out=tmp)
-            dg *= tmp
-            gc *= f  # ∂L/∂c_{t-1}
+        _, G, c_prev, _, tc = self._step_views(ws)[t]
+        ws.backward_op(G, tc, c_prev, gh, gc, bw.dXP, (t % bw.steps) * ws.N)  # δ, gc ← ∂L/∂c_{t-1}
         # ∂L/∂h_{t-1} = W_hhᵀ δ, with the current weights (as the other cells and the reference
         # step: truncated BPTT backpropagates stored chunks after updates); BLAS reads the
         # transposed view where it lies
-        np.matmul(self.params["W_hh"].T, d, out=gh)
+        np.matmul(self.params["W_hh"].T, bw.cols(bw.dXP, t), out=gh)
         return nrm
 
     def get_config(self) -> dict[str, Any]:

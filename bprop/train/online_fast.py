@@ -1,21 +1,14 @@
-"""A compiled fast path for online (per-example) training of Dense/activation networks.
+"""The trainer's fast path for online (per-example) training of Dense/activation networks.
 
 Online backprop makes one weight update per example, so a tiny network spends nearly all of its
-time in Python and NumPy call overhead, not arithmetic. This module runs a whole epoch of the
+time in Python and NumPy call overhead, not arithmetic. This module hands a whole epoch of the
 *same* algorithm as the NumPy path — forward, loss gradient, backward through every layer, then
-the SGD/momentum/Nesterov update of every weight — inside one Numba-compiled loop over the flat
-parameter buffer (DESIGN.md §2 sanctions Numba for exactly this). It is used automatically
-when :func:`supports` says the model, loss, rule and schedule are ones it implements, and it is
-tested to give the same weights as the NumPy path (``tests/train/test_online_fast.py``).
-
-Per example, with a⁰ = x and layers l = 1..L (Wˡ of shape (nₗ₋₁, nₗ))::
-
-    aˡ = f_l(aˡ⁻¹ Wˡ + bˡ)                          forward
-    δᴸ = ∂loss/∂aᴸ ⊙ f_L′                           (softmax-CE: p − onehot(t))
-    δˡ⁻¹ = (δˡ Wˡᵀ) ⊙ f′_{l−1}(aˡ⁻¹)               backward, with the weights before the update
-    gˡ = aˡ⁻¹ ⊗ δˡ (+ λWˡ),  then every weight gets the SGD update
-
-If Numba is not installed the trainer simply uses the NumPy path.
+the SGD/momentum/Nesterov update of every weight — to the op ``online_epoch`` of the op table
+(:mod:`bprop.ops.online` has the maths; its fused twin is one Numba-compiled loop over the flat
+parameter buffer, which DESIGN.md §2 sanctions for exactly this). It is used automatically
+when :func:`supports` says the model, loss, rule and schedule are ones the op implements and
+the op has its compiled twin, and it is tested to give the same weights as the NumPy path
+(``tests/train/test_online_fast.py``). Without Numba the trainer simply uses the NumPy path.
 """
 
 from __future__ import annotations
@@ -24,22 +17,15 @@ from typing import Any
 
 import numpy as np
 
-try:  # Numba is a declared dependency, but the NumPy path must work without it
-    import numba
+from bprop import ops
+from bprop.ops.online import ACTIVATIONS, LOSSES
 
-    _HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
-    _HAVE_NUMBA = False
-
-# activation codes
-_ACT = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4}
-# loss codes
-_SOFTMAX_CE, _SQUARED, _MSE, _BCE_PROB, _BCE_LOGIT = range(5)
+_ACT = {name: code for code, name in enumerate(ACTIVATIONS)}
+_SOFTMAX_CE, _SQUARED, _MSE, _BCE_PROB, _BCE_LOGIT = range(len(LOSSES))
 
 
 def _plan(trainer: Any) -> tuple | None:
     """Describe the network as arrays for the kernel, or None if it is not supported."""
-    from bprop import backend
     from bprop.layers.activations import Activation, LeakyReLU
     from bprop.layers.dense import Dense
     from bprop.losses import (
@@ -50,7 +36,7 @@ def _plan(trainer: Any) -> tuple | None:
     )
     from bprop.optim.sgd import SGD
 
-    if not (_HAVE_NUMBA and backend.is_numpy()):
+    if not ops.has_fused("online_epoch"):
         return None
     if trainer.schedule.batch_size != 1 or type(trainer.optimizer) is not SGD:
         return None
@@ -114,7 +100,7 @@ def run_epoch(trainer: Any, plan: tuple, X: Any, T: Any) -> tuple[float, int]:
     labels = T.dtype.kind in "iu"
     T2 = T.reshape(-1, 1) if labels else T
     total_width = int(sizes.sum())
-    loss_sum, correct = _epoch(
+    loss_sum, correct = ops.lookup("online_epoch", dtype=space.dtype)(
         X,
         T2,
         labels,
@@ -136,164 +122,3 @@ def run_epoch(trainer: Any, plan: tuple, X: Any, T: Any) -> tuple[float, int]:
         float(trainer.loss.threshold),
     )
     return float(loss_sum), int(correct)
-
-
-def _epoch_py(
-    X,
-    T,
-    labels,
-    P,
-    V,
-    sizes,
-    w_off,
-    b_off,
-    acts,
-    alphas,
-    loss_code,
-    lr,
-    mu,
-    nesterov,
-    l2,
-    decay,
-    a,
-    d,
-    threshold,
-):  # pragma: no cover - compiled below
-    n_layers = sizes.shape[0] - 1
-    a_off = np.zeros(n_layers + 1, np.int64)
-    for layer in range(n_layers):
-        a_off[layer + 1] = a_off[layer] + sizes[layer]
-    n_out = sizes[n_layers]
-    top = a_off[n_layers]
-    use_momentum = mu > 0.0
-    loss_sum = 0.0
-    correct = 0
-    for ex in range(X.shape[0]):
-        # ---- forward
-        for i in range(sizes[0]):
-            a[i] = X[ex, i]
-        for layer in range(n_layers):
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo, bo = a_off[layer], a_off[layer + 1], w_off[layer], b_off[layer]
-            for j in range(n_o):
-                a[ao + j] = P[bo + j]
-            for i in range(n_in):
-                xi = a[ai + i]
-                row = wo + i * n_o
-                for j in range(n_o):
-                    a[ao + j] += xi * P[row + j]
-            code = acts[layer]
-            for j in range(n_o):
-                z = a[ao + j]
-                if code == 1:
-                    a[ao + j] = 0.5 * np.tanh(0.5 * z) + 0.5
-                elif code == 2:
-                    a[ao + j] = np.tanh(z)
-                elif code == 3:
-                    a[ao + j] = z if z > 0 else 0.0 * z
-                elif code == 4:
-                    a[ao + j] = z if z > 0 else alphas[layer] * z
-        # ---- loss and δ at the output (derivative w.r.t. the last layer's output)
-        loss = 0.0
-        if loss_code == 0:
-            t = int(T[ex, 0])
-            m = a[top]
-            best = 0
-            for k in range(1, n_out):
-                if a[top + k] > m:
-                    m = a[top + k]
-                    best = k
-            s = 0.0
-            for k in range(n_out):
-                e = np.exp(a[top + k] - m)
-                d[top + k] = e
-                s += e
-            loss = np.log(s) - (a[top + t] - m)
-            for k in range(n_out):
-                d[top + k] = d[top + k] / s
-            d[top + t] -= 1.0
-            if best == t:
-                correct += 1
-        else:
-            for k in range(n_out):
-                o = a[top + k]
-                tk = T[ex, k]
-                if loss_code == 1:
-                    loss += 0.5 * (o - tk) * (o - tk)
-                    d[top + k] = o - tk
-                elif loss_code == 2:
-                    loss += (o - tk) * (o - tk) / n_out
-                    d[top + k] = 2.0 * (o - tk) / n_out
-                elif loss_code == 3:
-                    p = min(max(o, 1e-7), 1.0 - 1e-7)
-                    loss -= tk * np.log(p) + (1.0 - tk) * np.log1p(-p)
-                    d[top + k] = (p - tk) / (p * (1.0 - p))
-                else:
-                    loss += max(o, 0.0) + np.log1p(np.exp(-abs(o))) - tk * o
-                    d[top + k] = (0.5 * np.tanh(0.5 * o) + 0.5) - tk
-            if n_out == 1:
-                if (a[top] > threshold) == (T[ex, 0] > 0.5):
-                    correct += 1
-            else:
-                bo_ = 0
-                bt_ = 0
-                for k in range(1, n_out):
-                    if a[top + k] > a[top + bo_]:
-                        bo_ = k
-                    if T[ex, k] > T[ex, bt_]:
-                        bt_ = k
-                if bo_ == bt_:
-                    correct += 1
-        loss_sum += loss
-        # ---- backward: δ through each activation, then to the layer below
-        for layer in range(n_layers - 1, -1, -1):
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo = a_off[layer], a_off[layer + 1], w_off[layer]
-            code = acts[layer]
-            for j in range(n_o):
-                y = a[ao + j]
-                if code == 1:
-                    d[ao + j] *= y * (1.0 - y)
-                elif code == 2:
-                    d[ao + j] *= 1.0 - y * y
-                elif code == 3:
-                    if not y > 0:
-                        d[ao + j] = 0.0
-                elif code == 4:
-                    if not y > 0:
-                        d[ao + j] *= alphas[layer]
-            if layer > 0:
-                for i in range(n_in):
-                    row = wo + i * n_o
-                    s = 0.0 * d[ao]
-                    for j in range(n_o):
-                        s += P[row + j] * d[ao + j]
-                    d[ai + i] = s
-        # ---- update every layer: g = a ⊗ δ (+ λW); SGD / momentum / Nesterov
-        for layer in range(n_layers):
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo, bo = a_off[layer], a_off[layer + 1], w_off[layer], b_off[layer]
-            for i in range(n_in + 1):
-                base = wo + i * n_o if i < n_in else bo
-                xi = a[ai + i] if i < n_in else 1.0
-                for j in range(n_o):
-                    idx = base + j
-                    g = xi * d[ao + j]
-                    if l2 > 0.0:
-                        g += l2 * decay[idx] * P[idx]
-                        loss_sum += 0.5 * l2 * decay[idx] * P[idx] * P[idx]
-                    step = -lr * g
-                    if use_momentum:
-                        V[idx] = mu * V[idx] + step
-                        if nesterov:
-                            step = step + mu * V[idx]
-                        else:
-                            step = V[idx]
-                    P[idx] += step
-    return loss_sum, correct
-
-
-if _HAVE_NUMBA:
-    _epoch = numba.njit(cache=True, nogil=True)(_epoch_py)
-else:  # pragma: no cover
-    _epoch = _epoch_py

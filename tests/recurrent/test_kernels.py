@@ -1,13 +1,15 @@
-"""The fused Numba kernels of the LSTM fast path: the float32 rational tanh against float64
-tanh, and the one-pass float32 forward step against the NumPy step it replaces. (The whole
-fast path against the reference path is in test_bptt.py.)"""
+"""The op table's fused recurrent twins (bprop.ops.numba): the float32 rational tanh against
+float64 tanh, and every step op's twin against its readable reference on the same buffers,
+including that nothing outside the op's outputs is written. (The whole fast path against the
+reference step is in test_bptt.py.)"""
 
 import numpy as np
 import pytest
 
-from bprop.recurrent import kernels
+from bprop import ops
 
 numba = pytest.importorskip("numba")
+kernels = ops.fused
 
 
 @numba.njit
@@ -49,47 +51,106 @@ def test_tanh32_propagates_nan_and_saturates_at_inf():
     assert 1 - 3.5e-7 <= y[1] <= 1.0 and y[2] == -y[1]
 
 
-def test_forward32_matches_numpy_step():
-    # the one-pass kernel against the float32 NumPy step of LSTM.fast_step: G holds the
-    # halved i, f, o and the g pre-activations; σ(a) = ½ + ½ tanh(a/2)
-    rng = np.random.default_rng(0)
-    H, N, D, T = 7, 5, 3, 4
-    G = (3 * rng.normal(size=(4 * H, N))).astype(np.float32)
-    c_prev = rng.normal(size=(H, N)).astype(np.float32)
-    A = np.tanh(G)
-    sig = lambda a: 0.5 * a + 0.5  # noqa: E731
-    i, f, g, o = sig(A[:H]), sig(A[H : 2 * H]), A[2 * H : 3 * H], sig(A[3 * H :])
-    c_ref = f * c_prev + i * g
-    h_ref = o * np.tanh(c_ref)
-
-    Z = np.full((D + H + 1, T * N), 7.0, np.float32)
-    c, tc = np.empty_like(c_prev), np.empty_like(c_prev)
-    kernels.lstm_forward32(G, c_prev, c, tc, Z, D, 2 * N)
-    np.testing.assert_allclose(G, np.concatenate([i, f, g, o]), atol=3e-7, rtol=0)
-    np.testing.assert_allclose(c, c_ref, atol=1e-6, rtol=0)
-    np.testing.assert_allclose(tc, np.tanh(c_ref), atol=1e-6, rtol=0)
-    np.testing.assert_allclose(Z[D : D + H, 2 * N : 3 * N], h_ref, atol=1e-6, rtol=0)
-    Z[D : D + H, 2 * N : 3 * N] = 7.0
-    assert np.all(Z == 7.0)  # nothing outside h_t's block was written
+def _lstm_forward_args(rng, dtype):
+    H, N, T = 7, 5, 4
+    G = (3 * rng.normal(size=(4 * H, N))).astype(dtype)  # pre-activations i, f, g, o
+    c_prev = rng.normal(size=(H, N)).astype(dtype)
+    c, tc = np.full_like(c_prev, 7.0), np.full_like(c_prev, 7.0)
+    Hs = np.full((H, T * N), 7.0, dtype)
+    return (G, c_prev, c, tc, Hs, 2 * N), {0: G, 2: c, 3: tc, 4: Hs}
 
 
-def test_gru_forward32_matches_numpy_step():
-    # the one-pass GRU kernel against the GRU equations in float32 NumPy
-    rng = np.random.default_rng(1)
+def _lstm_backward_args(rng, dtype):
+    H, N, steps = 6, 4, 3
+    a = rng.normal(size=(4 * H, N))
+    G = np.concatenate([0.5 + 0.5 * np.tanh(a[: 2 * H]), np.tanh(a[2 * H : 3 * H])])
+    G = np.concatenate([G, 0.5 + 0.5 * np.tanh(a[3 * H :])]).astype(dtype)
+    tc, c_prev, gh, gc = (np.asarray(rng.normal(size=(H, N)), dtype) for _ in range(4))
+    tc = np.tanh(tc)
+    dXP = np.full((4 * H, steps * N), 7.0, dtype)
+    return (G, tc, c_prev, gh, gc, dXP, N), {4: gc, 5: dXP}
+
+
+def _gru_forward_args(rng, dtype):
     H, N = 6, 4
-    f32 = lambda *s: (2 * rng.normal(size=s)).astype(np.float32)  # noqa: E731
-    AH, b_hh, XP, Hs = f32(3 * H, N), f32(3 * H), f32(3 * H, 3 * N), f32(H, 4 * N)
+    f = lambda *s: (2 * rng.normal(size=s)).astype(dtype)  # noqa: E731
+    AH, b_hh, XP, Hs = f(3 * H, N), f(3 * H), f(3 * H, 3 * N), f(H, 4 * N)
+    G = np.full_like(AH, 7.0)
+    return (AH, G, b_hh, XP, N, Hs, 2 * N), {0: AH, 1: G, 5: Hs}
+
+
+def _gru_backward_args(rng, dtype):
+    H, N, steps = 5, 3, 2
+    G = np.concatenate(
+        [0.5 + 0.5 * np.tanh(rng.normal(size=(2 * H, N))), np.tanh(rng.normal(size=(H, N)))]
+    ).astype(dtype)
+    AH, Hs, g = (rng.normal(size=s).astype(dtype) for s in [(3 * H, N), (H, 3 * N), (H, N)])
+    dXP, dAH = np.full((3 * H, steps * N), 7.0, dtype), np.full((3 * H, steps * N), 7.0, dtype)
+    return (G, AH, Hs, N, g, dXP, dAH, N), {4: g, 5: dXP, 6: dAH}
+
+
+STEP_OPS = {
+    "lstm_forward": _lstm_forward_args,
+    "lstm_backward": _lstm_backward_args,
+    "gru_forward": _gru_forward_args,
+    "gru_backward": _gru_backward_args,
+}
+
+
+@pytest.mark.parametrize("name", list(STEP_OPS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_twin_equals_reference(name, dtype):
+    fused, dtypes = kernels.TWINS[name]
+    if np.dtype(dtype) not in dtypes:
+        # the table serves the reference for this dtype
+        assert ops.lookup(name, "auto", dtype) is ops.REFERENCE[name]
+        pytest.skip(f"{name} has no {np.dtype(dtype).name} twin")
+    assert ops.lookup(name, "auto", dtype) is fused
+    assert ops.lookup(name, "numpy", dtype) is ops.REFERENCE[name]
+    args, outputs = STEP_OPS[name](np.random.default_rng(0), dtype)
+    ref_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    ops.REFERENCE[name](*ref_args)
+    fused(*args)
+    # every buffer (outputs, and inputs left alone) as the reference leaves it; float32: the
+    # twin's rational tanh is within 3.5e-7 of tanh
+    atol = 2e-6 if dtype == np.float32 else 1e-13
+    for k, (got, want) in enumerate(zip(args, ref_args, strict=True)):
+        if isinstance(got, np.ndarray):
+            np.testing.assert_allclose(got, want, atol=atol, rtol=0, err_msg=f"argument {k}")
+            if k not in outputs:
+                np.testing.assert_array_equal(
+                    got, STEP_OPS[name](np.random.default_rng(0), dtype)[0][k]
+                )
+
+
+def test_reference_lstm_forward_is_the_lstm_equations():
+    # the reference op against the equations of bprop.recurrent.lstm, σ(a) = 1 / (1 + e^(−a))
+    args, _ = _lstm_forward_args(np.random.default_rng(2), np.float64)
+    G, c_prev, c, tc, Hs, col = args
+    H, N = c.shape
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    a = G.copy()
+    i, f, g, o = sig(a[:H]), sig(a[H : 2 * H]), np.tanh(a[2 * H : 3 * H]), sig(a[3 * H :])
+    before = Hs.copy()
+    ops.reference.lstm_forward(*args)
+    np.testing.assert_allclose(G, np.concatenate([i, f, g, o]), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(c, f * c_prev + i * g, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(tc, np.tanh(c), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(Hs[:, col : col + N], o * np.tanh(c), rtol=1e-12, atol=1e-15)
+    Hs[:, col : col + N] = before[:, col : col + N]
+    np.testing.assert_array_equal(Hs, before)
+
+
+def test_reference_gru_forward_is_the_gru_equations():
+    args, _ = _gru_forward_args(np.random.default_rng(3), np.float64)
+    AH, G, b_hh, XP, xcol, Hs, hcol = args
+    H, N = Hs.shape[0], G.shape[1]
     sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
     ah = AH + b_hh[:, None]
-    x = XP[:, N : 2 * N]
-    h_prev = Hs[:, N : 2 * N].copy()
+    x, h_prev = XP[:, xcol : xcol + N], Hs[:, hcol - N : hcol].copy()
     r, z = sig(x[:H] + ah[:H]), sig(x[H : 2 * H] + ah[H : 2 * H])
     n = np.tanh(x[2 * H :] + r * ah[2 * H :])
-    before = Hs.copy()
-    G = np.empty_like(AH)
-    kernels.gru_forward32(AH, G, b_hh, XP, N, Hs, 2 * N, N)
-    np.testing.assert_allclose(AH, ah, atol=0, rtol=0)  # b_hh added: a_n kept for backward
-    np.testing.assert_allclose(G, np.concatenate([r, z, n]), atol=1e-6, rtol=0)
-    np.testing.assert_allclose(Hs[:, 2 * N : 3 * N], (1 - z) * n + z * h_prev, atol=1e-6, rtol=0)
-    Hs[:, 2 * N : 3 * N] = before[:, 2 * N : 3 * N]
-    np.testing.assert_array_equal(Hs, before)  # nothing else in Hs was written
+    ops.reference.gru_forward(*args)
+    np.testing.assert_allclose(AH, ah, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(G, np.concatenate([r, z, n]), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(Hs[:, hcol : hcol + N], (1 - z) * n + z * h_prev, rtol=1e-12)

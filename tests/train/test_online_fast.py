@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import bprop as bp
+from bprop import ops
 from bprop.train import online_fast
 
 pytest.importorskip("numba")
@@ -85,3 +86,32 @@ def test_unsupported_configurations_fall_back():
         bp.mlp([6, 3, 3]), bp.SoftmaxCrossEntropy(), bp.SGD(0.1), "minibatch", verbose=0
     )
     assert not online_fast.supports(tr, *tr.prepare(X, LABELS))
+
+
+REFERENCE_CASES = CASES + [("tanh", bp.BinaryCrossEntropy(), np.eye(3)[LABELS], bp.SGD(0.05))]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", range(len(REFERENCE_CASES)))
+def test_online_epoch_twin_equals_its_reference(case, dtype, monkeypatch):
+    # the op table's readable online_epoch (bprop.ops.online) against its compiled twin, both
+    # run by the trainer's fast path on the same net, data and rule (L2 on)
+    net_name, loss, y, rule = REFERENCE_CASES[case]
+    sig = case == len(REFERENCE_CASES) - 1  # probabilities out of a Sigmoid for plain BCE
+    t_fused, p_fused, h_fused = run(net_name, loss, y, rule, True, dtype, 1e-3, sig)
+    assert online_fast.supports(t_fused, *t_fused.prepare(X, y))
+    twin, dtypes = ops.fused.TWINS["online_epoch"]
+    calls = []
+
+    def reference(*args):
+        calls.append(1)
+        return ops.REFERENCE["online_epoch"](*args)
+
+    monkeypatch.setitem(ops.fused.TWINS, "online_epoch", (reference, dtypes))
+    _, p_ref, h_ref = run(net_name, loss, y, rule, True, dtype, 1e-3, sig)
+    assert len(calls) == 2  # one per epoch: the reference did the training
+    tol = dict(rtol=1e-9, atol=1e-11) if dtype == "float64" else dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(p_ref, p_fused, **tol)
+    np.testing.assert_allclose(h_ref.train_loss, h_fused.train_loss, rtol=tol["rtol"])
+    if dtype == "float64":
+        assert h_ref.train_accuracy == h_fused.train_accuracy

@@ -1,0 +1,259 @@
+"""The op table's readable implementations: the maths a student reads, in NumPy-API (``xp``) form.
+
+Every op here has a name in :mod:`bprop.ops`; a faster twin of the same name and signature (the
+fused Numba kernels of :mod:`bprop.ops.numba`, later perhaps a GPU kernel) may stand in for it
+and is tested equal to it (``tests/test_ops.py``). Ops that fill buffers write in place, so a
+twin can be swapped in without changing the caller.
+
+**Activations.** Each activation has a forward ``f(x, out)`` and a backward ``df(y, dy, out)``
+written in terms of the *output* y = f(x) (so the backward pass needs no extra cache).
+
+==========  ===========================  ==============================
+name        f(x)                         f′ in terms of y
+==========  ===========================  ==============================
+sigmoid     1 / (1 + e^(−x))             y (1 − y)
+tanh        tanh x                       1 − y²
+relu        max(0, x)                    [y > 0]
+leaky_relu  x if x > 0 else αx           1 if y > 0 else α
+identity    x                            1
+==========  ===========================  ==============================
+
+The sigmoid is computed as ½ + ½·tanh(x/2), which is the same function but never overflows.
+
+**Recurrent steps** (the element-wise part of one time step of the recurrent fast path, after
+its matrix products; feature-major: one column per example): :func:`lstm_forward`,
+:func:`lstm_backward`, :func:`gru_forward`, :func:`gru_backward` (see
+:mod:`bprop.recurrent.lstm` and :mod:`bprop.recurrent.gru` for the cells' maths). An Elman step's
+element-wise work is its activation and the activation's backward.
+
+**Online training**: :func:`online_epoch`, a whole epoch of per-example SGD through a stack of
+Dense + activation layers (:mod:`bprop.ops.online`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from bprop.backend import get_xp
+
+
+def sigmoid(x: Any, out: Any = None) -> Any:
+    xp = get_xp()
+    out = xp.multiply(x, 0.5, out=out)
+    xp.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def sigmoid_backward(y: Any, dy: Any, out: Any = None) -> Any:
+    xp = get_xp()
+    out = xp.subtract(1.0, y, out=out)
+    out *= y
+    out *= dy
+    return out
+
+
+def tanh(x: Any, out: Any = None) -> Any:
+    return get_xp().tanh(x, out=out)
+
+
+def tanh_backward(y: Any, dy: Any, out: Any = None) -> Any:
+    xp = get_xp()
+    out = xp.multiply(y, y, out=out)
+    xp.subtract(1.0, out, out=out)
+    out *= dy
+    return out
+
+
+def relu(x: Any, out: Any = None) -> Any:
+    if type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim:
+        # Same values as maximum(x, 0), faster: NumPy's SIMD loop for maximum runs when both
+        # operands are contiguous arrays, while a scalar 0 takes a loop 2-4x slower (a
+        # mini-batch epoch of bench/bench_minibatch.py spends 15 ms in ReLU forward with the
+        # scalar, 9 ms with this). So compare with a read-only array of zeros of x's shape, or,
+        # for big x, of its last axis (broadcast, still faster than the scalar).
+        shape = x.shape if x.size <= _ZEROS_MAX_SIZE else x.shape[-1:]
+        return np.maximum(x, _zeros(shape, x.dtype), out=out)
+    return get_xp().maximum(x, 0, out=out)
+
+
+def relu_backward(y: Any, dy: Any, out: Any = None) -> Any:
+    xp = get_xp()
+    out = xp.multiply(dy, y > 0, out=out)
+    return out
+
+
+def leaky_relu(x: Any, alpha: float = 0.01) -> Any:
+    return get_xp().where(x > 0, x, x * alpha)
+
+
+def leaky_relu_backward(y: Any, dy: Any, alpha: float = 0.01) -> Any:
+    return get_xp().where(y > 0, dy, dy * alpha)
+
+
+def identity(x: Any, out: Any = None) -> Any:
+    if out is None:
+        return x.copy()
+    out[...] = x
+    return out
+
+
+def identity_backward(y: Any, dy: Any, out: Any = None) -> Any:
+    return identity(dy, out)
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """Numerically stable softmax: subtract the row maximum before exponentiating."""
+    xp = get_xp()
+    e = x - x.max(axis=axis, keepdims=True)
+    xp.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def softmax_backward(y: Any, dy: Any) -> Any:
+    """∂L/∂x of y = softmax(x) over the last axis, in terms of y: ∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ), so
+    ∂L/∂x = y ⊙ (dy − Σⱼ dyⱼ yⱼ)."""
+    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+
+
+def row_max(y: Any) -> Any:
+    """Row maxima of y (N, K) as a column. NumPy's ``max(axis=1)`` over a few columns is slow (a
+    strided reduction); for up to 16 columns an element-wise maximum over the columns is ~5×
+    faster."""
+    if y.shape[1] > 16:
+        return y.max(axis=1, keepdims=True)
+    m = y[:, 0].copy()
+    for k in range(1, y.shape[1]):
+        get_xp().maximum(m, y[:, k], out=m)
+    return m[:, None]
+
+
+def softmax_cross_entropy(y: Any, target: Any) -> tuple[float, Any]:
+    """Fused softmax + cross-entropy of logits y (N, K) against integer labels t (N,) or
+    probability rows t (N, K): returns (L, ∂L/∂y) with L = −Σₙ Σₖ tₙₖ log pₙₖ summed in float64
+    and ∂L/∂y = p − t, p = softmax(y) (labels: t = onehot). Computed as z = y − max(y),
+    log pₙₖ = zₙₖ − log Σₖ e^(zₙₖ), so nothing overflows."""
+    xp = get_xp()
+    z = y - row_max(y)
+    p = xp.exp(z)
+    sums = (p @ xp.ones(p.shape[1], dtype=p.dtype))[:, None]  # BLAS: faster than .sum
+    logsum = xp.log(sums)
+    p /= sums
+    if target.ndim == 1:
+        rows = xp.arange(y.shape[0])
+        loss = float((logsum[:, 0] - z[rows, target]).astype(np.float64).sum())
+        p[rows, target] -= 1.0
+    else:
+        loss = float(((logsum - z) * target).astype(np.float64).sum())
+        p -= target
+    return loss, p
+
+
+# --- read-only arrays of zeros for relu ----------------------------------------------------
+_ZEROS: dict[tuple[tuple[int, ...], Any], np.ndarray] = {}
+_ZEROS_MAX_SIZE = 1 << 16  # elements; with at most 64 cached shapes: ≤ 32 MB in float64
+
+
+def _zeros(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A read-only array of zeros, cached per (shape, dtype): nothing ever writes to it."""
+    z = _ZEROS.get((shape, dtype))
+    if z is None:
+        if len(_ZEROS) >= 64:  # many shapes (e.g. varying batch sizes): start afresh
+            _ZEROS.clear()
+        z = np.zeros(shape, dtype)
+        z.flags.writeable = False
+        _ZEROS[(shape, dtype)] = z
+    return z
+
+
+ACTIVATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "sigmoid": (sigmoid, sigmoid_backward),
+    "tanh": (tanh, tanh_backward),
+    "relu": (relu, relu_backward),
+    "leaky_relu": (leaky_relu, leaky_relu_backward),
+    "identity": (identity, identity_backward),
+}
+"""Each activation's name → (forward, backward)."""
+
+
+# --- recurrent steps ----------------------------------------------------------------------
+def lstm_forward(G: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, col: int) -> None:
+    """One LSTM step after its product: G (4H, N) holds the pre-activations a = W [x; h; 1],
+    gate blocks i, f, g, o; on return it holds the activated gates (kept for the backward
+    step). Writes c_t = f ⊙ c_{t-1} + i ⊙ g into ``c``, tanh(c_t) into ``tc`` and
+    h_t = o ⊙ tanh(c_t) into columns col … col + N − 1 of Hs (H, ·), all feature-major."""
+    xp = get_xp()
+    H, N = c.shape
+    sigmoid(G[: 2 * H], out=G[: 2 * H])  # i, f
+    tanh(G[2 * H : 3 * H], out=G[2 * H : 3 * H])  # g
+    sigmoid(G[3 * H :], out=G[3 * H :])  # o
+    i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]
+    xp.multiply(f, c_prev, out=c)
+    c += i * g
+    tanh(c, out=tc)
+    xp.multiply(o, tc, out=Hs[:, col : col + N])
+
+
+def lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int) -> None:
+    """One LSTM step backward, from the activated gates G (4H, N), tanh(c_t), c_{t-1}, the total
+    ∂L/∂h_t (gh) and the carried ∂L/∂c_t (gc), all feature-major::
+
+        g_c ← g_c + g_h ⊙ o ⊙ (1 − tanh² c_t)
+        δi = g_c ⊙ g ⊙ i(1 − i)   δf = g_c ⊙ c_{t-1} ⊙ f(1 − f)   δg = g_c ⊙ i ⊙ (1 − g²)
+        δo = g_h ⊙ tanh(c_t) ⊙ o(1 − o)
+
+    writes δ = [δi, δf, δg, δo] into columns col … col + N − 1 of dXP (4H, ·) and replaces gc by
+    ∂L/∂c_{t-1} = g_c ⊙ f."""
+    H, N = gc.shape
+    i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]
+    d = dXP[:, col : col + N]
+    gc += gh * o * (1 - tc * tc)
+    d[:H] = gc * g * i * (1 - i)
+    d[H : 2 * H] = gc * c_prev * f * (1 - f)
+    d[2 * H : 3 * H] = gc * i * (1 - g * g)
+    d[3 * H :] = gh * tc * o * (1 - o)
+    gc *= f
+
+
+def gru_forward(AH: Any, G: Any, b_hh: Any, XP: Any, xcol: int, Hs: Any, hcol: int) -> None:
+    """One GRU step after the recurrent product: AH (3H, N) holds W_hh h_{t-1}, to which b_hh
+    is added (a_n = W_hn h_{t-1} + b_hn is kept for the backward step). With the projected
+    inputs W_ih x_t + b_ih in columns xcol … of XP (3H, ·) and h_{t-1} in the N columns before
+    hcol of Hs (H, ·)::
+
+        r = σ(xr + ar)    z = σ(xz + az)    n = tanh(xn + r ⊙ a_n)    h_t = n + z ⊙ (h_{t-1} − n)
+
+    writes the gates r, z, n into G (3H, N) and h_t into columns hcol … of Hs."""
+    H, N = Hs.shape[0], G.shape[1]
+    AH += b_hh[:, None]
+    x, h_prev = XP[:, xcol : xcol + N], Hs[:, hcol - N : hcol]
+    r, z, n = G[:H], G[H : 2 * H], G[2 * H :]
+    sigmoid(x[: 2 * H] + AH[: 2 * H], out=G[: 2 * H])  # r, z
+    tanh(x[2 * H :] + r * AH[2 * H :], out=n)
+    Hs[:, hcol : hcol + N] = n + z * (h_prev - n)
+
+
+def gru_backward(G: Any, AH: Any, Hs: Any, hcol: int, g: Any, dXP: Any, dAH: Any, col: int) -> None:
+    """One GRU step backward, from the gates G (3H, N), AH (3H, N) (its n block a_n),
+    h_{t-1} in columns hcol … of Hs and the total ∂L/∂h_t (g, (H, N))::
+
+        δn = g ⊙ (1 − z) ⊙ (1 − n²)    δz = g ⊙ (h_{t-1} − n) ⊙ z(1 − z)    δr = δn ⊙ a_n ⊙ r(1 − r)
+
+    writes δˣ = [δr, δz, δn] into columns col … col + N − 1 of dXP and δʰ = [δr, δz, δn ⊙ r]
+    into those of dAH, and replaces g by g ⊙ z (the direct part of ∂L/∂h_{t-1}; the caller
+    adds W_hhᵀ δʰ)."""
+    H, N = g.shape
+    r, z, n = G[:H], G[H : 2 * H], G[2 * H :]
+    h_prev = Hs[:, hcol : hcol + N]
+    dx, dh = dXP[:, col : col + N], dAH[:, col : col + N]
+    dx[2 * H :] = g * (1 - z) * (1 - n * n)
+    dx[H : 2 * H] = g * (h_prev - n) * z * (1 - z)
+    dx[:H] = dx[2 * H :] * AH[2 * H :] * r * (1 - r)
+    dh[: 2 * H] = dx[: 2 * H]
+    dh[2 * H :] = dx[2 * H :] * r
+    g *= z
