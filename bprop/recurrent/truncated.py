@@ -132,6 +132,22 @@ def _check_k(k1: int, k2: int | None) -> tuple[int, int]:
     return k1, k2
 
 
+def _backward_stored(
+    layer: Layer, dy: Any, cache: Any, dfinal: dict[int, Any], stop_at: int, need_dx: bool
+) -> Any:
+    """Backpropagate ``dy`` through a stored chunk's ``cache`` as ``layer.backward`` would,
+    handing every Recurrent layer its ∂L/∂state_T (``dfinal``, by the identity of its cache)
+    and ``stop_at`` as explicit arguments of :meth:`Recurrent.backward`."""
+    if isinstance(layer, Recurrent):
+        d = dfinal.get(id(cache))
+        return layer.backward(dy, cache, need_dx, dfinal_state=d, stop_at=stop_at)
+    if isinstance(layer, Sequential):
+        for i in range(len(layer.layers) - 1, -1, -1):
+            dy = _backward_stored(layer.layers[i], dy, cache[i], dfinal, stop_at, need_dx or i > 0)
+        return dy
+    return layer.backward(dy, cache, need_dx)
+
+
 def tbptt_updates(
     net: Layer,
     loss: Loss,
@@ -141,7 +157,27 @@ def tbptt_updates(
     k2: int | None = None,
     reset: bool = True,
 ) -> Iterator[tuple[float, int]]:
-    """Run truncated BPTT(k1, k2) over a batch of streams, yielding once per chunk.
+    """Truncated BPTT(k1, k2) over a batch of streams, yielding once per chunk of k1 steps.
+
+    Williams & Peng (1990). With the state s carried forward over the whole stream and chunk
+    m covering steps a … b = a + k1 − 1, the update's gradient is the k2-step truncation of
+
+        ∂L_m/∂θ = Σ_{t=b−k2+1}^{b} (∂L_m/∂s_t)(∂⁺s_t/∂θ),   L_m = Σ_{t=a}^{b} ℓ_t,
+
+    where ∂⁺ is the step's immediate dependence on θ and the error on the states flows
+    backwards by ∂L_m/∂s_{t−1} = ∂L_m/∂s_t · ∂s_t/∂s_{t−1} (+ ∂ℓ_{t−1}/∂s_{t−1} inside the
+    chunk only: the stored steps before a get zero output error). Computed as
+
+        forward chunk m from the carried state; L_m, ∂L_m/∂y = loss.value_and_grad
+        backward through chunk m (full BPTT of the chunk) → δ = ∂L_m/∂s_{a−1}
+        for the stored chunks m−1, m−2, … while fewer than k2 steps are covered:
+            backward(zero output error, dfinal_state=δ, stop_at=first step still inside k2)
+            δ ← ∂L_m/∂state at the chunk's start (or at stop_at)
+
+    so memory is the activations of the ⌈(k2 − 1)/k1⌉ + 1 newest chunks, whatever the
+    stream's length. k1 = k2 backpropagates each step's error exactly once, over its own
+    chunk; k1 = k2 ≥ T is full BPTT, bit for bit. Stored chunks are backpropagated with their
+    stored activations and the current weights (as Williams & Peng describe).
 
     Args:
         net: the model (its Recurrent layers are made stateful while this runs).
@@ -152,8 +188,8 @@ def tbptt_updates(
             backpropagation.
         reset: start from the zero state (else from the layers' carried states).
 
-    Yields ``(loss of the chunk, number of steps in the chunk)`` with the chunk's gradient in
-    ``net.space.grads`` (zeroed first): apply the update, then resume the generator.
+    Yields ``(L_m, number of steps in the chunk)`` with ∂L_m/∂θ in ``net.space.grads`` (zeroed
+    first): apply the update, then resume the generator.
     """
     k1, k2 = _check_k(k1, k2)
     space = net.space
@@ -162,53 +198,53 @@ def tbptt_updates(
     if X.shape[:2] != Y.shape[:2]:
         raise ValueError(f"inputs {X.shape} and targets {Y.shape} differ in (streams, steps)")
     inputs = _Inputs(X, getattr(net, "n_in", None), space.dtype)
-    n_out = net.n_out if getattr(net, "n_out", None) is not None else 1
-    T_all = loss.prepare_targets(Y, n_out)
-    T_all = backend.asarray(T_all, dtype=np.int64 if T_all.dtype.kind in "iu" else space.dtype)
-    L = X.shape[1]
+    T_all = _targets(loss, Y, net, space.dtype)
     recs = _recurrent_layers(net)
     if not recs:
         raise ValueError("truncated BPTT needs a network with a Recurrent layer")
     saved = [(r.stateful, r.state) for r in recs]
     xp = backend.get_xp()
-    history: deque[tuple[Any, int, tuple[int, ...]]] = deque()
+    stored: deque[tuple[Any, int, tuple[int, ...]]] = deque()  # (cache, steps, output shape)
     try:
         for r in recs:
             r.stateful = True
             if reset:
                 r.state = None
-        for s in range(0, L, k1):
-            e = min(s + k1, L)
-            n = e - s
+        for a in range(0, X.shape[1], k1):
+            b = min(a + k1, X.shape[1])
             space.grads.fill(0)
-            out, cache = net.forward(inputs.chunk(s, e), train=True)
-            value, dy = loss.value_and_grad(out, T_all[:, s:e])
+            out, cache = net.forward(inputs.chunk(a, b), train=True)
+            value, dy = loss.value_and_grad(out, T_all[:, a:b])
             net.backward(dy, cache, need_dx=False)
-            covered = n
-            dstates = [c.dinitial_state for c in _recurrent_caches(net, cache)]
-            for old_cache, old_n, out_shape in reversed(history):
+            covered = b - a
+            delta = [c.dinitial_state for c in _recurrent_caches(net, cache)]
+            for old_cache, old_n, out_shape in reversed(stored):
                 if covered >= k2:
                     break
                 rcs = _recurrent_caches(net, old_cache)
-                for rc, d in zip(rcs, dstates, strict=False):
-                    rc.dfinal_state, rc.stop_at = d, max(0, old_n - (k2 - covered))
-                try:
-                    net.backward(xp.zeros(out_shape, dtype=space.dtype), old_cache, need_dx=False)
-                finally:
-                    dstates = [rc.dinitial_state for rc in rcs]
-                    for rc in rcs:
-                        rc.dfinal_state, rc.stop_at = None, 0
+                dfinal = {id(rc): d for rc, d in zip(rcs, delta, strict=True)}
+                zero = xp.zeros(out_shape, dtype=space.dtype)
+                stop_at = max(0, old_n - (k2 - covered))  # the first step within k2
+                _backward_stored(net, zero, old_cache, dfinal, stop_at, False)
+                delta = [rc.dinitial_state for rc in rcs]
                 covered += old_n
-            history.append((cache, n, tuple(out.shape)))
+            stored.append((cache, b - a, tuple(out.shape)))
             # keep only the chunks a later update can reach (k2 − 1 steps back)
-            while len(history) > 1 and sum(h[1] for h in list(history)[1:]) >= k2 - 1:
-                history.popleft()
-            yield value, n
+            while len(stored) > 1 and sum(h[1] for h in list(stored)[1:]) >= k2 - 1:
+                stored.popleft()
+            yield value, b - a
     finally:
         for r, (stateful, state) in zip(recs, saved, strict=False):
             r.stateful = stateful
             if not stateful:
                 r.state = state
+
+
+def _targets(loss: Loss, Y: np.ndarray, net: Layer, dtype: Any) -> Any:
+    """The target streams in the loss's form, as backend arrays."""
+    n_out = net.n_out if getattr(net, "n_out", None) is not None else 1
+    T = loss.prepare_targets(Y, n_out)
+    return backend.asarray(T, dtype=np.int64 if T.dtype.kind in "iu" else dtype)
 
 
 def stream_loss(
@@ -228,9 +264,7 @@ def stream_loss(
     loss = _default_loss(stream_Y) if loss is None else get_loss(loss)
     space = net.space
     inputs = _Inputs(Xs, getattr(net, "n_in", None), space.dtype)
-    n_out = net.n_out if getattr(net, "n_out", None) is not None else 1
-    T_all = loss.prepare_targets(Ys, n_out)
-    T_all = backend.asarray(T_all, dtype=np.int64 if T_all.dtype.kind in "iu" else space.dtype)
+    T_all = _targets(loss, Ys, net, space.dtype)
     recs = _recurrent_layers(net)
     saved = [(r.stateful, r.state) for r in recs]
     total, count = 0.0, 0
