@@ -20,8 +20,9 @@ def _echo_stream(n: int, lag: int, rng: np.random.Generator) -> tuple[np.ndarray
 
 
 def section_lstm_bptt(rep: Any) -> None:
-    from bprop.recurrent import LSTM, Recurrent, TimeDistributed, fit_stream, stream_loss
+    from bprop.recurrent import LSTM, Recurrent, TimeDistributed, stream_loss
     from bprop.report.plots import curve_figure
+    from bprop.train import fit_stream
 
     lag, epochs = 6, 10
     rng = np.random.default_rng(0)

@@ -9,8 +9,9 @@ import pytest
 import bprop as bp
 from bprop import interrupt
 from bprop.optim.base import UpdateRule
-from bprop.recurrent import LSTM, RTRL, Recurrent, TimeDistributed, fit_stream
+from bprop.recurrent import LSTM, RTRL, Recurrent, TimeDistributed
 from bprop.recurrent.rtrl import rtrl_network
+from bprop.train import fit_stream
 
 IDS = np.tile(np.arange(4), 200)  # the stream 0 1 2 3 0 1 2 3 …
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import bprop as bp
-from bprop.recurrent import GRU, LSTM, Recurrent, TimeDistributed, fit_stream, tbptt_updates
+from bprop.recurrent import GRU, LSTM, Recurrent, TimeDistributed, tbptt_updates
 from bprop.recurrent.truncated import stream_loss
+from bprop.train import fit_stream
 
 
 def net64():
