@@ -7,6 +7,7 @@ schedule            one update per                       classic name
 ``MiniBatch``       k shuffled examples                  stochastic / mini-batch gradient descent
 ``FullBatch``       the whole training set, each epoch   batch / offline / per-epoch learning
 ``StreamSchedule``  k1 new steps of a long stream        truncated BPTT(k1, k2)
+``StepSchedule``    one time step of running sequences   real-time (RTRL) learning
 ==================  ===================================  ======================================
 
 Whether a batch gradient is the **sum** or the **mean** of its per-example gradients is the
@@ -84,19 +85,29 @@ class StreamSchedule:
         object.__setattr__(self, "batch_size", int(self.batch_size))
 
 
+@dataclass(frozen=True)
+class StepSchedule:
+    """Update at every time step of sequences that keep running (Williams & Zipser's
+    real-time learning): the gradient source carries the recurrent state — and, for RTRL,
+    its sensitivities — from step to step across the updates; a pass over the sequences is
+    an epoch (see :mod:`bprop.train.realtime`)."""
+
+    name: str = "steps"
+
+
 SCHEDULES = ("online", "minibatch", "batch")
 
 
 def get_schedule(
-    schedule: str | Schedule | StreamSchedule | None, batch_size: int | None
-) -> Schedule | StreamSchedule:
+    schedule: str | Schedule | StreamSchedule | StepSchedule | None, batch_size: int | None
+) -> Schedule | StreamSchedule | StepSchedule:
     """Resolve ``fit``'s ``schedule``/``batch_size`` pair into a :class:`Schedule` (a
-    :class:`StreamSchedule` is returned as it is).
+    :class:`StreamSchedule` or :class:`StepSchedule` is returned as it is).
 
     ``schedule=None`` picks from ``batch_size``: 1 → online, None → mini-batch of 32,
     k → mini-batch of k.
     """
-    if isinstance(schedule, Schedule | StreamSchedule):
+    if isinstance(schedule, Schedule | StreamSchedule | StepSchedule):
         return schedule
     if schedule is None:
         if batch_size == 1:

@@ -8,7 +8,9 @@ the source its schedule picks:
   through the model on batches of examples (feedforward nets, full BPTT through Recurrent
   layers, settling nets through their layer), checked for divergence once per epoch;
 - :class:`bprop.train.stream.StreamSource` — a :class:`~bprop.train.schedules.StreamSchedule`:
-  truncated BPTT(k1, k2) over a long stream, checked after every update.
+  truncated BPTT(k1, k2) over a long stream, checked after every update;
+- :class:`bprop.train.realtime.RTRLSource` — a :class:`~bprop.train.schedules.StepSchedule`:
+  real-time recurrent learning, one update per time step, checked after every step.
 
 A source offers ``run_epoch() -> (loss, accuracy or None)``, ``check(loss) -> reason or None``
 and ``passed()`` (the epoch's divergence check), ``validate() -> logs``, ``validates``,

@@ -50,8 +50,9 @@ from bprop.train import online_fast
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
 from bprop.train.fit import default_loss, fit
 from bprop.train.history import History, StreamHistory
+from bprop.train.realtime import RTRLSource
 from bprop.train.resume import Resumable
-from bprop.train.schedules import Schedule, StreamSchedule, get_schedule
+from bprop.train.schedules import Schedule, StepSchedule, StreamSchedule, get_schedule
 from bprop.train.sources import ExampleSource, count_correct, counts_accuracy, prepare_examples
 from bprop.train.stream import StreamSource
 
@@ -65,10 +66,9 @@ class Trainer(Resumable):
         net: the model (a :class:`bprop.Sequential` or any layer with a ``space``).
         loss: a :class:`bprop.losses.Loss` or its name.
         optimizer: an update rule (default ``SGD(0.01)``).
-        schedule: ``"online"``, ``"minibatch"``, ``"batch"`` or a Schedule; with
-            ``batch_size`` (see :func:`bprop.train.schedules.get_schedule`); or a
-            :class:`~bprop.train.schedules.StreamSchedule` to train on a stream with
-            truncated BPTT (the gradient sources are in :mod:`bprop.train.sources`).
+        schedule: ``"online"``, ``"minibatch"``, ``"batch"``, a Schedule (with ``batch_size``,
+            see :func:`~bprop.train.schedules.get_schedule`), a ``StreamSchedule`` (truncated
+            BPTT) or a ``StepSchedule`` (RTRL): see :mod:`bprop.train.sources`.
         l2: L2 weight decay λ: adds ½λ‖W‖² over the weight matrices (not biases) to the loss.
         seed: seeds the generator that shuffles the data and splits validation sets.
         optimizer_state: resume from a saved update-rule state.
@@ -86,8 +86,8 @@ class Trainer(Resumable):
     **Interruption and exact resume**: a SIGINT/SIGTERM inside
     :func:`bprop.interrupt.deferred_interrupts` stops training after the current update with
     :class:`bprop.TrainingInterrupted`; calling :meth:`fit` again finishes the interrupted
-    epoch bit for bit (what that needs is listed in :class:`bprop.train.resume.Resumable`).
-    On a stream, see :class:`bprop.train.stream.StreamSource`.
+    epoch bit for bit (what that needs: :class:`bprop.train.resume.Resumable`). Streams and
+    RTRL: :class:`~bprop.train.stream.StreamSource`, :class:`~bprop.train.realtime.RTRLSource`.
     """
 
     def __init__(
@@ -95,7 +95,7 @@ class Trainer(Resumable):
         net: Sequential,
         loss: Loss | str,
         optimizer: UpdateRule | None = None,
-        schedule: str | Schedule | StreamSchedule | None = None,
+        schedule: str | Schedule | StreamSchedule | StepSchedule | None = None,
         batch_size: int | None = None,
         l2: float = 0.0,
         seed: int | np.random.Generator = 0,
@@ -252,23 +252,22 @@ class Trainer(Resumable):
         validation_data: tuple[Any, Any] | None = None,
         early_stopping: int | EarlyStopping | None = None,
         target_loss: float | None = None,
-        **stream_options: Any,
+        **options: Any,
     ) -> History:
         """Train for up to ``epochs`` more epochs (an interrupted epoch in ``progress``
         counts as one of them); returns the (cumulative) history.
 
-        With a :class:`~bprop.train.schedules.StreamSchedule`, ``X`` and ``y`` are the input
-        and target streams, an epoch is a pass over the stream, ``validation_data`` is a
-        ``(stream_X, stream_Y)`` pair, and ``stream_options`` are those of
-        :class:`~bprop.train.stream.StreamSource`: ``eval_every``, ``max_seconds``,
-        ``max_updates``, ``keep_best``, ``on_update``; the per-update record is
-        ``stream_history``.
+        With a :class:`~bprop.train.schedules.StreamSchedule`, ``X``/``y`` are streams and
+        ``options`` those of :class:`~bprop.train.stream.StreamSource` (``eval_every``,
+        ``max_seconds``, ``max_updates``, ``keep_best``, ``on_update``); with a
+        :class:`~bprop.train.schedules.StepSchedule`, those of
+        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``).
 
         Raises :class:`bprop.TrainingDiverged` (state restored, see the class docs) and
         :class:`bprop.TrainingInterrupted` (resumable, see the class docs)."""
         if epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {epochs}")
-        src = self._source(X, y, epochs, validation_split, validation_data, stream_options)
+        src = self._source(X, y, epochs, validation_split, validation_data, options)
         callbacks = list(self.callbacks)
         if early_stopping is not None:
             if not src.validates:
@@ -323,14 +322,8 @@ class Trainer(Resumable):
                     self.history.append(logs)
                     bar.update(1)
                     if self.verbose:
-                        bar.set_postfix(
-                            {
-                                k: f"{v:.4g}"
-                                for k, v in logs.items()
-                                if v is not None and k != "seconds"
-                            },
-                            refresh=False,
-                        )
+                        shown = {k: v for k, v in logs.items() if v is not None and k != "seconds"}
+                        bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
                     if src.stopped:  # an update-level limit: the epoch was cut short
                         break
                     # epoch-driven rules: learning-rate schedules, reduce-on-plateau
@@ -373,26 +366,29 @@ class Trainer(Resumable):
         epochs: int,
         validation_split: float,
         validation_data: tuple[Any, Any] | None,
-        stream_options: dict[str, Any],
+        options: dict[str, Any],
     ) -> Any:
-        """The gradient source of this ``fit`` (see :mod:`bprop.train.sources`); starts the
-        clock of ``history.seconds``."""
+        """The gradient source of this ``fit`` (:mod:`bprop.train.sources`), also kept in
+        ``self.source``; starts the clock of ``history.seconds``."""
         self.t_start = time.perf_counter() - (
             self.history.seconds[-1] if self.history.seconds else 0
         )
-        if isinstance(self.schedule, StreamSchedule):
-            if validation_split:
+        kind = {StreamSchedule: StreamSource, StepSchedule: RTRLSource}.get(type(self.schedule))
+        if kind is None:
+            if options:
                 raise ValueError(
-                    "validation_split does not apply to a stream: give validation_data="
-                    "(stream_X, stream_Y)"
+                    f"{', '.join(sorted(options))}: not an option of the {self.schedule.name} "
+                    "schedule (only stream and step schedules take options; see Trainer.fit)"
                 )
-            return StreamSource(self, X, y, epochs, validation_data, **stream_options)
-        if stream_options:
+            self.source = ExampleSource(self, X, y, validation_split, validation_data)
+        elif validation_split:
             raise ValueError(
-                f"{', '.join(sorted(stream_options))} apply to stream schedules only "
-                "(schedule=StreamSchedule(k1, k2, batch_size))"
+                f"validation_split does not apply to the {self.schedule.name} schedule: give "
+                "validation_data"
             )
-        return ExampleSource(self, X, y, validation_split, validation_data)
+        else:
+            self.source = kind(self, X, y, epochs, validation_data, **options)
+        return self.source
 
 
 class _NonFiniteLoss(ArithmeticError):

@@ -77,10 +77,10 @@ def test_stream_options_and_schedules_are_checked():
         StreamSchedule(5, batch_size=0)
     examples = Trainer(bp.mlp([2, 3, 2], seed=0), "cross_entropy", verbose=0)
     X, y = np.zeros((8, 2)), np.arange(8) % 2
-    with pytest.raises(ValueError, match="max_updates apply to stream schedules only"):
+    with pytest.raises(ValueError, match="max_updates: not an option of the minibatch schedule"):
         examples.fit(X, y, epochs=1, max_updates=3)
     stream = Trainer(net(), "cross_entropy", schedule=StreamSchedule(10, batch_size=4), verbose=0)
-    with pytest.raises(ValueError, match="validation_split does not apply to a stream"):
+    with pytest.raises(ValueError, match="validation_split does not apply to the stream schedule"):
         stream.fit(STREAM[:-1], STREAM[1:], epochs=1, validation_split=0.2)
     with pytest.raises(ValueError, match="eval_every must be at least 1"):
         stream.fit(STREAM[:-1], STREAM[1:], epochs=1, eval_every=0)
