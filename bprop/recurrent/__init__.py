@@ -42,6 +42,22 @@ def make_cell(kind: str, n_in: int, n_hidden: int, rng=None, **kwargs) -> Cell:
     return by_name[key](n_in, n_hidden, rng=rng, **kwargs)
 
 
+#: names that moved up to the training layer (bprop.train), where the one training loop lives
+_MOVED = {
+    "fit_stream": "bprop.fit_stream (bprop.train.fit_stream)",
+    "StreamHistory": "bprop.train.StreamHistory",
+}
+
+
+def __getattr__(name: str):
+    """A clear error for the names that moved to :mod:`bprop.train`."""
+    if name in _MOVED:
+        raise AttributeError(
+            f"bprop.recurrent.{name} moved to {_MOVED[name]}: training loops live in bprop.train"
+        )
+    raise AttributeError(f"module 'bprop.recurrent' has no attribute {name!r}")
+
+
 # so bp.save / bp.load know the recurrent layers (the model-file registry)
 for _cls in (Recurrent, TimeDistributed):
     LAYERS.setdefault(_cls.__name__, _cls)

@@ -190,6 +190,14 @@ class RTRL:
         self.P: Any = None
         self.check_size(1)
 
+    def __getattr__(self, name: str) -> Any:
+        if name == "train_online":  # the loop moved up to the training layer
+            raise AttributeError(
+                "RTRL.train_online moved to bprop.train.train_online(rtrl, X, targets, rule, "
+                "state, h0, reset): the training loop lives in bprop.train"
+            )
+        raise AttributeError(f"'RTRL' object has no attribute {name!r}")
+
     # --- size ---------------------------------------------------------------------------------
     def cost(self, batch: int = 1) -> dict[str, int]:
         """:func:`rtrl_cost` for this network."""
@@ -207,13 +215,13 @@ class RTRL:
                 f"{c['p_entries']:,} entries ({c['p_bytes'] / 2**20:,.1f} MiB), over the "
                 f"memory_limit of {self.memory_limit / 2**20:,.1f} MiB. RTRL's memory grows as "
                 "n³ (time as n⁴); use fewer units, raise memory_limit, or train with BPTT "
-                "(bprop.recurrent.fit_stream)."
+                "(bprop.fit_stream)."
             )
         if c["flops_per_step"] > self.warn_flops:
             warnings.warn(
                 f"RTRL with {H} hidden units (batch {batch}) costs {c['flops_per_step']:.3g} "
                 f"multiply-adds per time step (O(n⁴)); this will be slow. Truncated BPTT "
-                "(bprop.recurrent.fit_stream) costs O(n²) per step.",
+                "(bprop.fit_stream) costs O(n²) per step.",
                 UserWarning,
                 stacklevel=3,
             )

@@ -23,6 +23,7 @@ divergence check after *every* update (a pass can be millions of steps long).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -126,9 +127,20 @@ class StreamSource:
     def run_epoch(self) -> tuple[float, None]:
         """One pass over the stream; returns (mean chunk loss, None)."""
         t, hist = self.trainer, self.history
-        space = t.net.space
         first = hist.updates
-        for value, n in tbptt_updates(t.net, t.loss, self.Xs, self.Ys, self.k1, self.k2):
+        updates = tbptt_updates(t.net, t.loss, self.Xs, self.Ys, self.k1, self.k2)
+        with contextlib.closing(updates):  # the layers' statefulness is restored at once
+            self._run(updates)
+        hist.epochs += 1
+        if not (self.eval_every and hist.val_updates and hist.val_updates[-1] == hist.updates):
+            self.evaluate()
+        return float(np.mean(hist.train_loss[first:])), None
+
+    def _run(self, updates: Any) -> None:
+        """The updates of one pass: check, apply, record, then the per-update hooks."""
+        t, hist = self.trainer, self.history
+        space = t.net.space
+        for value, n in updates:
             reason = self.guard.check(float(value) / self._per_step(n), space.params)
             if reason is not None:
                 self._diverged(reason)
@@ -151,10 +163,6 @@ class StreamSource:
                 self._stop("max_updates")
             if self.stopped:
                 break
-        hist.epochs += 1
-        if not (self.eval_every and hist.val_updates and hist.val_updates[-1] == hist.updates):
-            self.evaluate()
-        return float(np.mean(hist.train_loss[first:])), None
 
     def _stop(self, reason: str) -> None:
         self.stopped = True

@@ -126,6 +126,7 @@ class Trainer(Resumable):
         self.history = History()
         self.stream_history: StreamHistory | None = None  # per update, on a stream
         self.t_start = time.perf_counter()  # history.seconds count from here
+        self.source: Any = None  # the gradient source of the last fit (bprop.train.sources)
         self.epoch = 0
         self.progress: dict[str, Any] | None = None
         self.split: dict[str, Any] | None = None

@@ -57,3 +57,16 @@ def test_step_schedule_arguments_are_checked():
         trainer.fit(X[:, :-1], X[:, 1:], 1, validation_data=(X[:, :-1], X[:, 1:]), rtrl=rtrl)
     with pytest.raises(TypeError, match="rule must be an update rule"):
         train_online(rtrl, X[:, :-1], X[:, 1:], "sgd")
+
+
+def test_the_moved_names_say_where_they_went():
+    import bprop.recurrent
+
+    rtrl = RTRL(rtrl_network(1, 2, 1, rng=0))
+    with pytest.raises(AttributeError, match=r"bprop\.train\.train_online\(rtrl"):
+        rtrl.train_online  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        rtrl.nope  # noqa: B018
+    with pytest.raises(AttributeError, match=r"moved to bprop\.fit_stream"):
+        bprop.recurrent.fit_stream  # noqa: B018
+    assert not hasattr(bprop.recurrent, "nope")

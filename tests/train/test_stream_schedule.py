@@ -84,3 +84,25 @@ def test_stream_options_and_schedules_are_checked():
         stream.fit(STREAM[:-1], STREAM[1:], epochs=1, validation_split=0.2)
     with pytest.raises(ValueError, match="eval_every must be at least 1"):
         stream.fit(STREAM[:-1], STREAM[1:], epochs=1, eval_every=0)
+
+
+def test_an_interrupted_stream_keeps_its_weights_even_with_early_stopping():
+    """After an interrupt the weights and the rule's state belong together: early stopping
+    does not put its best weights back (a stream's pass has no progress record to resume)."""
+    from bprop import interrupt
+
+    def trainer():
+        return Trainer(net(), "cross_entropy", bp.Adam(0.05), StreamSchedule(10, batch_size=4),
+                       verbose=0)  # fmt: skip
+
+    val = (STREAM[:-1], STREAM[1:])
+    straight = trainer()
+    straight.fit(STREAM[:-1], STREAM[1:], epochs=3, max_updates=16)
+    stopped = trainer()
+    with pytest.raises(bp.TrainingInterrupted) as info:
+        stopped.fit(STREAM[:-1], STREAM[1:], epochs=3, validation_data=val, early_stopping=5,
+                    on_update=lambda u, _: u == 15 and interrupt.request())  # fmt: skip
+    assert info.value.trainer is stopped and stopped.stream_history.updates == 16
+    assert stopped.history.stopped_because == "interrupted"
+    assert not stopped.net.layers[0].stateful  # made stateful for the pass only
+    np.testing.assert_array_equal(stopped.net.space.params, straight.net.space.params)
