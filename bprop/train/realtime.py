@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from bprop import backend, divergence, interrupt
-from bprop.errors import TrainingDiverged
 from bprop.optim.base import State, UpdateRule
 from bprop.recurrent.rtrl import RTRL, OnlineResult
 from bprop.train.schedules import StepSchedule
+from bprop.train.sources import UpdateGuard
 
 
 class RTRLSource:
@@ -80,17 +80,10 @@ class RTRLSource:
         self.passes = 0
         T = self.X.shape[1]
         per_step = T if rtrl.loss.reduction == "sum" else 1  # the sequence loss → per step
-        params = trainer.net.space.params
-        self.guard = divergence.DivergenceGuard(
-            trainer.divergence_factor,
-            None
-            if trainer.divergence_factor is None
-            else divergence.reference_loss(
-                lambda: rtrl.loss.value(rtrl.net.forward(self.X, False)[0], self.Tt) / per_step,
-                params,
-            ),
+        self.guard = UpdateGuard(
+            trainer,
+            lambda: rtrl.loss.value(rtrl.net.forward(self.X, False)[0], self.Tt) / per_step,
         )
-        self.good = params.copy(), divergence.copy_state(trainer.state)
         self.losses = np.empty(T)
         self.outs: list[Any] = []
 
@@ -106,12 +99,14 @@ class RTRLSource:
         for step in range(T):
             space.grads.fill(0)
             y, loss = rtrl.step(X[:, step], Tt[:, step])
-            reason = self.guard.check(loss)
-            if reason is not None:
-                self._diverged(reason, step)
-            if self.guard.passed():
-                np.copyto(self.good[0], space.params)
-                self.good = self.good[0], divergence.copy_state(t.state)
+            self.guard.check(
+                loss,
+                False,
+                lambda: f"in RTRL online training at step {step}",  # noqa: B023 (called at once)
+                "their values before the last step whose loss passed the check",
+                X,
+                self._restored,
+            )
             t.update(loss)
             self.losses[step] = loss
             self.outs.append(backend.to_numpy(y))
@@ -126,22 +121,11 @@ class RTRLSource:
         space.grads.fill(0)
         return float(np.mean(self.losses)), None
 
-    def _diverged(self, reason: str, step: int) -> None:
-        t = self.trainer
-        space = t.net.space
-        space.params[...] = self.good[0]
-        t.state = divergence.copy_state(self.good[1])
-        space.grads.fill(0)
+    def _restored(self) -> None:
+        """After a divergence restore: no gradient left over, h and P cleared (the next
+        call starts from h = 0, P = 0)."""
+        self.trainer.net.space.grads.fill(0)
         self.rtrl.h = self.rtrl.P = None
-        raise TrainingDiverged(
-            divergence.message(
-                reason,
-                f"in RTRL online training at step {step}",
-                "their values before the last step whose loss passed the check",
-                t.optimizer,
-                data=self.X,
-            )
-        )
 
     def check(self, loss: float) -> None:
         """The epoch's check: none, every step was checked."""

@@ -20,11 +20,13 @@ epoch), ``stopped`` (an update-level limit ended the epoch early) and ``finish()
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from bprop import backend, divergence
+from bprop.errors import TrainingDiverged
 from bprop.layers.base import check_finite
 from bprop.train.validation import hold_out
 
@@ -103,6 +105,57 @@ class ExampleSource:
                 lambda: t.evaluate_prepared(Xs, Ts)[0], t.net.space.params
             )
         return None if ref is None else ref * scale
+
+
+class UpdateGuard:
+    """Divergence checked before every update (the sources whose epochs are long: streams,
+    RTRL). It remembers the weights and the rule's state before the update of the last
+    loss that passed (the weights that had that loss; at first, the start of the ``fit``),
+    and :meth:`check` puts them back and raises :class:`bprop.TrainingDiverged` when the
+    guard fires.
+
+    Args:
+        trainer: the Trainer (its weights, rule state, ``divergence_factor``).
+        evaluate: the loss on a fixed sample at the current weights, on the scale of the
+            checked losses (see :func:`bprop.divergence.reference_loss`); not called when
+            ``divergence_factor`` is None.
+    """
+
+    def __init__(self, trainer: Any, evaluate: Callable[[], float]) -> None:
+        self.trainer = trainer
+        params = trainer.net.space.params
+        factor = trainer.divergence_factor
+        reference = None if factor is None else divergence.reference_loss(evaluate, params)
+        self.guard = divergence.DivergenceGuard(factor, reference)
+        self.good = params.copy(), divergence.copy_state(trainer.state)
+
+    def check(
+        self,
+        loss: float,
+        with_params: bool,
+        where: Callable[[], str],
+        restored: str,
+        data: Any = None,
+        on_restore: Callable[[], None] | None = None,
+    ) -> None:
+        """Check ``loss`` (and the weights for NaN/inf, ``with_params``) before its update:
+        remember the weights if it passed; if training diverged, restore, call
+        ``on_restore()`` and raise with the message of :func:`bprop.divergence.message`
+        (``where()`` and ``restored`` say where it happened and what was put back)."""
+        t = self.trainer
+        space = t.net.space
+        reason = self.guard.check(loss, space.params if with_params else None)
+        if reason is not None:
+            space.params[...] = self.good[0]
+            t.state = divergence.copy_state(self.good[1])
+            if on_restore is not None:
+                on_restore()
+            raise TrainingDiverged(
+                divergence.message(reason, where(), restored, t.optimizer, t.l2, data)
+            )
+        if self.guard.passed():
+            np.copyto(self.good[0], space.params)
+            self.good = self.good[0], divergence.copy_state(t.state)
 
 
 def prepare_examples(net: Any, loss: Any, X: Any, y: Any) -> tuple[Any, Any]:

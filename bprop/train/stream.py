@@ -33,13 +33,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bprop import divergence, interrupt
-from bprop.errors import TrainingDiverged
 from bprop.layers.base import Layer
 from bprop.losses import Loss, get_loss
 from bprop.optim.base import Chain, UpdateRule
 from bprop.recurrent.truncated import default_loss, split_streams, stream_loss, tbptt_updates
 from bprop.train.history import StreamHistory
 from bprop.train.schedules import StreamSchedule
+from bprop.train.sources import UpdateGuard
 
 
 class StreamSource:
@@ -94,14 +94,7 @@ class StreamSource:
         self.total_chunks = self.history.updates + epochs * math.ceil(self.Xs.shape[1] / self.k1)
         self.best: Any = None
         self.stopped = False
-        params = trainer.net.space.params
-        self.guard = divergence.DivergenceGuard(
-            trainer.divergence_factor,
-            None
-            if trainer.divergence_factor is None
-            else divergence.reference_loss(self._first_window_loss, params),
-        )
-        self.good = params.copy(), divergence.copy_state(trainer.state)
+        self.guard = UpdateGuard(trainer, self._first_window_loss)
 
     @property
     def validates(self) -> bool:
@@ -139,14 +132,15 @@ class StreamSource:
     def _run(self, updates: Any) -> None:
         """The updates of one pass: check, apply, record, then the per-update hooks."""
         t, hist = self.trainer, self.history
-        space = t.net.space
         for value, n in updates:
-            reason = self.guard.check(float(value) / self._per_step(n), space.params)
-            if reason is not None:
-                self._diverged(reason)
-            if self.guard.passed():
-                np.copyto(self.good[0], space.params)
-                self.good = self.good[0], divergence.copy_state(t.state)
+            self.guard.check(
+                float(value) / self._per_step(n),
+                True,
+                lambda: f"at update {hist.updates + 1} (epoch {hist.epochs + 1})",
+                "their values before the last update whose chunk loss passed the check",
+                self.Xs if not np.issubdtype(self.Xs.dtype, np.integer) else None,
+                self._restored,
+            )
             t.update(value)
             hist.train_loss.append(float(value))
             hist.seconds.append(time.perf_counter() - t.t_start)
@@ -168,21 +162,10 @@ class StreamSource:
         self.stopped = True
         self.trainer.history.stopped_because = self.history.stopped_because = reason
 
-    def _diverged(self, reason: str) -> None:
-        t, hist = self.trainer, self.history
-        t.net.space.params[...] = self.good[0]
-        t.state = divergence.copy_state(self.good[1])
-        hist.optimizer_state, hist.stopped_because = t.state, "diverged"
-        raise TrainingDiverged(
-            divergence.message(
-                reason,
-                f"at update {hist.updates + 1} (epoch {hist.epochs + 1})",
-                "their values before the last update whose chunk loss passed the check",
-                t.optimizer,
-                t.l2,
-                data=self.Xs if not np.issubdtype(self.Xs.dtype, np.integer) else None,
-            )
-        )
+    def _restored(self) -> None:
+        """After a divergence restore: the history records the restored rule state."""
+        hist = self.history
+        hist.optimizer_state, hist.stopped_because = self.trainer.state, "diverged"
 
     def check(self, loss: float) -> None:
         """The epoch's check: none, every update was checked."""
