@@ -58,7 +58,6 @@ from bprop.recurrent import (
     Recurrent,
     SettlingNetwork,
     TimeDistributed,
-    fit_stream,
 )
 from bprop.rng import seed
 from bprop.train import (
@@ -71,6 +70,7 @@ from bprop.train import (
     Trainer,
     TrainingDiverged,
     fit,
+    fit_stream,
 )
 
 __version__ = "0.1.0"

@@ -19,7 +19,7 @@ Training has **diverged** when
   the chance-level scale (not its near-zero start loss).
 
 Losses are compared on one scale per loop: the epoch loss (:class:`bprop.Trainer`), the loss
-per time step (:func:`bprop.recurrent.fit_stream`, :class:`bprop.recurrent.RTRL`); for
+per time step (:func:`bprop.fit_stream`, :func:`bprop.train.train_online` for RTRL); for
 ``reduction="sum"`` the reference is the sum over the same number of examples or steps.
 
 Why these defaults: ``factor`` = 1000 (:data:`DEFAULT_FACTOR`) and two consecutive checks. No

@@ -20,8 +20,9 @@ def _echo_stream(n: int, lag: int, rng: np.random.Generator) -> tuple[np.ndarray
 
 
 def section_lstm_bptt(rep: Any) -> None:
-    from bprop.recurrent import LSTM, Recurrent, TimeDistributed, fit_stream, stream_loss
+    from bprop.recurrent import LSTM, Recurrent, TimeDistributed, stream_loss
     from bprop.report.plots import curve_figure
+    from bprop.train import fit_stream
 
     lag, epochs = 6, 10
     rng = np.random.default_rng(0)
@@ -133,6 +134,7 @@ def section_rtrl(rep: Any) -> None:
     from bprop.recurrent import RTRL, rtrl_network
     from bprop.report.plots import curve_figure
     from bprop.tasks import xor_stream
+    from bprop.train import train_online
 
     n_steps = 30000
     rng = np.random.default_rng(0)
@@ -140,7 +142,7 @@ def section_rtrl(rep: Any) -> None:
     rtrl = RTRL(net, loss=bp.BinaryCrossEntropy(from_logits=True))
     s = xor_stream(n_steps // 3 + 1, rng)[: n_steps + 1]
     t0 = time.perf_counter()
-    result = rtrl.train_online(s[None, :-1, None], s[None, 1:, None], bp.Adam(0.01))
+    result = train_online(rtrl, s[None, :-1, None], s[None, 1:, None], bp.Adam(0.01))
     seconds = time.perf_counter() - t0
     losses = np.asarray(result.losses, np.float64).reshape(-1)
     pos = np.arange(losses.size) % 3

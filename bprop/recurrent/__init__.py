@@ -3,8 +3,9 @@
 Cells (one time step each): :class:`Elman` (Elman 1990), :class:`LSTM` (Hochreiter &
 Schmidhuber 1997, forget gate of Gers et al. 2000) and :class:`GRU` (Cho et al. 2014, PyTorch's
 reset-gate placement). :class:`Recurrent` unrolls a cell and backpropagates through time (full
-BPTT); :class:`TimeDistributed` applies a layer at every step; :func:`fit_stream` trains on a
-long stream with truncated BPTT(k1, k2) (Williams & Peng 1990). :class:`SettlingNetwork` is
+BPTT); :class:`TimeDistributed` applies a layer at every step; :func:`tbptt_updates` is
+truncated BPTT(k1, k2) over a long stream (Williams & Peng 1990), which
+:func:`bprop.fit_stream` trains with. :class:`SettlingNetwork` is
 recurrent backpropagation (Almeida 1987; Pineda 1987): relax to a fixed point, then relax the
 adjoint. :class:`RTRL` is real-time recurrent learning (Williams & Zipser 1989).
 
@@ -24,7 +25,7 @@ from bprop.recurrent.gru import GRU
 from bprop.recurrent.lstm import LSTM
 from bprop.recurrent.rbp import RelaxationError, RelaxationWarning, SettlingNetwork
 from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
-from bprop.recurrent.truncated import StreamHistory, fit_stream, stream_loss, tbptt_updates
+from bprop.recurrent.truncated import stream_loss, tbptt_updates
 from bprop.recurrent.unroll import Recurrent, SequenceCache, TimeDistributed
 
 #: the cells by class name (model files) — the one cell registry
@@ -39,6 +40,22 @@ def make_cell(kind: str, n_in: int, n_hidden: int, rng=None, **kwargs) -> Cell:
     if key not in by_name:
         raise ValueError(f"unknown cell {kind!r}; choose one of {sorted([*by_name, 'rnn'])}")
     return by_name[key](n_in, n_hidden, rng=rng, **kwargs)
+
+
+#: names that moved up to the training layer (bprop.train), where the one training loop lives
+_MOVED = {
+    "fit_stream": "bprop.fit_stream (bprop.train.fit_stream)",
+    "StreamHistory": "bprop.train.StreamHistory",
+}
+
+
+def __getattr__(name: str):
+    """A clear error for the names that moved to :mod:`bprop.train`."""
+    if name in _MOVED:
+        raise AttributeError(
+            f"bprop.recurrent.{name} moved to {_MOVED[name]}: training loops live in bprop.train"
+        )
+    raise AttributeError(f"module 'bprop.recurrent' has no attribute {name!r}")
 
 
 # so bp.save / bp.load know the recurrent layers (the model-file registry)
@@ -57,9 +74,7 @@ __all__ = [
     "RelaxationWarning",
     "SettlingNetwork",
     "SequenceCache",
-    "StreamHistory",
     "TimeDistributed",
-    "fit_stream",
     "make_cell",
     "rtrl_cost",
     "rtrl_network",

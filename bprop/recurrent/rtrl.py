@@ -52,10 +52,11 @@ Example::
 
     >>> import numpy as np, bprop as bp
     >>> from bprop.recurrent.rtrl import RTRL, rtrl_network
+    >>> from bprop.train import train_online
     >>> net = rtrl_network(1, 8, 1, rng=0)
     >>> rtrl = RTRL(net, loss=bp.SquaredError())
     >>> x = np.sin(np.arange(201) / 4.0)[None, :, None]         # one stream (N=1, T, D=1)
-    >>> out = rtrl.train_online(x[:, :-1], x[:, 1:], bp.SGD(0.05))  # predict the next value
+    >>> out = train_online(rtrl, x[:, :-1], x[:, 1:], bp.SGD(0.05))  # predict the next value
     >>> float(np.mean(out.losses[-50:])) < float(np.mean(out.losses[:50]))
     True
 """
@@ -68,12 +69,11 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend, divergence, interrupt
-from bprop.errors import TrainingDiverged
+from bprop import backend
 from bprop.layers.dense import Dense
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, SquaredError, get_loss
-from bprop.optim.base import State, UpdateRule
+from bprop.optim.base import State
 from bprop.recurrent.elman import Elman
 from bprop.recurrent.unroll import Recurrent, TimeDistributed
 from bprop.rng import as_generator
@@ -132,8 +132,8 @@ def rtrl_network(
 
 @dataclass
 class OnlineResult:
-    """What :meth:`RTRL.train_online` returns: the loss of every step (T,) *before* that
-    step's update, the outputs (N, T, K), and the update rule's state (to continue)."""
+    """What :func:`bprop.train.train_online` returns: the loss of every step (T,) *before*
+    that step's update, the outputs (N, T, K), and the update rule's state (to continue)."""
 
     losses: np.ndarray
     outputs: np.ndarray
@@ -190,6 +190,14 @@ class RTRL:
         self.P: Any = None
         self.check_size(1)
 
+    def __getattr__(self, name: str) -> Any:
+        if name == "train_online":  # the loop moved up to the training layer
+            raise AttributeError(
+                "RTRL.train_online moved to bprop.train.train_online(rtrl, X, targets, rule, "
+                "state, h0, reset): the training loop lives in bprop.train"
+            )
+        raise AttributeError(f"'RTRL' object has no attribute {name!r}")
+
     # --- size ---------------------------------------------------------------------------------
     def cost(self, batch: int = 1) -> dict[str, int]:
         """:func:`rtrl_cost` for this network."""
@@ -207,13 +215,13 @@ class RTRL:
                 f"{c['p_entries']:,} entries ({c['p_bytes'] / 2**20:,.1f} MiB), over the "
                 f"memory_limit of {self.memory_limit / 2**20:,.1f} MiB. RTRL's memory grows as "
                 "n³ (time as n⁴); use fewer units, raise memory_limit, or train with BPTT "
-                "(bprop.recurrent.fit_stream)."
+                "(bprop.fit_stream)."
             )
         if c["flops_per_step"] > self.warn_flops:
             warnings.warn(
                 f"RTRL with {H} hidden units (batch {batch}) costs {c['flops_per_step']:.3g} "
                 f"multiply-adds per time step (O(n⁴)); this will be slow. Truncated BPTT "
-                "(bprop.recurrent.fit_stream) costs O(n²) per step.",
+                "(bprop.fit_stream) costs O(n²) per step.",
                 UserWarning,
                 stacklevel=3,
             )
@@ -294,7 +302,7 @@ class RTRL:
         return y, loss
 
     # --- whole sequences ------------------------------------------------------------------------
-    def _prepare(self, X: Any, T: Any) -> tuple[Any, Any]:
+    def prepare(self, X: Any, T: Any) -> tuple[Any, Any]:
         xp = backend.get_xp()
         dtype = self.cell.params["W_hh"].dtype
         X = xp.asarray(backend.to_numpy(X), dtype=dtype)
@@ -315,96 +323,9 @@ class RTRL:
         """Run RTRL over sequences ``X`` (N, T, D) with the weights frozen and *add* the
         gradient of Σ_t L_t into the network's grads (call ``net.zero_grad()`` first). Returns
         Σ_t L_t. This equals the full-BPTT gradient of the same loss."""
-        X, Tt = self._prepare(X, targets)
+        X, Tt = self.prepare(X, targets)
         self.reset(X.shape[0], h0)
         total = 0.0
         for t in range(X.shape[1]):
             total += self.step(X[:, t], Tt[:, t])[1]
         return total
-
-    def train_online(
-        self,
-        X: Any,
-        targets: Any,
-        rule: UpdateRule,
-        state: State | None = None,
-        h0: Any = None,
-        reset: bool = True,
-        divergence_factor: float | None = divergence.DEFAULT_FACTOR,
-    ) -> OnlineResult:
-        """Williams & Zipser's real-time learning: at every step t, compute ∂L_t/∂θ from P_t,
-        update the weights with ``rule``, and carry h and P on to step t + 1.
-
-        ``reset=False`` continues the current stream (h and P carried over from the last
-        call). Returns the per-step losses (each before its step's update), the outputs and
-        the rule's state.
-
-        **Divergence** (see :mod:`bprop.divergence`; ``divergence_factor=None`` tests
-        only NaN/inf): every step's loss is checked against the reference loss per step of
-        the network on ``X`` (its outputs unrolled from the zero state at the start weights,
-        and with all weights zero). When it diverges, the weights and the rule's state are
-        restored to those of the last step whose loss passed, before that step's update (the
-        weights that had that loss), h and P are cleared (the next call starts from h = 0,
-        P = 0), and :class:`bprop.TrainingDiverged` is raised.
-
-        **Interruption** (inside :func:`bprop.interrupt.deferred_interrupts`): the step in
-        progress is finished, then :class:`bprop.TrainingInterrupted` carries ``net``,
-        ``optimizer_state``, ``step`` (the number of steps done) and ``result`` (an
-        :class:`OnlineResult` of those steps). h and P stay as they are, so
-        ``train_online(X[:, step:], targets[:, step:], rule, exc.optimizer_state,
-        reset=False)`` on the same :class:`RTRL` continues exactly; a new RTRL (after
-        loading a saved network) starts from h = 0, P = 0 and is therefore not exact.
-        """
-        if not isinstance(rule, UpdateRule):
-            raise TypeError(f"rule must be an update rule, got {type(rule).__name__}")
-        X, Tt = self._prepare(X, targets)
-        N, T = X.shape[:2]
-        if reset or self.h is None or self.h.shape[0] != N:
-            self.reset(N, h0)
-        space = self.net.space
-        if state is None:
-            state = rule.init(space.params)
-        per_step = T if self.loss.reduction == "sum" else 1  # the sequence loss → per step
-        guard = divergence.DivergenceGuard(
-            divergence_factor,
-            None
-            if divergence_factor is None
-            else divergence.reference_loss(
-                lambda: self.loss.value(self.net.forward(X, False)[0], Tt) / per_step,
-                space.params,
-            ),
-        )
-        good = space.params.copy(), divergence.copy_state(state)
-        losses = np.empty(T)
-        outs = []
-        with np.errstate(over="ignore", invalid="ignore"):
-            for t in range(T):
-                space.grads.fill(0)
-                y, loss = self.step(X[:, t], Tt[:, t])
-                reason = guard.check(loss)
-                if reason is not None:
-                    space.params[...], state = good[0], divergence.copy_state(good[1])
-                    space.grads.fill(0)
-                    self.h = self.P = None
-                    raise TrainingDiverged(
-                        divergence.message(
-                            reason,
-                            f"in RTRL online training at step {t}",
-                            "their values before the last step whose loss passed the check",
-                            rule,
-                            data=X,
-                        )
-                    )
-                if guard.passed():
-                    np.copyto(good[0], space.params)
-                    good = good[0], divergence.copy_state(state)
-                updates, state = rule.update(space.grads, state, space.params, loss)
-                space.params += updates
-                losses[t] = loss
-                outs.append(backend.to_numpy(y))
-                if interrupt.pending() is not None:
-                    space.grads.fill(0)
-                    done = OnlineResult(losses[: t + 1].copy(), np.stack(outs, axis=1), state)
-                    interrupt.check(net=self.net, optimizer_state=state, step=t + 1, result=done)
-        space.grads.fill(0)
-        return OnlineResult(losses, np.stack(outs, axis=1), state)

@@ -25,10 +25,12 @@ For training, a stream of length L is split into ``batch_size`` parallel sub-str
 ⌊L / batch_size⌋ steps (the tail is dropped), each carrying its own state — the layout of
 character-level language model training (Karpathy's char-rnn).
 
-Example::
+The training loop that applies the updates is :class:`bprop.Trainer` with a
+:class:`bprop.train.StreamSchedule`; :func:`bprop.fit_stream` is its short form. Example::
 
     >>> import numpy as np, bprop as bp
-    >>> from bprop.recurrent import LSTM, Recurrent, TimeDistributed, fit_stream
+    >>> from bprop.recurrent import LSTM, Recurrent, TimeDistributed
+    >>> from bprop.train import fit_stream
     >>> ids = np.tile(np.arange(4), 250)                    # the stream 0 1 2 3 0 1 2 3 …
     >>> net = bp.Sequential(Recurrent(LSTM(4, 16, rng=0)), TimeDistributed(bp.Dense(16, 4, rng=1)))
     >>> hist = fit_stream(net, ids[:-1], ids[1:], k1=10, batch_size=8, epochs=5,
@@ -39,21 +41,16 @@ Example::
 
 from __future__ import annotations
 
-import math
-import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from bprop import backend, divergence, interrupt
-from bprop.errors import TrainingDiverged
+from bprop import backend
 from bprop.layers.base import Layer
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
-from bprop.optim.base import Chain, UpdateRule
 from bprop.recurrent.unroll import Recurrent
 
 
@@ -119,7 +116,8 @@ class _Inputs:
         return backend.asarray(x, dtype=self.dtype)
 
 
-def _check_k(k1: int, k2: int | None) -> tuple[int, int]:
+def check_truncation(k1: int, k2: int | None) -> tuple[int, int]:
+    """Validate BPTT(k1, k2): (k1, k2) as ints, k2 defaulting to k1; 1 ≤ k1 ≤ k2."""
     k1 = int(k1)
     k2 = k1 if k2 is None else int(k2)
     if k1 < 1:
@@ -132,6 +130,22 @@ def _check_k(k1: int, k2: int | None) -> tuple[int, int]:
     return k1, k2
 
 
+def _backward_stored(
+    layer: Layer, dy: Any, cache: Any, dfinal: dict[int, Any], stop_at: int, need_dx: bool
+) -> Any:
+    """Backpropagate ``dy`` through a stored chunk's ``cache`` as ``layer.backward`` would,
+    handing every Recurrent layer its ∂L/∂state_T (``dfinal``, by the identity of its cache)
+    and ``stop_at`` as explicit arguments of :meth:`Recurrent.backward`."""
+    if isinstance(layer, Recurrent):
+        d = dfinal.get(id(cache))
+        return layer.backward(dy, cache, need_dx, dfinal_state=d, stop_at=stop_at)
+    if isinstance(layer, Sequential):
+        for i in range(len(layer.layers) - 1, -1, -1):
+            dy = _backward_stored(layer.layers[i], dy, cache[i], dfinal, stop_at, need_dx or i > 0)
+        return dy
+    return layer.backward(dy, cache, need_dx)
+
+
 def tbptt_updates(
     net: Layer,
     loss: Loss,
@@ -141,7 +155,27 @@ def tbptt_updates(
     k2: int | None = None,
     reset: bool = True,
 ) -> Iterator[tuple[float, int]]:
-    """Run truncated BPTT(k1, k2) over a batch of streams, yielding once per chunk.
+    """Truncated BPTT(k1, k2) over a batch of streams, yielding once per chunk of k1 steps.
+
+    Williams & Peng (1990). With the state s carried forward over the whole stream and chunk
+    m covering steps a … b = a + k1 − 1, the update's gradient is the k2-step truncation of
+
+        ∂L_m/∂θ = Σ_{t=b−k2+1}^{b} (∂L_m/∂s_t)(∂⁺s_t/∂θ),   L_m = Σ_{t=a}^{b} ℓ_t,
+
+    where ∂⁺ is the step's immediate dependence on θ and the error on the states flows
+    backwards by ∂L_m/∂s_{t−1} = ∂L_m/∂s_t · ∂s_t/∂s_{t−1} (+ ∂ℓ_{t−1}/∂s_{t−1} inside the
+    chunk only: the stored steps before a get zero output error). Computed as
+
+        forward chunk m from the carried state; L_m, ∂L_m/∂y = loss.value_and_grad
+        backward through chunk m (full BPTT of the chunk) → δ = ∂L_m/∂s_{a−1}
+        for the stored chunks m−1, m−2, … while fewer than k2 steps are covered:
+            backward(zero output error, dfinal_state=δ, stop_at=first step still inside k2)
+            δ ← ∂L_m/∂state at the chunk's start (or at stop_at)
+
+    so memory is the activations of the ⌈(k2 − 1)/k1⌉ + 1 newest chunks, whatever the
+    stream's length. k1 = k2 backpropagates each step's error exactly once, over its own
+    chunk; k1 = k2 ≥ T is full BPTT, bit for bit. Stored chunks are backpropagated with their
+    stored activations and the current weights (as Williams & Peng describe).
 
     Args:
         net: the model (its Recurrent layers are made stateful while this runs).
@@ -152,63 +186,63 @@ def tbptt_updates(
             backpropagation.
         reset: start from the zero state (else from the layers' carried states).
 
-    Yields ``(loss of the chunk, number of steps in the chunk)`` with the chunk's gradient in
-    ``net.space.grads`` (zeroed first): apply the update, then resume the generator.
+    Yields ``(L_m, number of steps in the chunk)`` with ∂L_m/∂θ in ``net.space.grads`` (zeroed
+    first): apply the update, then resume the generator.
     """
-    k1, k2 = _check_k(k1, k2)
+    k1, k2 = check_truncation(k1, k2)
     space = net.space
     X = np.asarray(backend.to_numpy(X))
     Y = np.asarray(backend.to_numpy(Y))
     if X.shape[:2] != Y.shape[:2]:
         raise ValueError(f"inputs {X.shape} and targets {Y.shape} differ in (streams, steps)")
     inputs = _Inputs(X, getattr(net, "n_in", None), space.dtype)
-    n_out = net.n_out if getattr(net, "n_out", None) is not None else 1
-    T_all = loss.prepare_targets(Y, n_out)
-    T_all = backend.asarray(T_all, dtype=np.int64 if T_all.dtype.kind in "iu" else space.dtype)
-    L = X.shape[1]
+    T_all = _targets(loss, Y, net, space.dtype)
     recs = _recurrent_layers(net)
     if not recs:
         raise ValueError("truncated BPTT needs a network with a Recurrent layer")
     saved = [(r.stateful, r.state) for r in recs]
     xp = backend.get_xp()
-    history: deque[tuple[Any, int, tuple[int, ...]]] = deque()
+    stored: deque[tuple[Any, int, tuple[int, ...]]] = deque()  # (cache, steps, output shape)
     try:
         for r in recs:
             r.stateful = True
             if reset:
                 r.state = None
-        for s in range(0, L, k1):
-            e = min(s + k1, L)
-            n = e - s
+        for a in range(0, X.shape[1], k1):
+            b = min(a + k1, X.shape[1])
             space.grads.fill(0)
-            out, cache = net.forward(inputs.chunk(s, e), train=True)
-            value, dy = loss.value_and_grad(out, T_all[:, s:e])
+            out, cache = net.forward(inputs.chunk(a, b), train=True)
+            value, dy = loss.value_and_grad(out, T_all[:, a:b])
             net.backward(dy, cache, need_dx=False)
-            covered = n
-            dstates = [c.dinitial_state for c in _recurrent_caches(net, cache)]
-            for old_cache, old_n, out_shape in reversed(history):
+            covered = b - a
+            delta = [c.dinitial_state for c in _recurrent_caches(net, cache)]
+            for old_cache, old_n, out_shape in reversed(stored):
                 if covered >= k2:
                     break
                 rcs = _recurrent_caches(net, old_cache)
-                for rc, d in zip(rcs, dstates, strict=False):
-                    rc.dfinal_state, rc.stop_at = d, max(0, old_n - (k2 - covered))
-                try:
-                    net.backward(xp.zeros(out_shape, dtype=space.dtype), old_cache, need_dx=False)
-                finally:
-                    dstates = [rc.dinitial_state for rc in rcs]
-                    for rc in rcs:
-                        rc.dfinal_state, rc.stop_at = None, 0
+                dfinal = {id(rc): d for rc, d in zip(rcs, delta, strict=True)}
+                zero = xp.zeros(out_shape, dtype=space.dtype)
+                stop_at = max(0, old_n - (k2 - covered))  # the first step within k2
+                _backward_stored(net, zero, old_cache, dfinal, stop_at, False)
+                delta = [rc.dinitial_state for rc in rcs]
                 covered += old_n
-            history.append((cache, n, tuple(out.shape)))
+            stored.append((cache, b - a, tuple(out.shape)))
             # keep only the chunks a later update can reach (k2 − 1 steps back)
-            while len(history) > 1 and sum(h[1] for h in list(history)[1:]) >= k2 - 1:
-                history.popleft()
-            yield value, n
+            while len(stored) > 1 and sum(h[1] for h in list(stored)[1:]) >= k2 - 1:
+                stored.popleft()
+            yield value, b - a
     finally:
         for r, (stateful, state) in zip(recs, saved, strict=False):
             r.stateful = stateful
             if not stateful:
                 r.state = state
+
+
+def _targets(loss: Loss, Y: np.ndarray, net: Layer, dtype: Any) -> Any:
+    """The target streams in the loss's form, as backend arrays."""
+    n_out = net.n_out if getattr(net, "n_out", None) is not None else 1
+    T = loss.prepare_targets(Y, n_out)
+    return backend.asarray(T, dtype=np.int64 if T.dtype.kind in "iu" else dtype)
 
 
 def stream_loss(
@@ -225,12 +259,10 @@ def stream_loss(
     training state is left untouched."""
     Xs = split_streams(stream_X, batch_size, "stream_X")
     Ys = split_streams(stream_Y, batch_size, "stream_Y")
-    loss = _default_loss(stream_Y) if loss is None else get_loss(loss)
+    loss = default_loss(stream_Y) if loss is None else get_loss(loss)
     space = net.space
     inputs = _Inputs(Xs, getattr(net, "n_in", None), space.dtype)
-    n_out = net.n_out if getattr(net, "n_out", None) is not None else 1
-    T_all = loss.prepare_targets(Ys, n_out)
-    T_all = backend.asarray(T_all, dtype=np.int64 if T_all.dtype.kind in "iu" else space.dtype)
+    T_all = _targets(loss, Ys, net, space.dtype)
     recs = _recurrent_layers(net)
     saved = [(r.stateful, r.state) for r in recs]
     total, count = 0.0, 0
@@ -250,213 +282,7 @@ def stream_loss(
     return total if loss.reduction == "sum" else total / count
 
 
-def _default_loss(Y: Any) -> Loss:
+def default_loss(Y: Any) -> Loss:
+    """Softmax cross-entropy for integer target streams, mean squared error otherwise."""
     Y = np.asarray(backend.to_numpy(Y))
     return SoftmaxCrossEntropy() if np.issubdtype(Y.dtype, np.integer) else MeanSquaredError()
-
-
-@dataclass
-class StreamHistory:
-    """What :func:`fit_stream` returns: per update ``train_loss`` (the chunk's loss) and
-    ``seconds``; per evaluation ``val_updates``, ``val_seconds`` and ``val_loss``; the
-    update rule's ``optimizer_state`` (to continue); ``stopped_because`` ("epochs",
-    "callback", "max_seconds", "max_updates", "interrupted", "diverged")."""
-
-    train_loss: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    val_updates: list[int] = field(default_factory=list)
-    val_seconds: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    epochs: int = 0
-    optimizer_state: Any = None
-    stopped_because: str = "epochs"
-    best_update: int | None = None
-
-    @property
-    def updates(self) -> int:
-        return len(self.train_loss)
-
-
-def fit_stream(
-    net: Layer,
-    stream_X: Any,
-    stream_Y: Any,
-    k1: int,
-    k2: int | None = None,
-    *,
-    loss: Loss | str | None = None,
-    optimizer: UpdateRule | None = None,
-    optimizer_state: Any = None,
-    clip_norm: float | None = None,
-    batch_size: int = 32,
-    epochs: int = 1,
-    validation: tuple[Any, Any] | None = None,
-    eval_every: int | None = None,
-    max_seconds: float | None = None,
-    max_updates: int | None = None,
-    callback: Callable[[int, float], Any] | None = None,
-    verbose: int = 1,
-    keep_best: bool = False,
-    divergence_factor: float | None = divergence.DEFAULT_FACTOR,
-) -> StreamHistory:
-    """Train ``net`` on a long stream with truncated BPTT(k1, k2) and return its history.
-
-    Args:
-        net: a model with Recurrent layers, e.g. ``Sequential(Recurrent(LSTM(V, H)),
-            TimeDistributed(Dense(H, V)))``.
-        stream_X: the input stream: (L,) integer symbols (one-hot encoded on the fly to the
-            network's input size), (L,) reals or (L, D) vectors.
-        stream_Y: the target stream: (L,) labels or (L, K) (for a language model, the input
-            stream shifted by one).
-        k1, k2: update every k1 steps, backpropagating k2 ≥ k1 steps (default k2 = k1).
-        loss: default softmax cross-entropy for integer targets, mean squared error otherwise.
-        optimizer: any update rule (default ``Adam(1e-3)``), applied to ``net.space``.
-        optimizer_state: resume from this rule state.
-        clip_norm: clip the gradient to this global norm first (``Chain(ClipByGlobalNorm(c),
-            optimizer)``, Pascanu et al. 2013).
-        batch_size: number of parallel sub-streams.
-        epochs: passes over the stream (the state is reset to zero at the start of each).
-        validation: ``(stream_X, stream_Y)`` evaluated with :func:`stream_loss` every
-            ``eval_every`` updates and at the end of each epoch.
-        max_seconds, max_updates: stop early when reached.
-        callback: called as ``callback(update, loss)`` after every update; returning True
-            stops training.
-        keep_best: with ``validation``, end with the weights of the evaluation that had the
-            lowest validation loss (early stopping for streams) instead of the last ones.
-        divergence_factor: see :mod:`bprop.divergence`; here the loss per time step of
-            each chunk is checked after every update, against the reference measured on the
-            first ``batch_size`` × k1 steps of the stream (None: only NaN/inf count).
-
-    **Divergence** raises :class:`bprop.TrainingDiverged` after restoring the weights and the
-    rule's state of the last chunk whose loss passed the check, *before* that chunk's update
-    (the weights that had that loss; the starting weights if no chunk passed).
-
-    **Interruption** (inside :func:`bprop.interrupt.deferred_interrupts`): the update in
-    progress is finished and :class:`bprop.TrainingInterrupted` carries ``net``,
-    ``optimizer_state`` and ``history`` (whose ``optimizer_state`` is set too and whose
-    ``stopped_because`` is "interrupted"); ``keep_best`` does not restore anything then, so
-    the weights and the rule's state belong together. Resuming is *not* exact: calling
-    ``fit_stream(..., optimizer_state=exc.optimizer_state)`` again starts a new pass at the
-    beginning of the stream from the zero state, so the interrupted pass's chunks are seen
-    again and the carried recurrent state is lost; the weights and the rule's state
-    (Adam's moments, its step count) continue exactly.
-    """
-    from bprop.optim.adaptive import Adam
-    from bprop.optim.transforms import ClipByGlobalNorm
-
-    if epochs < 0:
-        raise ValueError(f"epochs must be non-negative, got {epochs}")
-    k1, k2 = _check_k(k1, k2)
-    Xs = split_streams(stream_X, batch_size, "stream_X")
-    Ys = split_streams(stream_Y, batch_size, "stream_Y")
-    if Xs.shape[1] < k1:
-        raise ValueError(
-            f"the stream ({np.shape(stream_X)[0]} steps) split into {batch_size} sub-streams "
-            f"gives {Xs.shape[1]} steps each, shorter than one window of k1 = {k1} steps; "
-            "use a longer stream, a smaller batch_size or a smaller k1"
-        )
-    loss = _default_loss(stream_Y) if loss is None else get_loss(loss)
-    rule = optimizer if optimizer is not None else Adam(1e-3)
-    if clip_norm is not None:
-        rule = Chain(ClipByGlobalNorm(clip_norm), rule)
-    space = net.space
-    state = optimizer_state if optimizer_state is not None else rule.init(space.params)
-    hist = StreamHistory()
-    t0 = time.perf_counter()
-    total_chunks = epochs * math.ceil(Xs.shape[1] / k1)
-
-    def evaluate() -> None:
-        if validation is None:
-            return
-        v = stream_loss(net, validation[0], validation[1], loss, batch_size, k1)
-        hist.val_updates.append(hist.updates)
-        hist.val_seconds.append(time.perf_counter() - t0)
-        hist.val_loss.append(v)
-        if keep_best and v <= min(hist.val_loss):
-            best[0] = space.params.copy()
-            hist.best_update = hist.updates
-        if verbose:
-            print(
-                f"update {hist.updates}/{total_chunks}  {hist.val_seconds[-1]:7.1f} s  "
-                f"train {np.mean(hist.train_loss[-50:]):.4f}  val {v:.4f}",
-                flush=True,
-            )
-
-    best: list[Any] = [None]
-    stop = False
-
-    def per_step(n: int) -> int:
-        """What a loss over n steps of every sub-stream is divided by to be per step."""
-        return Xs.shape[0] * n if loss.reduction == "sum" else 1
-
-    guard = divergence.DivergenceGuard(
-        divergence_factor,
-        None
-        if divergence_factor is None
-        else divergence.reference_loss(
-            lambda: (
-                stream_loss(
-                    net,
-                    Xs[:, :k1].reshape(-1, *Xs.shape[2:]),
-                    Ys[:, :k1].reshape(-1, *Ys.shape[2:]),
-                    loss,
-                    Xs.shape[0],
-                    k1,
-                )
-                / per_step(k1)
-            ),
-            space.params,
-        ),
-    )
-    good = space.params.copy(), divergence.copy_state(state)  # the last weights whose loss passed
-    with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(epochs):
-            first_update = hist.updates
-            for value, n in tbptt_updates(net, loss, Xs, Ys, k1, k2):
-                reason = guard.check(float(value) / per_step(n), space.params)
-                if reason is not None:
-                    space.params[...], state = good[0], divergence.copy_state(good[1])
-                    hist.optimizer_state, hist.stopped_because = state, "diverged"
-                    raise TrainingDiverged(
-                        divergence.message(
-                            reason,
-                            f"at update {hist.updates + 1} (epoch {hist.epochs + 1})",
-                            "their values before the last update whose chunk loss passed the check",
-                            rule,
-                            data=Xs if not np.issubdtype(Xs.dtype, np.integer) else None,
-                        )
-                    )
-                if guard.passed():
-                    np.copyto(good[0], space.params)
-                    good = good[0], divergence.copy_state(state)
-                updates, state = rule.update(space.grads, state, space.params, value)
-                space.params += updates
-                hist.train_loss.append(float(value))
-                hist.seconds.append(time.perf_counter() - t0)
-                if interrupt.pending() is not None:
-                    hist.optimizer_state, hist.stopped_because = state, "interrupted"
-                    interrupt.check(net=net, optimizer_state=state, history=hist)
-                if callback is not None and callback(hist.updates, float(value)):
-                    hist.stopped_because, stop = "callback", True
-                if eval_every and hist.updates % int(eval_every) == 0:
-                    evaluate()
-                if max_seconds is not None and hist.seconds[-1] >= max_seconds:
-                    hist.stopped_because, stop = "max_seconds", True
-                if max_updates is not None and hist.updates >= max_updates:
-                    hist.stopped_because, stop = "max_updates", True
-                if stop:
-                    break
-            hist.epochs += 1
-            if not (eval_every and hist.val_updates and hist.val_updates[-1] == hist.updates):
-                evaluate()
-            if stop:
-                break
-            # a pass over the stream is an epoch for learning-rate schedules
-            logs = {"train_loss": float(np.mean(hist.train_loss[first_update:]))}
-            if hist.val_loss:
-                logs["val_loss"] = hist.val_loss[-1]
-            state = rule.on_epoch_end(state, logs)
-    hist.optimizer_state = state
-    if keep_best and best[0] is not None:
-        space.params[...] = best[0]
-    return hist

@@ -59,17 +59,14 @@ class SequenceCache:
     """What :meth:`Recurrent.forward` returns as its cache.
 
     Attributes set by forward: ``final_state`` (tuple, the state after the last step) and the
-    per-step records. Attributes read by backward: ``dfinal_state`` (∂L/∂state_T, default
-    zero) and ``stop_at`` (backpropagate steps ``stop_at … T-1`` only; default 0, full BPTT).
-    Attributes set by backward: ``dinitial_state`` (∂L/∂state_0; for ``stop_at`` > 0 it is
-    ∂L/∂state_{stop_at}) and ``grad_norms`` (T,) when recording (NaN for skipped steps).
+    per-step records. Attributes set by backward (its results besides dx):
+    ``dinitial_state`` (∂L/∂state_0; for ``stop_at`` > 0 it is ∂L/∂state_{stop_at}) and
+    ``grad_norms`` (T,) when recording (NaN for skipped steps).
     """
 
     def __init__(self, fast: bool, T: int, N: int, x_shape: tuple[int, ...]) -> None:
         self.fast, self.T, self.N, self.x_shape = fast, T, N, x_shape
         self.final_state: tuple[Any, ...] = ()
-        self.dfinal_state: tuple[Any, ...] | None = None
-        self.stop_at = 0
         self.dinitial_state: tuple[Any, ...] | None = None
         self.grad_norms: np.ndarray | None = None
         self.ws: Any = None  # fast path workspace
@@ -99,8 +96,10 @@ class Recurrent(Layer):
         record_grad_norms: record ‖∂L/∂h_t‖ per step during backward.
 
     ``forward(x, train, initial_state=None)`` also takes an explicit initial state (a tuple of
-    (N, H) arrays: (h,) or (h, c)); ``backward(dy, cache, need_dx, dfinal_state=None)`` also
-    takes ∂L/∂state_T and leaves ∂L/∂state_0 in ``cache.dinitial_state``.
+    (N, H) arrays: (h,) or (h, c)); ``backward(dy, cache, need_dx, dfinal_state=None,
+    stop_at=0)`` also takes ∂L/∂state_T (default zero) and backpropagates steps
+    ``stop_at … T-1`` only (default 0: full BPTT; truncated BPTT passes both), leaving
+    ∂L/∂state_{stop_at} in ``cache.dinitial_state``.
     """
 
     def __init__(
@@ -214,14 +213,17 @@ class Recurrent(Layer):
         cache: SequenceCache,
         need_dx: bool = True,
         dfinal_state: Any = None,
+        stop_at: int = 0,
     ) -> Any:
         T, N = cache.T, cache.N
         seq = self.return_sequences
         expected = (N, T, self.n_out) if seq else (N, self.n_out)
         if dy is not None and tuple(dy.shape) != expected:
             raise ValueError(f"gradient has shape {tuple(dy.shape)}, expected {expected}")
-        dfinal = dfinal_state if dfinal_state is not None else cache.dfinal_state
-        start = int(cache.stop_at)
+        dfinal = dfinal_state
+        start = int(stop_at)
+        if not 0 <= start < T:
+            raise ValueError(f"stop_at must be in 0 … {T - 1} (the steps), got {stop_at}")
         record = self.record_grad_norms
         norms = np.full(T, np.nan) if record else None
 

@@ -22,9 +22,11 @@ from bprop.data.sequences import (
 )
 from bprop.layers.sequential import Sequential
 from bprop.losses import SoftmaxCrossEntropy
-from bprop.recurrent.truncated import StreamHistory, fit_stream, stream_loss
+from bprop.recurrent.truncated import stream_loss
 from bprop.recurrent.unroll import Recurrent
 from bprop.tasks.models import sequence_model, training_rule
+from bprop.train.history import StreamHistory
+from bprop.train.stream import fit_stream
 
 
 @dataclass

@@ -25,6 +25,7 @@ from bprop import backend
 from bprop.losses import BinaryCrossEntropy
 from bprop.optim.adaptive import Adam
 from bprop.recurrent.rtrl import RTRL, rtrl_network
+from bprop.train.realtime import train_online
 
 __all__ = ["temporal_xor", "xor_stream"]
 
@@ -89,8 +90,13 @@ def temporal_xor(
         a, b = edges[k], edges[k + 1]
         if b > a:  # one RTRL stream throughout: h, P and Adam's state carry across stages
             rule = Adam(lr * (lr_final / lr) ** (k / (stages - 1)))
-            out = rtrl.train_online(
-                s[None, a:b, None], s[None, a + 1 : b + 1, None], rule, state, reset=state is None
+            out = train_online(
+                rtrl,
+                s[None, a:b, None],
+                s[None, a + 1 : b + 1, None],
+                rule,
+                state,
+                reset=state is None,
             )
             state = out.state
             losses.append(out.losses)

@@ -91,12 +91,13 @@ class EarlyStopping(Callback):
         if trainer.history.stopped_because == "diverged":  # the trainer restored its weights
             trainer.best_params = None
             return
-        if trainer.history.stopped_because == "interrupted" and trainer.progress is not None:
-            trainer.progress["early_stopping"] = {
-                "best": None if self.best == float("inf") else float(self.best),
-                "best_epoch": self.best_epoch,
-                "wait": int(self.wait),
-            }
+        if trainer.history.stopped_because == "interrupted":
+            if trainer.progress is not None:  # (a stream's pass is not resumed: no progress)
+                trainer.progress["early_stopping"] = {
+                    "best": None if self.best == float("inf") else float(self.best),
+                    "best_epoch": self.best_epoch,
+                    "wait": int(self.wait),
+                }
             trainer.best_params = self.best_params
             return
         trainer.best_params = None

@@ -1,4 +1,5 @@
-"""Per-epoch record of training."""
+"""Records of training: per epoch (:class:`History`) and per update on a stream
+(:class:`StreamHistory`)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,27 @@ class History:
 
     def __getitem__(self, key: str) -> Any:
         return self.as_dict()[key]
+
+
+@dataclass
+class StreamHistory:
+    """The per-update record of training on a stream (what :func:`bprop.fit_stream` returns):
+    per update ``train_loss`` (the chunk's loss) and ``seconds``; per evaluation
+    ``val_updates``, ``val_seconds`` and ``val_loss``; ``epochs`` (passes over the stream);
+    the update rule's ``optimizer_state`` (to continue); ``stopped_because`` ("epochs",
+    "callback", "max_seconds", "max_updates", "interrupted", "diverged", or an epoch
+    callback's "early_stopping"/"target_loss"); ``best_update`` (``keep_best``)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    val_updates: list[int] = field(default_factory=list)
+    val_seconds: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    epochs: int = 0
+    optimizer_state: Any = None
+    stopped_because: str = "epochs"
+    best_update: int | None = None
+
+    @property
+    def updates(self) -> int:
+        return len(self.train_loss)

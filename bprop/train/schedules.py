@@ -1,12 +1,14 @@
 """Schedules: how training examples become weight updates.
 
-==============  ===================================  ======================================
-schedule        one update per                       classic name
-==============  ===================================  ======================================
-``Online``      example (batch of one)               online / incremental / per-pattern
-``MiniBatch``   k shuffled examples                  stochastic / mini-batch gradient descent
-``FullBatch``   the whole training set, each epoch   batch / offline / per-epoch learning
-==============  ===================================  ======================================
+==================  ===================================  ======================================
+schedule            one update per                       classic name
+==================  ===================================  ======================================
+``Online``          example (batch of one)               online / incremental / per-pattern
+``MiniBatch``       k shuffled examples                  stochastic / mini-batch gradient descent
+``FullBatch``       the whole training set, each epoch   batch / offline / per-epoch learning
+``StreamSchedule``  k1 new steps of a long stream        truncated BPTT(k1, k2)
+``StepSchedule``    one time step of running sequences   real-time (RTRL) learning
+==================  ===================================  ======================================
 
 Whether a batch gradient is the **sum** or the **mean** of its per-example gradients is the
 loss's ``reduction`` (see :mod:`bprop.losses`): with ``"sum"`` a full-batch step is N times
@@ -14,6 +16,11 @@ larger than with ``"mean"`` at the same learning rate.
 
 Shuffling uses the trainer's seeded generator, so a seed reproduces the data order exactly.
 ``MiniBatch(N)`` over N examples, without shuffling, is exactly ``FullBatch()``.
+
+A :class:`StreamSchedule` trains on one long stream instead of examples: the stream is split
+into ``batch_size`` parallel sub-streams, the recurrent state is carried from chunk to chunk,
+and each update sees the next k1 steps, backpropagated k2 steps into the past
+(:func:`bprop.recurrent.tbptt_updates`); a pass over the stream is an epoch.
 """
 
 from __future__ import annotations
@@ -56,16 +63,51 @@ def FullBatch() -> Schedule:  # noqa: N802
     return Schedule(None, False, "batch")
 
 
+@dataclass(frozen=True)
+class StreamSchedule:
+    """Truncated BPTT(k1, k2) on a stream (Williams & Peng 1990): update every ``k1`` steps,
+    backpropagating ``k2`` ≥ k1 steps (default k2 = k1), over ``batch_size`` parallel
+    sub-streams that each carry their recurrent state across chunks."""
+
+    k1: int
+    k2: int | None = None
+    batch_size: int = 32
+    name: str = "stream"
+
+    def __post_init__(self) -> None:
+        from bprop.recurrent.truncated import check_truncation
+
+        k1, k2 = check_truncation(self.k1, self.k2)
+        object.__setattr__(self, "k1", k1)
+        object.__setattr__(self, "k2", k2)
+        if int(self.batch_size) < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        object.__setattr__(self, "batch_size", int(self.batch_size))
+
+
+@dataclass(frozen=True)
+class StepSchedule:
+    """Update at every time step of sequences that keep running (Williams & Zipser's
+    real-time learning): the gradient source carries the recurrent state — and, for RTRL,
+    its sensitivities — from step to step across the updates; a pass over the sequences is
+    an epoch (see :mod:`bprop.train.realtime`)."""
+
+    name: str = "steps"
+
+
 SCHEDULES = ("online", "minibatch", "batch")
 
 
-def get_schedule(schedule: str | Schedule | None, batch_size: int | None) -> Schedule:
-    """Resolve ``fit``'s ``schedule``/``batch_size`` pair into a :class:`Schedule`.
+def get_schedule(
+    schedule: str | Schedule | StreamSchedule | StepSchedule | None, batch_size: int | None
+) -> Schedule | StreamSchedule | StepSchedule:
+    """Resolve ``fit``'s ``schedule``/``batch_size`` pair into a :class:`Schedule` (a
+    :class:`StreamSchedule` or :class:`StepSchedule` is returned as it is).
 
     ``schedule=None`` picks from ``batch_size``: 1 → online, None → mini-batch of 32,
     k → mini-batch of k.
     """
-    if isinstance(schedule, Schedule):
+    if isinstance(schedule, Schedule | StreamSchedule | StepSchedule):
         return schedule
     if schedule is None:
         if batch_size == 1:

@@ -1,6 +1,9 @@
-"""The trainer: ties a model, a loss, an update rule and a schedule together.
+"""The trainer — the one training loop: ties a model, a loss, an update rule and a schedule.
 
-One training step (static backpropagation, Rumelhart, Hinton & Williams 1986)::
+:meth:`Trainer.fit` runs epochs of updates from a gradient source (:mod:`bprop.train.sources`:
+batches of examples, or chunks of a stream with truncated BPTT) and owns the progress bar,
+history, callbacks, divergence and interruption. One training step on examples (static
+backpropagation, Rumelhart, Hinton & Williams 1986)::
 
     zero the gradient buffer
     y = net.forward(x_batch)                    # forward pass, caches kept
@@ -10,10 +13,10 @@ One training step (static backpropagation, Rumelhart, Hinton & Williams 1986)::
     params += updates
 
 An epoch runs the steps its :mod:`schedule <bprop.train.schedules>` asks for: one per example
-(online), per mini-batch, or one per epoch (batch). The reported ``train_loss`` of an epoch is
-the loss over the epoch's examples as they were met during training (the sum for
-``reduction="sum"``, the mean otherwise); for full-batch training it is exactly the loss at the
-weights before the epoch's update.
+(online), per mini-batch, one per epoch (batch), or one per chunk of a stream. The reported
+``train_loss`` of an epoch is the loss over the epoch's examples as they were met during
+training (the sum for ``reduction="sum"``, the mean otherwise); for full-batch training it is
+exactly the loss at the weights before the epoch's update.
 
 Example::
 
@@ -37,28 +40,35 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from bprop import backend, divergence, interrupt
+from bprop import divergence
 from bprop.errors import TrainingDiverged, TrainingInterrupted
-from bprop.layers.base import check_finite
 from bprop.layers.sequential import Sequential
-from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy, get_loss
+from bprop.losses import Loss, get_loss
 from bprop.optim.base import State, UpdateRule
 from bprop.optim.sgd import SGD
 from bprop.train import online_fast
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
-from bprop.train.history import History
-from bprop.train.schedules import Schedule, get_schedule
+from bprop.train.fit import default_loss, fit
+from bprop.train.history import History, StreamHistory
+from bprop.train.realtime import RTRLSource
+from bprop.train.resume import Resumable
+from bprop.train.schedules import Schedule, StepSchedule, StreamSchedule, get_schedule
+from bprop.train.sources import ExampleSource, count_correct, counts_accuracy, prepare_examples
+from bprop.train.stream import StreamSource
+
+__all__ = ["Trainer", "default_loss", "fit"]
 
 
-class Trainer:
+class Trainer(Resumable):
     """Stateful training: call :meth:`fit` again to continue where it stopped.
 
     Args:
         net: the model (a :class:`bprop.Sequential` or any layer with a ``space``).
         loss: a :class:`bprop.losses.Loss` or its name.
         optimizer: an update rule (default ``SGD(0.01)``).
-        schedule: ``"online"``, ``"minibatch"``, ``"batch"`` or a Schedule; with
-            ``batch_size`` (see :func:`bprop.train.schedules.get_schedule`).
+        schedule: ``"online"``, ``"minibatch"``, ``"batch"``, a Schedule (with ``batch_size``,
+            see :func:`~bprop.train.schedules.get_schedule`), a ``StreamSchedule`` (truncated
+            BPTT) or a ``StepSchedule`` (RTRL): see :mod:`bprop.train.sources`.
         l2: L2 weight decay λ: adds ½λ‖W‖² over the weight matrices (not biases) to the loss.
         seed: seeds the generator that shuffles the data and splits validation sets.
         optimizer_state: resume from a saved update-rule state.
@@ -73,25 +83,11 @@ class Trainer:
     ``stopped_because`` becomes ``"diverged"``), then raises :class:`bprop.TrainingDiverged`.
     For full-batch training those are exactly the weights that had that epoch's loss.
 
-    **Interruption and exact resume.** Inside :func:`bprop.interrupt.deferred_interrupts`, a
-    SIGINT/SIGTERM stops training after the current update with
-    :class:`bprop.TrainingInterrupted` (``exc.trainer`` is this trainer); ``history`` says
-    ``stopped_because = "interrupted"``, the progress bar is closed and the callbacks'
-    ``on_train_end`` has run. Calling :meth:`fit` again (with the same data and arguments, or
-    on a trainer rebuilt from the saved state) finishes the interrupted epoch from the next
-    batch and gives bit-for-bit the weights of an uninterrupted run. What it needs besides the
-    weights, the rule's state and ``rng``:
-
-    - ``progress``: None between epochs; after an interruption, the epoch in progress as
-      plain JSON-able values: ``{"rng_state": <rng.bit_generator.state at the epoch's start>,
-      "n": <training examples>, "updates": <updates done>, "total": <their summed loss>,
-      "correct": <int>, "count": <int>}`` (and ``early_stopping`` when early stopping ran:
-      its ``best``, ``best_epoch`` and ``wait``);
-    - ``best_params``: the early-stopping callback's best weights (an array) or None;
-    - ``split``: None, or the validation split ``{"n": <examples>, "fraction": <float>,
-      "val_index": <int64 array of held-out rows>}``, reused by every ``fit`` whose data has
-      the same ``n`` and ``validation_split``, so held-out examples never reach training;
-    - ``epoch`` (and ``history``, for an unbroken record: it does not affect the weights).
+    **Interruption and exact resume**: a SIGINT/SIGTERM inside
+    :func:`bprop.interrupt.deferred_interrupts` stops training after the current update with
+    :class:`bprop.TrainingInterrupted`; calling :meth:`fit` again finishes the interrupted
+    epoch bit for bit (what that needs: :class:`bprop.train.resume.Resumable`). Streams and
+    RTRL: :class:`~bprop.train.stream.StreamSource`, :class:`~bprop.train.realtime.RTRLSource`.
     """
 
     def __init__(
@@ -99,7 +95,7 @@ class Trainer:
         net: Sequential,
         loss: Loss | str,
         optimizer: UpdateRule | None = None,
-        schedule: str | Schedule | None = None,
+        schedule: str | Schedule | StreamSchedule | StepSchedule | None = None,
         batch_size: int | None = None,
         l2: float = 0.0,
         seed: int | np.random.Generator = 0,
@@ -128,12 +124,16 @@ class Trainer:
         )
         self.divergence_factor = divergence.check_factor(divergence_factor)
         self.history = History()
+        self.stream_history: StreamHistory | None = None  # per update, on a stream
+        self.t_start = time.perf_counter()  # history.seconds count from here
+        self.source: Any = None  # the gradient source of the last fit (bprop.train.sources)
         self.epoch = 0
         self.progress: dict[str, Any] | None = None
         self.split: dict[str, Any] | None = None
         self.best_params: Any = None
         self._reference: tuple[Any, float | None] | None = None
-        if self.optimizer.requires_full_batch and self.schedule.name != "batch":
+        examples = isinstance(self.schedule, Schedule)  # not a stream's chunks
+        if self.optimizer.requires_full_batch and examples and self.schedule.name != "batch":
             warnings.warn(
                 f"{self.optimizer!r} assumes full-batch gradients, but the schedule is "
                 f"{self.schedule.name}: {self.optimizer.full_batch_reason.rstrip('.')}. "
@@ -145,43 +145,26 @@ class Trainer:
     # --- data ---------------------------------------------------------------------------
     def prepare(self, X: Any, y: Any) -> tuple[Any, Any]:
         """Validate ``X``/``y`` and convert them to backend arrays (targets in loss form)."""
-        X = np.asarray(backend.to_numpy(X))
-        y = np.asarray(backend.to_numpy(y))
-        if X.ndim < 2:
-            raise ValueError(
-                f"X must be 2-D (examples, features) or, for sequences, 3-D (examples, time, "
-                f"features); got shape {X.shape}"
-            )
-        if not np.issubdtype(X.dtype, np.number):
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-        n_in, n_out = self.net.n_in, self.net.n_out
-        if n_in is not None and X.shape[-1] != n_in:
-            raise ValueError(f"X has {X.shape[-1]} features but the network expects {n_in}")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} examples but y has {y.shape[0]}")
-        if X.shape[0] == 0:
-            raise ValueError("no training examples")
-        check_finite("X", X)
-        if np.issubdtype(y.dtype, np.number):
-            check_finite("y", y)
-        T = self.loss.prepare_targets(y, n_out if n_out is not None else 1)
-        dtype = self.net.space.dtype
-        Xb = backend.asarray(X, dtype=dtype)
-        Tb = backend.asarray(T, dtype=np.int64 if T.dtype.kind in "iu" else dtype)
-        return Xb, Tb
+        return prepare_examples(self.net, self.loss, X, y)
 
     # --- one step and one epoch ---------------------------------------------------------
     def step(self, xb: Any, tb: Any) -> tuple[float, Any]:
         """One forward/backward/update on a batch; returns (batch loss, outputs)."""
-        space = self.net.space
-        space.grads.fill(0)
+        self.net.space.grads.fill(0)
         out, cache = self.net.forward(xb, train=True)
         loss, dy = self.loss.value_and_grad(out, tb)
         self.net.backward(dy, cache, need_dx=False)
+        return self.update(loss), out
+
+    def update(self, loss: float) -> float:
+        """Apply the update rule to the gradient in ``net.space.grads`` (with the L2
+        penalty's gradient added first); returns ``loss`` plus the penalty. Every gradient
+        source ends its update here."""
+        space = self.net.space
         if self.l2:
             loss += self._add_l2(space)
         self.state = self.optimizer.apply(space.grads, self.state, space.params, loss)
-        return loss, out
+        return loss
 
     def _add_l2(self, space: Any) -> float:
         """Add λW to the weight gradients; return the penalty ½λ‖W‖² (once per update)."""
@@ -220,7 +203,7 @@ class Trainer:
         if resume is not None:
             done, total = int(resume["updates"]), float(resume["total"])
             correct, count = int(resume["correct"]), int(resume["count"])
-        classify = self._counts_accuracy(T)
+        classify = counts_accuracy(T)
         plan = online_fast.supports(self, X, T) if self.fast and done == 0 else None
         if plan is not None:
             total, correct = online_fast.run_epoch(self, plan, X, T)
@@ -233,58 +216,22 @@ class Trainer:
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
             if classify:
-                c, k = self._correct(out, tb)
+                c, k = count_correct(out, tb, self.loss.threshold)
                 correct, count = correct + c, count + k
             self._check_interrupt(rng_state, n, i // bs + 1, total, correct, count)
         epoch_loss = total if self.loss.reduction == "sum" else total / n
         return epoch_loss, (correct / count if classify else None)
 
-    def _check_interrupt(
-        self,
-        rng_state: dict[str, Any],
-        n: int,
-        updates: int,
-        total: float,
-        correct: int,
-        count: int,
-    ) -> None:
-        """After an update: if a stop was requested, record the epoch in progress and raise
-        :class:`bprop.TrainingInterrupted`."""
-        if interrupt.pending() is not None:
-            self.progress = {
-                "rng_state": rng_state,
-                "n": int(n),
-                "updates": int(updates),
-                "total": float(total),
-                "correct": int(correct),
-                "count": int(count),
-            }
-            interrupt.check(trainer=self)
-
     # --- evaluation ---------------------------------------------------------------------
-    def _counts_accuracy(self, T: Any) -> bool:
-        """Accuracy is reported for integer labels and for 0/1 target vectors."""
-        return T.dtype.kind in "iu" or bool(backend.get_xp().all((T == 0) | (T == 1)))
-
-    def _correct(self, out: Any, tb: Any) -> tuple[int, int]:
-        """(number correct, number of decisions) for outputs ``out`` against targets ``tb``."""
-        if tb.dtype.kind in "iu":
-            return int((out.argmax(axis=-1) == tb).sum()), int(tb.size)
-        if out.shape[-1] == 1:
-            hits = (out[..., 0] > self.loss.threshold) == (tb[..., 0] > 0.5)
-        else:
-            hits = out.argmax(axis=-1) == tb.argmax(axis=-1)
-        return int(hits.sum()), int(hits.size)
-
     def evaluate_prepared(self, X: Any, T: Any, batch_size: int = 4096) -> tuple[float, Any]:
         total, correct, count, n = 0.0, 0, 0, X.shape[0]
-        classify = self._counts_accuracy(T)
+        classify = counts_accuracy(T)
         for i in range(0, n, batch_size):
             out, _ = self.net.forward(X[i : i + batch_size], train=False)
             loss, _ = self.loss.value_and_grad(out, T[i : i + batch_size])
             total += loss if self.loss.reduction == "sum" else loss * out.shape[0]
             if classify:
-                c, k = self._correct(out, T[i : i + batch_size])
+                c, k = count_correct(out, T[i : i + batch_size], self.loss.threshold)
                 correct, count = correct + c, count + k
         return (total if self.loss.reduction == "sum" else total / n), (
             correct / count if classify else None
@@ -306,31 +253,31 @@ class Trainer:
         validation_data: tuple[Any, Any] | None = None,
         early_stopping: int | EarlyStopping | None = None,
         target_loss: float | None = None,
+        **options: Any,
     ) -> History:
         """Train for up to ``epochs`` more epochs (an interrupted epoch in ``progress``
         counts as one of them); returns the (cumulative) history.
+
+        With a :class:`~bprop.train.schedules.StreamSchedule`, ``X``/``y`` are streams and
+        ``options`` those of :class:`~bprop.train.stream.StreamSource` (``eval_every``,
+        ``max_seconds``, ``max_updates``, ``keep_best``, ``on_update``); with a
+        :class:`~bprop.train.schedules.StepSchedule`, those of
+        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``).
 
         Raises :class:`bprop.TrainingDiverged` (state restored, see the class docs) and
         :class:`bprop.TrainingInterrupted` (resumable, see the class docs)."""
         if epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {epochs}")
-        X_np, y_np = np.asarray(backend.to_numpy(X)), np.asarray(backend.to_numpy(y))
-        if validation_data is None and validation_split:
-            X_np, y_np, Xv, yv = self._split(X_np, y_np, validation_split)
-            validation_data = (Xv, yv)
-        Xt, Tt = self.prepare(X_np, y_np)
-        val = self.prepare(*validation_data) if validation_data is not None else None
+        src = self._source(X, y, epochs, validation_split, validation_data, options)
         callbacks = list(self.callbacks)
         if early_stopping is not None:
-            if val is None:
+            if not src.validates:
                 raise ValueError("early_stopping needs validation_split or validation_data")
             es = early_stopping
             callbacks.append(es if isinstance(es, Callback) else EarlyStopping(int(es)))
-        guard = divergence.DivergenceGuard(self.divergence_factor, self._reference_loss(Xt, Tt))
         for cb in callbacks:
             cb.on_train_begin(self)
 
-        t_start = time.perf_counter() - (self.history.seconds[-1] if self.history.seconds else 0)
         bar = tqdm(
             total=epochs,
             disable=self.verbose < 1,
@@ -339,19 +286,19 @@ class Trainer:
             desc=f"{self.schedule.name} {type(self.optimizer).__name__}",
         )
         self.history.stopped_because = "epochs"
-        params = self.net.space.params
         good = self._snapshot()  # the last point whose loss passed the divergence check
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for _ in range(epochs):
                     start = self._snapshot() if self.epoch > good["epoch"] else good
                     try:
-                        loss, acc = self.run_epoch(Xt, Tt)
-                        reason = guard.check(loss, params)
+                        loss, acc = src.run_epoch()
+                        reason = src.check(loss)
                     except _NonFiniteLoss as exc:
                         reason = str(exc)
-                    except TrainingDiverged:  # raised inside a step (a settling network)
-                        self._restore(good)
+                    except TrainingDiverged:  # inside an epoch: a settling net, a stream
+                        if not src.restores_itself:
+                            self._restore(good)
                         raise
                     if reason is not None:
                         where = f"in epoch {self.epoch + 1}"
@@ -363,44 +310,26 @@ class Trainer:
                                 self._restored_to(good),
                                 self.optimizer,
                                 self.l2,
-                                Xt,
+                                src.data,
                             )
                         )
-                    if guard.passed():
+                    if src.passed():
                         good = start
                         good["passed"] = True
                     self.epoch += 1
                     logs: dict[str, Any] = {"train_loss": loss, "train_accuracy": acc}
-                    if val is not None:
-                        logs["val_loss"], logs["val_accuracy"] = self.evaluate_prepared(*val)
-                    logs["seconds"] = time.perf_counter() - t_start
+                    logs.update(src.validate())
+                    logs["seconds"] = time.perf_counter() - self.t_start
                     self.history.append(logs)
-                    # epoch-driven rules: learning-rate schedules, reduce-on-plateau
-                    self.state = self.optimizer.on_epoch_end(self.state, logs)
                     bar.update(1)
                     if self.verbose:
-                        bar.set_postfix(
-                            {
-                                k: f"{v:.4g}"
-                                for k, v in logs.items()
-                                if v is not None and k != "seconds"
-                            },
-                            refresh=False,
-                        )
-                    stop = False
-                    for cb in callbacks:
-                        stop = bool(cb.on_epoch_end(self, self.epoch, logs)) or stop
-                    if (
-                        target_loss is not None
-                        and loss <= target_loss
-                        and self.history.target_epoch is None
-                    ):
-                        self.history.target_epoch = self.epoch
-                        self.history.stopped_because = "target_loss"
-                        stop = True
-                    if stop:
-                        if self.history.stopped_because == "epochs":
-                            self.history.stopped_because = "callback"
+                        shown = {k: v for k, v in logs.items() if v is not None and k != "seconds"}
+                        bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+                    if src.stopped:  # an update-level limit: the epoch was cut short
+                        break
+                    # epoch-driven rules: learning-rate schedules, reduce-on-plateau
+                    self.state = self.optimizer.on_epoch_end(self.state, logs)
+                    if self._epoch_end(callbacks, logs, loss, target_loss):
                         break
         except TrainingInterrupted as exc:
             self.history.stopped_because = "interrupted"
@@ -413,164 +342,56 @@ class Trainer:
             bar.close()
             for cb in callbacks:
                 cb.on_train_end(self)
+        src.finish()
         return self.history
 
-    def _split(
-        self, X: np.ndarray, y: np.ndarray, fraction: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(X_train, y_train, X_val, y_val) for ``validation_split=fraction``: the held-out
-        rows of ``split`` when it was made for the same number of examples and fraction,
-        else a new stratified split drawn from ``rng`` (and stored in ``split``). Training
-        rows keep their order."""
-        n = X.shape[0]
-        s = self.split
-        if s is None or int(s["n"]) != n or float(s["fraction"]) != float(fraction):
-            val_index = _split_indices(y, fraction, self.rng)
-            self.split = {"n": n, "fraction": float(fraction), "val_index": val_index}
-        val_index = np.asarray(self.split["val_index"], dtype=np.int64)
-        train = np.ones(n, dtype=bool)
-        train[val_index] = False
-        return X[train], y[train], X[val_index], y[val_index]
+    def _epoch_end(
+        self, callbacks: list[Callback], logs: dict[str, Any], loss: float, target: float | None
+    ) -> bool:
+        """Run the epoch callbacks and the ``target_loss`` test; True stops training."""
+        stop = False
+        for cb in callbacks:
+            stop = bool(cb.on_epoch_end(self, self.epoch, logs)) or stop
+        if target is not None and loss <= target and self.history.target_epoch is None:
+            self.history.target_epoch = self.epoch
+            self.history.stopped_because = "target_loss"
+            stop = True
+        if stop and self.history.stopped_because == "epochs":
+            self.history.stopped_because = "callback"
+        return stop
 
-    def _reference_loss(self, X: Any, T: Any) -> float | None:
-        """The divergence test's scale (:func:`bprop.divergence.reference_loss`) on
-        every k-th training example (at most 4096 of them), as an epoch loss: scaled up to
-        all ``n`` examples for ``reduction="sum"``. None when the test is off.
-
-        Measured on the first ``fit`` with training data of this shape and then kept (it is a
-        scale, not a measurement of progress), so ``fit(epochs=1)`` in a loop costs no extra
-        forward passes."""
-        if self.divergence_factor is None:
-            return None
-        key = (tuple(X.shape), self.loss.reduction)
-        if self._reference is None or self._reference[0] != key:
-            self._reference = key, self._measure_reference(X, T)
-        return self._reference[1]
-
-    def _measure_reference(self, X: Any, T: Any) -> float | None:
-        n = X.shape[0]
-        step = -(-n // 4096)
-        Xs, Ts = X[::step], T[::step]
-        scale = n / Xs.shape[0] if self.loss.reduction == "sum" else 1.0
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            ref = divergence.reference_loss(
-                lambda: self.evaluate_prepared(Xs, Ts)[0], self.net.space.params
+    def _source(
+        self,
+        X: Any,
+        y: Any,
+        epochs: int,
+        validation_split: float,
+        validation_data: tuple[Any, Any] | None,
+        options: dict[str, Any],
+    ) -> Any:
+        """The gradient source of this ``fit`` (:mod:`bprop.train.sources`), also kept in
+        ``self.source``; starts the clock of ``history.seconds``."""
+        self.t_start = time.perf_counter() - (
+            self.history.seconds[-1] if self.history.seconds else 0
+        )
+        kind = {StreamSchedule: StreamSource, StepSchedule: RTRLSource}.get(type(self.schedule))
+        if kind is None:
+            if options:
+                raise ValueError(
+                    f"{', '.join(sorted(options))}: not an option of the {self.schedule.name} "
+                    "schedule (only stream and step schedules take options; see Trainer.fit)"
+                )
+            self.source = ExampleSource(self, X, y, validation_split, validation_data)
+        elif validation_split:
+            raise ValueError(
+                f"validation_split does not apply to the {self.schedule.name} schedule: give "
+                "validation_data"
             )
-        return None if ref is None else ref * scale
-
-    def _snapshot(self) -> dict[str, Any]:
-        """Everything :meth:`_restore` puts back: weights, rule state, generator, epoch
-        count, history length and the epoch in progress."""
-        return {
-            "params": self.net.space.params.copy(),
-            "state": divergence.copy_state(self.state),
-            "rng_state": self.rng.bit_generator.state,
-            "epoch": self.epoch,
-            "history": self.history.epochs,
-            "progress": self.progress,
-            "passed": False,
-        }
-
-    def _restore(self, snap: dict[str, Any]) -> None:
-        self.net.space.params[...] = snap["params"]
-        self.state = divergence.copy_state(snap["state"])
-        self.rng.bit_generator.state = snap["rng_state"]
-        self.epoch = snap["epoch"]
-        self.history.truncate(snap["history"])
-        self.progress = snap["progress"]
-
-    def _restored_to(self, snap: dict[str, Any]) -> str:
-        where = f"the start of epoch {snap['epoch'] + 1}"
-        if snap["progress"] is not None:
-            where += f" (after its update {snap['progress']['updates']}, where it was resumed)"
-        if not snap["passed"]:
-            return where + ", where this fit() started (no epoch since passed the check)"
-        return where + ", the last epoch whose loss passed the check"
+        else:
+            self.source = kind(self, X, y, epochs, validation_data, **options)
+        return self.source
 
 
 class _NonFiniteLoss(ArithmeticError):
     """A batch loss became NaN/inf inside :meth:`Trainer.run_epoch` (the message says
     where); :meth:`Trainer.fit` turns it into :class:`bprop.TrainingDiverged`."""
-
-
-def _split_indices(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """The sorted indices (int64) of ``fraction`` of the examples, held out for validation:
-    stratified by class when ``y`` holds labels; one draw from ``rng`` seeds the split."""
-    from sklearn.model_selection import train_test_split
-
-    if not 0 < fraction < 1:
-        raise ValueError(f"validation_split must be in (0, 1), got {fraction}")
-    seed = int(rng.integers(2**31))
-    rows = np.arange(y.shape[0])
-    stratify = y if (y.ndim == 1 and np.issubdtype(y.dtype, np.integer)) else None
-    try:
-        _, val = train_test_split(rows, test_size=fraction, random_state=seed, stratify=stratify)
-    except ValueError:  # a class too small to stratify
-        _, val = train_test_split(rows, test_size=fraction, random_state=seed)
-    return np.sort(val).astype(np.int64)
-
-
-def default_loss(net: Sequential, y: Any) -> Loss:
-    y = np.asarray(backend.to_numpy(y))
-    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and (net.n_out or 1) > 1:
-        return SoftmaxCrossEntropy()
-    return MeanSquaredError()
-
-
-def fit(
-    net: Sequential,
-    X: Any,
-    y: Any,
-    loss: Loss | str | None = None,
-    optimizer: UpdateRule | None = None,
-    *,
-    batch_size: int | None = None,
-    schedule: str | Schedule | None = None,
-    epochs: int = 100,
-    validation_split: float = 0.0,
-    validation_data: tuple[Any, Any] | None = None,
-    early_stopping: int | EarlyStopping | None = None,
-    target_loss: float | None = None,
-    callbacks: Iterable[Any] = (),
-    l2: float = 0.0,
-    seed: int = 0,
-    verbose: int = 1,
-    optimizer_state: State | None = None,
-    divergence_factor: float | None = divergence.DEFAULT_FACTOR,
-) -> History:
-    """Train ``net`` on ``X``, ``y`` and return its :class:`History`.
-
-    ``history.trainer`` is the :class:`Trainer`, whose ``state`` (the update rule's state)
-    and ``fit`` let training continue. ``loss`` defaults to softmax cross-entropy for integer
-    labels and mean squared error otherwise. See :class:`Trainer` for the other arguments.
-
-    Example::
-
-        >>> import bprop as bp
-        >>> from sklearn.datasets import load_digits
-        >>> X, y = load_digits(return_X_y=True)
-        >>> net = bp.Sequential(bp.Dense(64, 32, rng=0), bp.Tanh(), bp.Dense(32, 10, rng=1))
-        >>> h = bp.fit(net, X / 16, y, loss=bp.SoftmaxCrossEntropy(),
-        ...            optimizer=bp.SGD(lr=0.1, momentum=0.9), batch_size=32, epochs=5,
-        ...            validation_split=0.2, verbose=0)
-        >>> h.val_accuracy[-1] > 0.9
-        True
-    """
-    trainer = Trainer(
-        net,
-        loss if loss is not None else default_loss(net, y),
-        optimizer,
-        schedule,
-        batch_size,
-        l2,
-        seed,
-        callbacks,
-        verbose,
-        optimizer_state,
-        divergence_factor=divergence_factor,
-    )
-    history = trainer.fit(
-        X, y, epochs, validation_split, validation_data, early_stopping, target_loss
-    )
-    history.trainer = trainer  # type: ignore[attr-defined]
-    return history

@@ -185,7 +185,8 @@ def test_reduce_on_plateau_sees_the_validation_loss_of_each_epoch():
 
 
 def test_fit_stream_steps_schedules_once_per_pass():
-    from bprop.recurrent import Elman, Recurrent, TimeDistributed, fit_stream
+    from bprop.recurrent import Elman, Recurrent, TimeDistributed
+    from bprop.train import fit_stream
 
     net = bp.Sequential(Recurrent(Elman(3, 4, rng=0)), TimeDistributed(bp.Dense(4, 3, rng=1)))
     stream = np.random.default_rng(0).integers(0, 3, 200)

@@ -204,3 +204,34 @@ def test_kernel_option_is_checked_and_kept_in_the_config():
         rnn = Recurrent(cls(3, 4, rng=0, kernel="numpy"))
         assert Recurrent.from_config(rnn.get_config()).cell.kernel == "numpy"
         assert "kernel" not in Recurrent(cls(3, 4, rng=0)).get_config()["cell"]["config"]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+@pytest.mark.parametrize("stop_at", [0, 2, 4])
+def test_stop_at_backpropagates_only_the_last_steps(fast, stop_at, block_columns):
+    """backward(dy, cache, dfinal_state=d, stop_at=s) (the explicit truncation arguments of
+    truncated BPTT) is full BPTT of steps s … T-1 run from the state after s steps."""
+    rng = np.random.default_rng(3)
+    X, dy = rng.normal(size=(3, 5, 4)), rng.normal(size=(3, 5, 6))
+    dfin = (rng.normal(size=(3, 6)), rng.normal(size=(3, 6)))
+    with bp.backend.default_dtype("float64"):
+        cell = LSTM(4, 6, rng=0)
+    rnn = Recurrent(cell, fast=fast)
+    cell.zero_grad()
+    _, cache = rnn.forward(X, train=True)
+    rnn.backward(dy, cache, need_dx=False, dfinal_state=dfin, stop_at=stop_at)
+    got = {k: v.copy() for k, v in cell.grads.items()}
+    cell.zero_grad()
+    _, tail = rnn.forward(X[:, stop_at:], train=True, initial_state=cache.state_at(stop_at))
+    rnn.backward(dy[:, stop_at:], tail, need_dx=False, dfinal_state=dfin)
+    for k, v in cell.grads.items():
+        np.testing.assert_allclose(got[k], v, rtol=1e-10, atol=1e-12)
+    for a, b in zip(cache.dinitial_state, tail.dinitial_state, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_stop_at_outside_the_sequence_is_a_clear_error():
+    rnn = Recurrent(Elman(2, 3, rng=0))
+    _, cache = rnn.forward(np.zeros((1, 4, 2)), train=True)
+    with pytest.raises(ValueError, match=r"stop_at must be in 0 … 3"):
+        rnn.backward(np.zeros((1, 4, 3)), cache, stop_at=4)

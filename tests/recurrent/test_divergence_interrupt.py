@@ -9,8 +9,9 @@ import pytest
 import bprop as bp
 from bprop import interrupt
 from bprop.optim.base import UpdateRule
-from bprop.recurrent import LSTM, RTRL, Recurrent, TimeDistributed, fit_stream
+from bprop.recurrent import LSTM, RTRL, Recurrent, TimeDistributed
 from bprop.recurrent.rtrl import rtrl_network
+from bprop.train import fit_stream, train_online
 
 IDS = np.tile(np.arange(4), 200)  # the stream 0 1 2 3 0 1 2 3 …
 
@@ -101,7 +102,7 @@ def test_rtrl_divergence_raises_training_diverged_and_restores():
     rtrl = RTRL(net, loss=bp.SquaredError())
     x = sine()
     with pytest.raises(bp.TrainingDiverged, match=r"RTRL online training at step \d"):
-        rtrl.train_online(x[:, :-1], x[:, 1:], bp.SGD(1e6))
+        train_online(rtrl, x[:, :-1], x[:, 1:], bp.SGD(1e6))
     # step 0's loss (at the start weights) passed; its update made every later loss huge
     np.testing.assert_array_equal(net.space.params, start)
     assert rtrl.h is None and rtrl.P is None
@@ -126,16 +127,16 @@ class StopAfter(UpdateRule):
 def test_interrupted_rtrl_continues_exactly_on_the_same_object():
     x = sine()
     straight_net = rtrl_network(1, 6, 1, rng=0)
-    straight = RTRL(straight_net).train_online(x[:, :-1], x[:, 1:], bp.SGD(0.05, momentum=0.5))
+    straight = train_online(RTRL(straight_net), x[:, :-1], x[:, 1:], bp.SGD(0.05, momentum=0.5))
 
     net = rtrl_network(1, 6, 1, rng=0)
     rtrl = RTRL(net)
     with pytest.raises(bp.TrainingInterrupted) as info:
-        rtrl.train_online(x[:, :-1], x[:, 1:], StopAfter(40))
+        train_online(rtrl, x[:, :-1], x[:, 1:], StopAfter(40))
     exc = info.value
     assert exc.net is net and exc.step == 40 and exc.result.losses.shape == (40,)
-    rest = rtrl.train_online(
-        x[:, 40:-1], x[:, 41:], bp.SGD(0.05, momentum=0.5), exc.optimizer_state, reset=False
+    rest = train_online(
+        rtrl, x[:, 40:-1], x[:, 41:], bp.SGD(0.05, momentum=0.5), exc.optimizer_state, reset=False
     )
     np.testing.assert_array_equal(net.space.params, straight_net.space.params)
     np.testing.assert_array_equal(np.concatenate([exc.result.losses, rest.losses]), straight.losses)

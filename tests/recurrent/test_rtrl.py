@@ -7,6 +7,7 @@ import pytest
 import bprop as bp
 from bprop.recurrent import Elman, Recurrent, TimeDistributed
 from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
+from bprop.train import train_online
 
 
 def bptt_gradient(net, X, T, loss, h0=None):
@@ -93,7 +94,7 @@ def test_online_mode_changes_the_weights_every_step_and_learns():
             seen.append(params.copy())
             return rule.update(grads, state, params, loss)
 
-    out = rtrl.train_online(x[:, :-1], x[:, 1:], Spy())
+    out = train_online(rtrl, x[:, :-1], x[:, 1:], Spy())
     seen.append(net.space.params.copy())
     assert len(seen) == 401
     diffs = np.array([np.abs(b - a).max() for a, b in zip(seen[:-1], seen[1:], strict=True)])
@@ -102,7 +103,7 @@ def test_online_mode_changes_the_weights_every_step_and_learns():
     assert out.losses[-50:].mean() < 0.2 * out.losses[:50].mean()
     # continuing the stream carries h and P on
     h_before = rtrl.h.copy()
-    rtrl.train_online(x[:, :5], x[:, 1:6], bp.SGD(0.05), reset=False)
+    train_online(rtrl, x[:, :5], x[:, 1:6], bp.SGD(0.05), reset=False)
     assert not np.allclose(rtrl.h, h_before)
 
 
@@ -114,7 +115,7 @@ def test_online_with_frozen_rule_equals_accumulation():
         net = rtrl_network(2, 3, 1, rng=0)
     X, Y = rng.normal(size=(1, 8, 2)), rng.normal(size=(1, 8, 1))
     rtrl = RTRL(net)
-    out = rtrl.train_online(X, Y, bp.SGD(1e-300))
+    out = train_online(rtrl, X, Y, bp.SGD(1e-300))
     net.zero_grad()
     assert out.losses.sum() == pytest.approx(rtrl.accumulate(X, Y), rel=1e-12)
 

@@ -3,7 +3,8 @@
 import numpy as np
 
 import bprop as bp
-from bprop.recurrent import Elman, Recurrent, TimeDistributed, fit_stream, stream_loss
+from bprop.recurrent import Elman, Recurrent, TimeDistributed, stream_loss
+from bprop.train import fit_stream
 
 
 def test_keep_best_restores_the_best_evaluated_weights():

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import bprop as bp
-from bprop.recurrent import GRU, LSTM, Recurrent, TimeDistributed, fit_stream, tbptt_updates
+from bprop.recurrent import GRU, LSTM, Recurrent, TimeDistributed, tbptt_updates
 from bprop.recurrent.truncated import stream_loss
+from bprop.train import fit_stream
 
 
 def net64():
@@ -150,3 +151,26 @@ def test_memory_is_bounded_by_k2():
             assert alive <= 4  # ⌈12/5⌉ + 1 chunks at most
     finally:
         SequenceCache.__init__ = orig
+
+
+def test_truncation_reaches_the_unroller_as_arguments_not_through_the_cache():
+    """The stored chunks are backpropagated with explicit dfinal_state/stop_at arguments:
+    no truncation setting is written into a cache that a later backward could pick up."""
+    from bprop.recurrent.unroll import SequenceCache
+
+    net = net64()
+    X, Y = data()
+    caches = []
+    orig = SequenceCache.__init__
+
+    def track(self, *a, **k):
+        orig(self, *a, **k)
+        caches.append(self)
+
+    SequenceCache.__init__ = track
+    try:
+        for _ in tbptt_updates(net, bp.SoftmaxCrossEntropy(), X, Y, 3, 7):
+            pass
+    finally:
+        SequenceCache.__init__ = orig
+    assert caches and not any(hasattr(c, "dfinal_state") or hasattr(c, "stop_at") for c in caches)

@@ -1,0 +1,86 @@
+"""``bp.fit``: train a model in one call (a :class:`bprop.Trainer` made and run for you)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from bprop import backend, divergence
+from bprop.layers.sequential import Sequential
+from bprop.losses import Loss, MeanSquaredError, SoftmaxCrossEntropy
+from bprop.optim.base import State, UpdateRule
+from bprop.train.callbacks import EarlyStopping
+from bprop.train.history import History
+from bprop.train.schedules import Schedule
+
+
+def default_loss(net: Sequential, y: Any) -> Loss:
+    """Softmax cross-entropy for integer labels and more than one output, else mean
+    squared error."""
+    y = np.asarray(backend.to_numpy(y))
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and (net.n_out or 1) > 1:
+        return SoftmaxCrossEntropy()
+    return MeanSquaredError()
+
+
+def fit(
+    net: Sequential,
+    X: Any,
+    y: Any,
+    loss: Loss | str | None = None,
+    optimizer: UpdateRule | None = None,
+    *,
+    batch_size: int | None = None,
+    schedule: str | Schedule | None = None,
+    epochs: int = 100,
+    validation_split: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    early_stopping: int | EarlyStopping | None = None,
+    target_loss: float | None = None,
+    callbacks: Iterable[Any] = (),
+    l2: float = 0.0,
+    seed: int = 0,
+    verbose: int = 1,
+    optimizer_state: State | None = None,
+    divergence_factor: float | None = divergence.DEFAULT_FACTOR,
+) -> History:
+    """Train ``net`` on ``X``, ``y`` and return its :class:`History`.
+
+    ``history.trainer`` is the :class:`Trainer`, whose ``state`` (the update rule's state)
+    and ``fit`` let training continue. ``loss`` defaults to softmax cross-entropy for integer
+    labels and mean squared error otherwise. See :class:`Trainer` for the other arguments.
+
+    Example::
+
+        >>> import bprop as bp
+        >>> from sklearn.datasets import load_digits
+        >>> X, y = load_digits(return_X_y=True)
+        >>> net = bp.Sequential(bp.Dense(64, 32, rng=0), bp.Tanh(), bp.Dense(32, 10, rng=1))
+        >>> h = bp.fit(net, X / 16, y, loss=bp.SoftmaxCrossEntropy(),
+        ...            optimizer=bp.SGD(lr=0.1, momentum=0.9), batch_size=32, epochs=5,
+        ...            validation_split=0.2, verbose=0)
+        >>> h.val_accuracy[-1] > 0.9
+        True
+    """
+    from bprop.train.trainer import Trainer
+
+    trainer = Trainer(
+        net,
+        loss if loss is not None else default_loss(net, y),
+        optimizer,
+        schedule,
+        batch_size,
+        l2,
+        seed,
+        callbacks,
+        verbose,
+        optimizer_state,
+        divergence_factor=divergence_factor,
+    )
+    history = trainer.fit(
+        X, y, epochs, validation_split, validation_data, early_stopping, target_loss
+    )
+    history.trainer = trainer  # type: ignore[attr-defined]
+    return history

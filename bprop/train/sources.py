@@ -1,0 +1,204 @@
+"""Gradient sources: what computes the loss and the gradient of one update for the loop.
+
+:meth:`bprop.Trainer.fit` is one loop over epochs (progress bar, history, callbacks,
+``on_epoch_end`` for learning-rate schedules, divergence, Ctrl-C). What an epoch *is* comes from
+the source its schedule picks:
+
+- :class:`ExampleSource` — online, mini-batch and full-batch schedules: backpropagation
+  through the model on batches of examples (feedforward nets, full BPTT through Recurrent
+  layers, settling nets through their layer), checked for divergence once per epoch;
+- :class:`bprop.train.stream.StreamSource` — a :class:`~bprop.train.schedules.StreamSchedule`:
+  truncated BPTT(k1, k2) over a long stream, checked after every update;
+- :class:`bprop.train.realtime.RTRLSource` — a :class:`~bprop.train.schedules.StepSchedule`:
+  real-time recurrent learning, one update per time step, checked after every step.
+
+A source offers ``run_epoch() -> (loss, accuracy or None)``, ``check(loss) -> reason or None``
+and ``passed()`` (the epoch's divergence check), ``validate() -> logs``, ``validates``,
+``restores_itself`` (whether it restores the weights itself when training diverges inside an
+epoch), ``stopped`` (an update-level limit ended the epoch early) and ``finish()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from bprop import backend, divergence
+from bprop.errors import TrainingDiverged
+from bprop.layers.base import check_finite
+from bprop.train.validation import hold_out
+
+
+class ExampleSource:
+    """One ``Trainer.fit`` on examples: the prepared training and validation data and the
+    epoch's divergence guard (the loss's reference scale is measured on the first ``fit``
+    with data of this shape and then kept on the trainer: it is a scale, not a measurement
+    of progress, so ``fit(epochs=1)`` in a loop costs no extra forward passes)."""
+
+    restores_itself = False
+    stopped = False
+
+    def __init__(
+        self,
+        trainer: Any,
+        X: Any,
+        y: Any,
+        validation_split: float,
+        validation_data: tuple[Any, Any] | None,
+    ) -> None:
+        self.trainer = trainer
+        X_np, y_np = np.asarray(backend.to_numpy(X)), np.asarray(backend.to_numpy(y))
+        if validation_data is None and validation_split:
+            X_np, y_np, Xv, yv = hold_out(trainer, X_np, y_np, validation_split)
+            validation_data = (Xv, yv)
+        self.train = trainer.prepare(X_np, y_np)
+        self.val = trainer.prepare(*validation_data) if validation_data is not None else None
+        self.data = self.train[0]  # named in the divergence message
+        self.guard = divergence.DivergenceGuard(
+            trainer.divergence_factor, self._reference_loss(*self.train)
+        )
+
+    @property
+    def validates(self) -> bool:
+        return self.val is not None
+
+    def run_epoch(self) -> tuple[float, float | None]:
+        return self.trainer.run_epoch(*self.train)
+
+    def check(self, loss: float) -> str | None:
+        return self.guard.check(loss, self.trainer.net.space.params)
+
+    def passed(self) -> bool:
+        return self.guard.passed()
+
+    def validate(self) -> dict[str, Any]:
+        if self.val is None:
+            return {}
+        loss, acc = self.trainer.evaluate_prepared(*self.val)
+        return {"val_loss": loss, "val_accuracy": acc}
+
+    def finish(self) -> None:
+        pass
+
+    def _reference_loss(self, X: Any, T: Any) -> float | None:
+        """The divergence test's scale (:func:`bprop.divergence.reference_loss`) on
+        every k-th training example (at most 4096 of them), as an epoch loss: scaled up to
+        all ``n`` examples for ``reduction="sum"``. None when the test is off."""
+        t = self.trainer
+        if t.divergence_factor is None:
+            return None
+        key = (tuple(X.shape), t.loss.reduction)
+        if t._reference is None or t._reference[0] != key:
+            t._reference = key, self._measure_reference(X, T)
+        return t._reference[1]
+
+    def _measure_reference(self, X: Any, T: Any) -> float | None:
+        t = self.trainer
+        n = X.shape[0]
+        step = -(-n // 4096)
+        Xs, Ts = X[::step], T[::step]
+        scale = n / Xs.shape[0] if t.loss.reduction == "sum" else 1.0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            ref = divergence.reference_loss(
+                lambda: t.evaluate_prepared(Xs, Ts)[0], t.net.space.params
+            )
+        return None if ref is None else ref * scale
+
+
+class UpdateGuard:
+    """Divergence checked before every update (the sources whose epochs are long: streams,
+    RTRL). It remembers the weights and the rule's state before the update of the last
+    loss that passed (the weights that had that loss; at first, the start of the ``fit``),
+    and :meth:`check` puts them back and raises :class:`bprop.TrainingDiverged` when the
+    guard fires.
+
+    Args:
+        trainer: the Trainer (its weights, rule state, ``divergence_factor``).
+        evaluate: the loss on a fixed sample at the current weights, on the scale of the
+            checked losses (see :func:`bprop.divergence.reference_loss`); not called when
+            ``divergence_factor`` is None.
+    """
+
+    def __init__(self, trainer: Any, evaluate: Callable[[], float]) -> None:
+        self.trainer = trainer
+        params = trainer.net.space.params
+        factor = trainer.divergence_factor
+        reference = None if factor is None else divergence.reference_loss(evaluate, params)
+        self.guard = divergence.DivergenceGuard(factor, reference)
+        self.good = params.copy(), divergence.copy_state(trainer.state)
+
+    def check(
+        self,
+        loss: float,
+        with_params: bool,
+        where: Callable[[], str],
+        restored: str,
+        data: Any = None,
+        on_restore: Callable[[], None] | None = None,
+    ) -> None:
+        """Check ``loss`` (and the weights for NaN/inf, ``with_params``) before its update:
+        remember the weights if it passed; if training diverged, restore, call
+        ``on_restore()`` and raise with the message of :func:`bprop.divergence.message`
+        (``where()`` and ``restored`` say where it happened and what was put back)."""
+        t = self.trainer
+        space = t.net.space
+        reason = self.guard.check(loss, space.params if with_params else None)
+        if reason is not None:
+            space.params[...] = self.good[0]
+            t.state = divergence.copy_state(self.good[1])
+            if on_restore is not None:
+                on_restore()
+            raise TrainingDiverged(
+                divergence.message(reason, where(), restored, t.optimizer, t.l2, data)
+            )
+        if self.guard.passed():
+            np.copyto(self.good[0], space.params)
+            self.good = self.good[0], divergence.copy_state(t.state)
+
+
+def prepare_examples(net: Any, loss: Any, X: Any, y: Any) -> tuple[Any, Any]:
+    """Validate ``X``/``y`` for ``net`` and convert them to backend arrays (the targets in
+    ``loss``'s form)."""
+    X = np.asarray(backend.to_numpy(X))
+    y = np.asarray(backend.to_numpy(y))
+    if X.ndim < 2:
+        raise ValueError(
+            f"X must be 2-D (examples, features) or, for sequences, 3-D (examples, time, "
+            f"features); got shape {X.shape}"
+        )
+    if not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}")
+    n_in, n_out = net.n_in, net.n_out
+    if n_in is not None and X.shape[-1] != n_in:
+        raise ValueError(f"X has {X.shape[-1]} features but the network expects {n_in}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} examples but y has {y.shape[0]}")
+    if X.shape[0] == 0:
+        raise ValueError("no training examples")
+    check_finite("X", X)
+    if np.issubdtype(y.dtype, np.number):
+        check_finite("y", y)
+    T = loss.prepare_targets(y, n_out if n_out is not None else 1)
+    dtype = net.space.dtype
+    Xb = backend.asarray(X, dtype=dtype)
+    Tb = backend.asarray(T, dtype=np.int64 if T.dtype.kind in "iu" else dtype)
+    return Xb, Tb
+
+
+def counts_accuracy(T: Any) -> bool:
+    """Accuracy is reported for integer labels and for 0/1 target vectors."""
+    return T.dtype.kind in "iu" or bool(backend.get_xp().all((T == 0) | (T == 1)))
+
+
+def count_correct(out: Any, tb: Any, threshold: float) -> tuple[int, int]:
+    """(number correct, number of decisions) for outputs ``out`` against targets ``tb``; a
+    single output counts as class 1 above ``threshold`` (the loss's)."""
+    if tb.dtype.kind in "iu":
+        return int((out.argmax(axis=-1) == tb).sum()), int(tb.size)
+    if out.shape[-1] == 1:
+        hits = (out[..., 0] > threshold) == (tb[..., 0] > 0.5)
+    else:
+        hits = out.argmax(axis=-1) == tb.argmax(axis=-1)
+    return int(hits.sum()), int(hits.size)
