@@ -24,8 +24,12 @@ formula and in ``torch.optim`` (so equal settings give equal steps)::
   The step is computed as PyTorch does, (η/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε), which is
   Algorithm 1 rearranged (not the paper's "ε̂" variant of §2, which moves ε).
 
-Weight decay is not built in: chain :class:`bprop.optim.transforms.WeightDecay` in front
-(``Chain(WeightDecay(1e-4), Adam())`` is ``torch.optim.Adam(weight_decay=1e-4)``).
+Each rule is a transform that divides by the root mean square, then ``scale(−η)``:
+``AdaGrad = chain(scale_by_adagrad(ε), scale(−η))``, ``RMSprop = chain(scale_by_rms(ρ, ε),
+scale(−η))``, ``Adam = chain(scale_by_adam(β₁, β₂, ε), scale(−η))``, so a learning-rate
+schedule or another scaling composes with the direction they compute. Weight decay is not built
+in: chain :class:`bprop.optim.transforms.WeightDecay` in front (``Chain(WeightDecay(1e-4),
+Adam())`` is ``torch.optim.Adam(weight_decay=1e-4)``).
 
 Example::
 
@@ -44,13 +48,14 @@ from typing import Any
 import numpy as np
 
 from bprop.backend import get_xp
-from bprop.optim.base import State, UpdateRule
+from bprop.optim.base import Alias, State, UpdateRule, check_lr
 from bprop.optim.registry import register
+from bprop.optim.transforms import Scale
 
 
 def _adam_step(g: Any, m: Any, v: Any, b1, c1, b2, c2, s2, eps, scale) -> None:  # pragma: no cover
-    """Adam.update in one pass: the same float operations, in the same order, as its NumPy
-    code (so the results are identical), without its dozen passes and temporaries."""
+    """ScaleByAdam.update_scaled in one pass: the same float operations, in the same order, as
+    its NumPy code (so the results are identical), without its dozen passes and temporaries."""
     for i in range(g.shape[0]):
         gi = g[i]
         mi = m[i] * b1 + c1 * gi
@@ -69,12 +74,6 @@ except ImportError:  # pragma: no cover
     _fused_adam = None
 
 
-def _check_lr(lr: float) -> float:
-    if not lr > 0:
-        raise ValueError(f"learning rate must be positive, got {lr}")
-    return float(lr)
-
-
 def _check_eps(eps: float) -> float:
     if not eps >= 0:
         raise ValueError(f"eps must be non-negative, got {eps}")
@@ -88,17 +87,12 @@ def _check_decay_rate(name: str, value: float) -> float:
 
 
 @register
-class AdaGrad(UpdateRule):
-    """AdaGrad (Duchi, Hazan & Singer 2011): Δw = −η g / (√(Σ g²) + ε).
+class ScaleByAdagrad(UpdateRule):
+    """g ← g / (√G + ε), G ← G + g² (``optax.scale_by_rss``, ε added to the root).
+    State ``sum_sq`` (G)."""
 
-    Args:
-        lr: η > 0 (default 0.01).
-        eps: ε ≥ 0 added to the square root (default 1e-10).
-        initial_accumulator: G(0) ≥ 0 (default 0).
-    """
-
-    def __init__(self, lr: float = 0.01, eps: float = 1e-10, initial_accumulator: float = 0.0):
-        self.lr, self.eps = _check_lr(lr), _check_eps(eps)
+    def __init__(self, eps: float = 1e-10, initial_accumulator: float = 0.0) -> None:
+        self.eps = _check_eps(eps)
         if not initial_accumulator >= 0:
             raise ValueError(f"initial_accumulator must be non-negative, got {initial_accumulator}")
         self.initial_accumulator = float(initial_accumulator)
@@ -107,73 +101,65 @@ class AdaGrad(UpdateRule):
         return {"sum_sq": get_xp().full_like(params, self.initial_accumulator)}
 
     def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
-        xp = get_xp()
         G = state["sum_sq"]
         G += grads * grads
-        denom = xp.sqrt(G)
+        denom = get_xp().sqrt(G)
         denom += self.eps
         grads /= denom
-        grads *= -self.lr
         return grads, state
 
     def get_config(self) -> dict[str, Any]:
-        return {"lr": self.lr, "eps": self.eps, "initial_accumulator": self.initial_accumulator}
+        return {"eps": self.eps, "initial_accumulator": self.initial_accumulator}
 
 
 @register
-class RMSprop(UpdateRule):
-    """RMSprop (Tieleman & Hinton 2012): Δw = −η g / (√r + ε), r = ρ r + (1 − ρ) g².
+class ScaleByRms(UpdateRule):
+    """g ← g / (√r + ε), r ← ρ r + (1 − ρ) g² (``optax.scale_by_rms``, ε added to the root).
+    State ``mean_sq`` (r)."""
 
-    Args:
-        lr: η > 0 (default 0.001).
-        rho: decay ρ in [0, 1) of the mean square (default 0.9; PyTorch's ``alpha``).
-        eps: ε ≥ 0 added to the square root (default 1e-8).
-    """
-
-    def __init__(self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-8) -> None:
-        self.lr, self.eps = _check_lr(lr), _check_eps(eps)
-        self.rho = _check_decay_rate("rho", rho)
+    def __init__(self, rho: float = 0.9, eps: float = 1e-8) -> None:
+        self.rho, self.eps = _check_decay_rate("rho", rho), _check_eps(eps)
 
     def init(self, params: Any) -> State:
         return {"mean_sq": get_xp().zeros_like(params)}
 
     def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
-        xp = get_xp()
         r = state["mean_sq"]
         r *= self.rho
         r += (1.0 - self.rho) * (grads * grads)
-        denom = xp.sqrt(r)
+        denom = get_xp().sqrt(r)
         denom += self.eps
         grads /= denom
-        grads *= -self.lr
         return grads, state
 
     def get_config(self) -> dict[str, Any]:
-        return {"lr": self.lr, "rho": self.rho, "eps": self.eps}
+        return {"rho": self.rho, "eps": self.eps}
 
 
 @register
-class Adam(UpdateRule):
-    """Adam (Kingma & Ba 2015, Algorithm 1), with bias-corrected moments.
+class ScaleByAdam(UpdateRule):
+    """g ← m̂ / (√v̂ + ε) with bias-corrected moments (``optax.scale_by_adam``), computed as
+    (m / (√v / √(1 − β₂ᵗ) + ε)) · 1/(1 − β₁ᵗ). State ``m``, ``v`` and the step count ``t``.
 
-    Args:
-        lr: η > 0 (default 0.001).
-        beta1, beta2: moment decay rates in [0, 1) (defaults 0.9, 0.999).
-        eps: ε ≥ 0 added to √v̂ (default 1e-8).
+    A following ``Scale(c)`` is folded into the last multiplication, c/(1 − β₁ᵗ), so
+    ``chain(scale_by_adam(), scale(−η))`` rounds as PyTorch's Adam does.
     """
 
-    def __init__(
-        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
-    ) -> None:
-        self.lr, self.eps = _check_lr(lr), _check_eps(eps)
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         self.beta1 = _check_decay_rate("beta1", beta1)
         self.beta2 = _check_decay_rate("beta2", beta2)
+        self.eps = _check_eps(eps)
 
     def init(self, params: Any) -> State:
         xp = get_xp()
         return {"m": xp.zeros_like(params), "v": xp.zeros_like(params), "t": 0.0}
 
     def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
+        return self.update_scaled(grads, state, params, loss, 1.0)
+
+    def update_scaled(
+        self, grads: Any, state: State, params: Any, loss: float | None, factor: float
+    ):
         xp = get_xp()
         t = state["t"] + 1.0
         m, v = state["m"], state["v"]
@@ -188,7 +174,7 @@ class Adam(UpdateRule):
         ):
             dt = grads.dtype.type  # the scalars as the NumPy code rounds them
             b1, b2 = self.beta1, self.beta2
-            scalars = (b1, 1.0 - b1, b2, 1.0 - b2, math.sqrt(bc2), self.eps, -self.lr / bc1)
+            scalars = (b1, 1.0 - b1, b2, 1.0 - b2, math.sqrt(bc2), self.eps, factor / bc1)
             _fused_adam(grads, m, v, *(dt(c) for c in scalars))
             return grads, state
         m *= self.beta1
@@ -199,8 +185,79 @@ class Adam(UpdateRule):
         denom /= math.sqrt(bc2)
         denom += self.eps
         xp.divide(m, denom, out=grads)
-        grads *= -self.lr / bc1
+        grads *= factor / bc1
         return grads, state
 
     def get_config(self) -> dict[str, Any]:
+        return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+@register
+class AdaGrad(Alias):
+    """AdaGrad (Duchi, Hazan & Singer 2011): Δw = −η g / (√(Σ g²) + ε);
+    ``chain(scale_by_adagrad(eps, initial_accumulator), scale(−lr))``.
+
+    Args:
+        lr: η > 0 (default 0.01).
+        eps: ε ≥ 0 added to the square root (default 1e-10).
+        initial_accumulator: G(0) ≥ 0 (default 0).
+    """
+
+    def __init__(self, lr: float = 0.01, eps: float = 1e-10, initial_accumulator: float = 0.0):
+        self.lr = check_lr(lr)
+        inner = ScaleByAdagrad(eps, initial_accumulator)
+        super().__init__(inner, Scale(-self.lr))
+        self.eps, self.initial_accumulator = inner.eps, inner.initial_accumulator
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "eps": self.eps, "initial_accumulator": self.initial_accumulator}
+
+
+@register
+class RMSprop(Alias):
+    """RMSprop (Tieleman & Hinton 2012): Δw = −η g / (√r + ε), r = ρ r + (1 − ρ) g²;
+    ``chain(scale_by_rms(rho, eps), scale(−lr))``.
+
+    Args:
+        lr: η > 0 (default 0.001).
+        rho: decay ρ in [0, 1) of the mean square (default 0.9; PyTorch's ``alpha``).
+        eps: ε ≥ 0 added to the square root (default 1e-8).
+    """
+
+    def __init__(self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-8) -> None:
+        self.lr = check_lr(lr)
+        inner = ScaleByRms(rho, eps)
+        super().__init__(inner, Scale(-self.lr))
+        self.rho, self.eps = inner.rho, inner.eps
+
+    def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "rho": self.rho, "eps": self.eps}
+
+
+@register
+class Adam(Alias):
+    """Adam (Kingma & Ba 2015, Algorithm 1), with bias-corrected moments;
+    ``chain(scale_by_adam(beta1, beta2, eps), scale(−lr))``.
+
+    Args:
+        lr: η > 0 (default 0.001).
+        beta1, beta2: moment decay rates in [0, 1) (defaults 0.9, 0.999).
+        eps: ε ≥ 0 added to √v̂ (default 1e-8).
+    """
+
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ) -> None:
+        self.lr = check_lr(lr)
+        inner = ScaleByAdam(beta1, beta2, eps)
+        super().__init__(inner, Scale(-self.lr))
+        self.beta1, self.beta2, self.eps = inner.beta1, inner.beta2, inner.eps
+
+    def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+#: optax's names for these transforms
+scale_by_adagrad = ScaleByAdagrad
+scale_by_rms = ScaleByRms
+scale_by_adam = ScaleByAdam

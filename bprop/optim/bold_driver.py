@@ -30,6 +30,14 @@ exact up to floating-point rounding of (w₀ + Δw) − Δw.
 Requires ``loss``; comparing the losses of different mini-batches is meaningless, so the rule
 is meant for full-batch training and the trainer warns on other schedules.
 
+**Why the momentum stays a parameter** (rather than a ``trace`` chained after the rule): it
+is not the same momentum, and it cannot be a separate transform. MATLAB's traingdx damps the
+gradient term by (1 − mc), where ``trace`` adds the full step; and the momentum is part of the
+undo — a rejection must revert the last step *including* its momentum, and restart the
+momentum from zero — so the velocity and the accept/reject decision are one piece of state
+that no transform after the rule could see. ``BoldDriver(...)`` is therefore the single
+transform ``scale_by_bold_driver(...)`` under its saved name.
+
 State: ``lr`` (the current η), ``prev_loss`` (E₀ of the point the last step started from, or
 None when no trial is pending) and ``velocity`` (the last trial step Δw).
 
@@ -50,13 +58,14 @@ from __future__ import annotations
 from typing import Any
 
 from bprop.backend import get_xp
-from bprop.optim.base import State, UpdateRule
+from bprop.optim.base import Alias, State, UpdateRule, check_lr
 from bprop.optim.registry import register
 
 
 @register
-class BoldDriver(UpdateRule):
-    """Adaptive-learning-rate gradient descent (MATLAB ``traingda``/``traingdx``).
+class ScaleByBoldDriver(UpdateRule):
+    """Adaptive-learning-rate gradient descent (MATLAB ``traingda``/``traingdx``), as a
+    transform: the step it returns includes η, the momentum and the undo.
 
     Args:
         lr: initial learning rate η > 0 (MATLAB default 0.01).
@@ -83,8 +92,7 @@ class BoldDriver(UpdateRule):
         max_perf_inc: float = 1.04,
         momentum: float = 0.0,
     ) -> None:
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got {lr}")
+        lr = check_lr(lr)
         if not increase >= 1:
             raise ValueError(f"increase must be at least 1, got {increase}")
         if not 0 < decrease < 1:
@@ -136,3 +144,32 @@ class BoldDriver(UpdateRule):
             "max_perf_inc": self.max_perf_inc,
             "momentum": self.momentum,
         }
+
+
+@register
+class BoldDriver(Alias):
+    """The bold driver (MATLAB ``traingda``/``traingdx``): the transform
+    ``scale_by_bold_driver(...)`` alone, under the name saved files use.
+
+    Args: as :class:`ScaleByBoldDriver`.
+    """
+
+    def __init__(
+        self,
+        lr: float = 0.01,
+        increase: float = 1.05,
+        decrease: float = 0.7,
+        max_perf_inc: float = 1.04,
+        momentum: float = 0.0,
+    ) -> None:
+        inner = ScaleByBoldDriver(lr, increase, decrease, max_perf_inc, momentum)
+        super().__init__(inner)
+        self.lr, self.increase, self.decrease = inner.lr, inner.increase, inner.decrease
+        self.max_perf_inc, self.momentum = inner.max_perf_inc, inner.momentum
+
+    def get_config(self) -> dict[str, Any]:
+        return self.transforms[0].get_config()
+
+
+#: the transform's name in optax's style
+scale_by_bold_driver = ScaleByBoldDriver

@@ -1,6 +1,10 @@
 """Training methods by name: the table behind ``bprop train --method`` and the scikit-learn
 estimators' ``method=``.
 
+Each entry of :data:`METHODS` names a registered rule, the arguments the method fixes and the
+defaults it changes; what the method reads (``METHODS[name].reads``) is derived from the rule's
+arguments, and whether a learning-rate schedule applies from its transforms. For reference:
+
 ===============  ==========================================  =================================
 name             rule                                        hyper-parameters it reads
 ===============  ==========================================  =================================
@@ -27,21 +31,25 @@ Example::
     >>> from bprop.optim.methods import make_rule
     >>> make_rule("irprop+", delta0=0.05).get_config()["delta0"]
     0.05
+    >>> from bprop.optim.methods import METHODS
+    >>> METHODS["quickprop"].reads
+    ('lr', 'mu', 'decay')
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from dataclasses import dataclass, field
 from typing import Any
 
 from bprop.optim.adaptive import AdaGrad, Adam, RMSprop
 from bprop.optim.base import Chain, UpdateRule
 from bprop.optim.bold_driver import BoldDriver
 from bprop.optim.quickprop import Quickprop
-from bprop.optim.rprop import Rprop
+from bprop.optim.rprop import VARIANTS, Rprop
 from bprop.optim.schedules import make_schedule
 from bprop.optim.sgd import SGD
-from bprop.optim.transforms import ClipByGlobalNorm, ClipByValue, WeightDecay
+from bprop.optim.transforms import ClipByGlobalNorm, ClipByValue, Scale, WeightDecay
 
 #: every hyper-parameter a method reads (name -> what it is, with its default); the command
 #: line's options and the scikit-learn estimators' ``method_params`` are made from this table
@@ -67,40 +75,54 @@ HYPERPARAMETERS = {
     "weight_decay": "add this·w to the gradient first (decoupled from the reported loss)",
 }
 
-#: learning rates used when none is given (the rules' own defaults where not listed)
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}
-_RPROP = ("eta_plus", "eta_minus", "delta0", "delta_max", "delta_min")
+
+@dataclass(frozen=True)
+class Method:
+    """A training method: a registered rule, the arguments the method fixes, and the defaults
+    it changes. What it reads from the options is derived from the rule's arguments."""
+
+    rule: type[UpdateRule]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The hyper-parameters (of :data:`HYPERPARAMETERS`) this method passes to its rule:
+        the rule's constructor arguments, less those the method fixes."""
+        args = inspect.signature(self.rule).parameters
+        return tuple(a for a in args if a in HYPERPARAMETERS and a not in self.fixed)
+
+    @property
+    def self_stepping(self) -> bool:
+        """Whether the rule sets its own step sizes: no ``scale(−η)`` among its transforms
+        for a learning-rate schedule to multiply (Rprop, Quickprop, the bold driver)."""
+        rule = self.rule(**{**self.defaults, **self.fixed})
+        return not any(isinstance(t, Scale) for t in getattr(rule, "transforms", ()))
+
+    def __call__(self, options: dict[str, Any]) -> UpdateRule:
+        """The rule, from ``options`` (``None`` values mean "the default")."""
+        given = {n: options[n] for n in self.reads if options.get(n) is not None}
+        return self.rule(**{**self.defaults, **given, **self.fixed})
 
 
-def _pick(options: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {n: options[n] for n in names if options.get(n) is not None}
-
-
-def _sgd(options: dict[str, Any], momentum: float, nesterov: bool = False) -> SGD:
-    mu = options.get("momentum")
-    return SGD(**_pick(options, "lr"), momentum=momentum if mu is None else mu, nesterov=nesterov)
-
-
-METHODS: dict[str, Callable[[dict[str, Any]], UpdateRule]] = {
-    "sgd": lambda o: SGD(**_pick(o, "lr")),
-    "momentum": lambda o: _sgd(o, 0.9),
-    "nesterov": lambda o: _sgd(o, 0.9, nesterov=True),
-    "rprop+": lambda o: Rprop("rprop+", **_pick(o, *_RPROP)),
-    "rprop-": lambda o: Rprop("rprop-", **_pick(o, *_RPROP)),
-    "irprop+": lambda o: Rprop("irprop+", **_pick(o, *_RPROP)),
-    "irprop-": lambda o: Rprop("irprop-", **_pick(o, *_RPROP)),
-    "quickprop": lambda o: Quickprop(**_pick(o, "lr", "mu", "decay")),
-    "bold-driver": lambda o: BoldDriver(
-        **_pick(o, "lr", "increase", "decrease", "max_perf_inc", "momentum")
-    ),
-    "adagrad": lambda o: AdaGrad(**_pick(o, "lr", "eps")),
-    "rmsprop": lambda o: RMSprop(**_pick(o, "lr", "rho", "eps")),
-    "adam": lambda o: Adam(**_pick(o, "lr", "beta1", "beta2", "eps")),
+#: method name -> how to build its rule; the choices of ``--method`` and ``method=``
+METHODS: dict[str, Method] = {
+    "sgd": Method(SGD, {"momentum": 0.0, "nesterov": False}, {"lr": 0.1}),
+    "momentum": Method(SGD, {"nesterov": False}, {"lr": 0.05, "momentum": 0.9}),
+    "nesterov": Method(SGD, {"nesterov": True}, {"lr": 0.05, "momentum": 0.9}),
+    **{v: Method(Rprop, {"variant": v}) for v in VARIANTS},
+    "quickprop": Method(Quickprop),
+    "bold-driver": Method(BoldDriver),
+    "adagrad": Method(AdaGrad),
+    "rmsprop": Method(RMSprop),
+    "adam": Method(Adam),
 }
 
+#: learning rates used when none is given (the rules' own defaults where not listed)
+DEFAULT_LR = {name: m.defaults["lr"] for name, m in METHODS.items() if "lr" in m.defaults}
 
 #: methods that set their own step sizes, so a learning-rate schedule has nothing to scale
-SELF_STEPPING = ("rprop+", "rprop-", "irprop+", "irprop-", "quickprop", "bold-driver")
+SELF_STEPPING = tuple(name for name, m in METHODS.items() if m.self_stepping)
 
 
 def make_rule(
@@ -123,8 +145,6 @@ def make_rule(
     key = method.lower().replace("_", "-").replace("\u2212", "-")
     if key not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
-    if options.get("lr") is None and key in DEFAULT_LR:
-        options["lr"] = DEFAULT_LR[key]
     rule = METHODS[key](options)
     back: list[UpdateRule] = []
     if lr_schedule is not None and lr_schedule != "constant":

@@ -35,9 +35,13 @@ Fahlman's own reference code does. The two agree whenever the previous step was 
 previous slope, which every Quickprop step is (each branch moves against S(t)).
 
 Weight decay is Fahlman's: S(t) = ∂E/∂w(t) + decay·w(t), and the decayed slope is what is
-stored and compared. Fahlman used decay = 1e-4 in his experiments; the default here is 0, so
-that the rule is the bare published update (on a one-dimensional parabola the quadratic jump
-then lands exactly on the minimum) and weight decay stays an explicit choice.
+stored and compared — which is exactly L2 weight decay chained in front of the bare step, so
+``Quickprop(lr, mu, decay)`` is ``chain(add_decayed_weights(decay), scale_by_quickprop(lr,
+mu))`` (without the first transform when decay = 0); the jump itself does not decompose
+further, as it needs the raw slopes and the previous step together. Fahlman used decay = 1e-4
+in his experiments; the default here is 0, so that the rule is the bare published update (on a
+one-dimensional parabola the quadratic jump then lands exactly on the minimum) and weight decay
+stays an explicit choice.
 
 Defaults: ε = ``lr`` = 0.01 (no universal value exists: Fahlman tuned ε per problem, and it
 scales with the loss's reduction; for XOR and the 8-3-8 encoder with E = ½ΣΣ(y − t)², ε of
@@ -66,18 +70,18 @@ from __future__ import annotations
 from typing import Any
 
 from bprop.backend import get_xp
-from bprop.optim.base import State, UpdateRule
+from bprop.optim.base import Alias, State, UpdateRule, check_lr
 from bprop.optim.registry import register
+from bprop.optim.transforms import WeightDecay
 
 
 @register
-class Quickprop(UpdateRule):
-    """Fahlman's Quickprop (see the module docs for the exact rule).
+class ScaleByQuickprop(UpdateRule):
+    """Fahlman's Quickprop step from the slopes it is given (see the module docs).
 
     Args:
         lr: ε > 0, the gradient-descent coefficient.
         mu: maximum growth factor μ > 0 (default 1.75).
-        decay: weight decay ≥ 0 added to each slope as decay·w (default 0; Fahlman used 1e-4).
     """
 
     requires_full_batch = True
@@ -87,14 +91,11 @@ class Quickprop(UpdateRule):
         "of mini-batch gradients dominates"
     )
 
-    def __init__(self, lr: float = 0.01, mu: float = 1.75, decay: float = 0.0) -> None:
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got {lr}")
+    def __init__(self, lr: float = 0.01, mu: float = 1.75) -> None:
+        self.lr = check_lr(lr)
         if not mu > 0:
             raise ValueError(f"maximum growth factor mu must be positive, got {mu}")
-        if not decay >= 0:
-            raise ValueError(f"decay must be non-negative, got {decay}")
-        self.lr, self.mu, self.decay = float(lr), float(mu), float(decay)
+        self.mu = float(mu)
 
     def init(self, params: Any) -> State:
         xp = get_xp()
@@ -103,9 +104,7 @@ class Quickprop(UpdateRule):
     def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
         xp = get_xp()
         p, d = state["prev_slope"], state["prev_step"]
-        s = grads
-        if self.decay:
-            s += self.decay * params  # Fahlman's decayed slope
+        s = grads  # the slope S(t), decayed by a WeightDecay in front when there is one
         shrink = self.mu / (1.0 + self.mu)
         denom = p - s
         # rule 2: maximum step μ·d when the quadratic step is too large, infinite or uphill
@@ -125,4 +124,30 @@ class Quickprop(UpdateRule):
         return grads, state
 
     def get_config(self) -> dict[str, Any]:
+        return {"lr": self.lr, "mu": self.mu}
+
+
+@register
+class Quickprop(Alias):
+    """Fahlman's Quickprop with his weight decay: ``chain(add_decayed_weights(decay),
+    scale_by_quickprop(lr, mu))`` (see the module docs for the exact rule).
+
+    Args:
+        lr: ε > 0, the gradient-descent coefficient.
+        mu: maximum growth factor μ > 0 (default 1.75).
+        decay: weight decay ≥ 0 added to each slope as decay·w (default 0; Fahlman used 1e-4).
+    """
+
+    def __init__(self, lr: float = 0.01, mu: float = 1.75, decay: float = 0.0) -> None:
+        step = ScaleByQuickprop(lr, mu)
+        if not decay >= 0:
+            raise ValueError(f"decay must be non-negative, got {decay}")
+        super().__init__(*([WeightDecay(decay)] if decay else []), step)
+        self.lr, self.mu, self.decay = step.lr, step.mu, float(decay)
+
+    def get_config(self) -> dict[str, Any]:
         return {"lr": self.lr, "mu": self.mu, "decay": self.decay}
+
+
+#: the transform's name in optax's style
+scale_by_quickprop = ScaleByQuickprop

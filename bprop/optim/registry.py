@@ -1,30 +1,37 @@
-"""Names of update rules, for configs, saved models and the command line."""
+"""The one table of update-rule names, for configs, saved models and the command line.
+
+Every rule and transform class registers itself here by its class name with :func:`register`
+(the names saved files hold, such as ``{"type": "SGD", "config": {...}}``). This module imports
+nothing else from :mod:`bprop.optim`, so any rule module can import it; the package's
+``__init__`` imports every rule module, so the table is complete once ``bprop.optim`` is
+imported. The training *methods* of the command line and the estimators (``sgd``,
+``irprop+``, …) are built on these rules in :mod:`bprop.optim.methods`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bprop.optim.base import Chain, UpdateRule
-from bprop.optim.sgd import SGD
-
-#: class name -> class; rules added by other modules register here
-RULES: dict[str, type[UpdateRule]] = {"SGD": SGD, "Chain": Chain}
+#: class name -> class of every registered update rule and transform
+RULES: dict[str, type] = {}
 
 
-def register(cls: type[UpdateRule]) -> type[UpdateRule]:
+def register(cls: type) -> type:
     """Class decorator: make a rule loadable from saved files by its class name."""
     RULES[cls.__name__] = cls
     return cls
 
 
-def rule_to_config(rule: UpdateRule) -> dict[str, Any]:
+def rule_to_config(rule: Any) -> dict[str, Any]:
+    """``{"type": class name, "config": rule.get_config()}``, what a model file stores."""
     name = type(rule).__name__
     if name not in RULES:
         raise ValueError(f"update rule {name} is not registered; decorate it with @register")
     return {"type": name, "config": rule.get_config()}
 
 
-def rule_from_config(cfg: dict[str, Any]) -> UpdateRule:
+def rule_from_config(cfg: dict[str, Any]) -> Any:
+    """The rule a :func:`rule_to_config` dict describes."""
     cls = RULES.get(cfg.get("type", ""))
     if cls is None:
         raise ValueError(f"unknown update rule {cfg.get('type')!r}; known: {sorted(RULES)}")

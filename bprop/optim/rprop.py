@@ -52,6 +52,12 @@ where that product underflows (float32 gradients below ~1e-23) it treats a sign 
 repeat as p = 0; the two implementations differ only there. PyTorch has no Rprop+, Rprop− or
 iRprop+.
 
+**As a transform.** The step does not decompose into smaller transforms — its sizes come from
+the signs of successive gradients, and the backtracking reverts the previous *step* — so
+``Rprop(variant, …)`` is the single transform ``scale_by_rprop(variant, …)``
+(:class:`ScaleByRprop`) under the name saved files use. It returns the step itself (optax's
+``scale_by_rprop`` returns it with the opposite sign, for a ``scale(−1)`` after it).
+
 Rprop assumes full-batch gradients (the sign of a mini-batch gradient flips by noise alone);
 the trainer warns when it meets another schedule.
 
@@ -72,15 +78,17 @@ from __future__ import annotations
 from typing import Any
 
 from bprop.backend import get_xp
-from bprop.optim.base import State, UpdateRule
+from bprop.optim.base import Alias, State, UpdateRule
 from bprop.optim.registry import register
 
 VARIANTS = ("rprop+", "rprop-", "irprop+", "irprop-")
 
 
 @register
-class Rprop(UpdateRule):
-    """Resilient backpropagation: Rprop+, Rprop−, iRprop+ or iRprop− (see the module docs).
+class ScaleByRprop(UpdateRule):
+    """The Rprop step Δw(t) of one variant (see the module docs); a transform of its own, as
+    its step sizes come from gradient signs alone (optax's ``scale_by_rprop`` followed by
+    ``scale(−1)``: this one returns the step itself, backtracking included).
 
     Args:
         variant: ``"rprop+"`` (Riedmiller & Braun 1993), ``"rprop-"``, ``"irprop+"`` or
@@ -199,3 +207,33 @@ class Rprop(UpdateRule):
             "delta_max": self.delta_max,
             "delta_min": self.delta_min,
         }
+
+
+@register
+class Rprop(Alias):
+    """Resilient backpropagation: Rprop+, Rprop−, iRprop+ or iRprop− (see the module docs):
+    the transform ``scale_by_rprop(variant, ...)`` alone, under the name saved files use.
+
+    Args: as :class:`ScaleByRprop`.
+    """
+
+    def __init__(
+        self,
+        variant: str = "irprop-",
+        eta_plus: float = 1.2,
+        eta_minus: float = 0.5,
+        delta0: float = 0.1,
+        delta_max: float = 50.0,
+        delta_min: float = 1e-6,
+    ) -> None:
+        inner = ScaleByRprop(variant, eta_plus, eta_minus, delta0, delta_max, delta_min)
+        super().__init__(inner)
+        self.variant, self.eta_plus, self.eta_minus = inner.variant, inner.eta_plus, inner.eta_minus
+        self.delta0, self.delta_max, self.delta_min = inner.delta0, inner.delta_max, inner.delta_min
+
+    def get_config(self) -> dict[str, Any]:
+        return self.transforms[0].get_config()
+
+
+#: optax's name for the transform
+scale_by_rprop = ScaleByRprop

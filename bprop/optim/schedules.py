@@ -341,3 +341,8 @@ def make_schedule(
         return ScaleBySchedule(Constant())
     known = sorted([*SCHEDULES, "plateau"])
     raise ValueError(f"unknown learning-rate schedule {name!r}; choose one of {known}")
+
+
+#: optax's names for the two schedule transforms
+scale_by_schedule = ScaleBySchedule
+reduce_on_plateau = ReduceOnPlateau

@@ -17,6 +17,11 @@ With a constant η these equal PyTorch's v ← μv + g, w ← w − ηv (here Δ
 
 The state is the previous weight change ``velocity`` (absent without momentum).
 
+**As transforms.** ``SGD(lr, momentum, nesterov)`` is the chain ``scale(−η)`` then
+``trace(μ, nesterov)`` (:mod:`bprop.optim.transforms`): the velocity accumulates steps, not
+raw gradients, so it is the previous weight change, as saved files have always held it.
+(optax's ``sgd`` puts ``trace`` first; with a constant η the two orders take the same steps.)
+
 **"Recurrent backpropagation" with a forgetting factor.** One of the articles this library was
 built from gives, under that name, the update Δw(t) = −η Σ_{k≤t} λ^{t−k} ∂E/∂w(k): past
 gradients weighted by powers of a forgetting factor λ. That exponentially weighted sum of
@@ -42,8 +47,9 @@ from typing import Any
 
 import numpy as np
 
-from bprop.backend import get_xp
-from bprop.optim.base import State, UpdateRule
+from bprop.optim.base import Alias, State, check_lr
+from bprop.optim.registry import register
+from bprop.optim.transforms import Scale, Trace
 
 
 def _momentum_step(p: Any, v: Any, g: Any, lr: Any, mu: Any) -> None:  # pragma: no cover
@@ -61,8 +67,10 @@ except ImportError:  # pragma: no cover
     _fused_momentum = None
 
 
-class SGD(UpdateRule):
-    """Stochastic/batch gradient descent with optional (Nesterov) momentum.
+@register
+class SGD(Alias):
+    """Stochastic/batch gradient descent with optional (Nesterov) momentum:
+    ``chain(scale(−lr), trace(momentum, nesterov))`` (no trace without momentum).
 
     Args:
         lr: learning rate η > 0.
@@ -71,29 +79,10 @@ class SGD(UpdateRule):
     """
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got {lr}")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if nesterov and momentum == 0:
-            raise ValueError("Nesterov momentum needs momentum > 0")
-        self.lr, self.momentum, self.nesterov = float(lr), float(momentum), bool(nesterov)
-
-    def init(self, params: Any) -> State:
-        return {"velocity": get_xp().zeros_like(params)} if self.momentum else {}
-
-    def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
-        grads *= -self.lr  # now −η g
-        if not self.momentum:
-            return grads, state
-        v = state["velocity"]
-        v *= self.momentum
-        v += grads
-        if not self.nesterov:
-            grads[...] = v  # a copy: a rule chained after this one must not edit the velocity
-            return grads, state
-        grads += self.momentum * v
-        return grads, state
+        self.lr = check_lr(lr)
+        momentum_part = [Trace(momentum, nesterov)] if momentum or nesterov else []
+        super().__init__(Scale(-self.lr), *momentum_part)
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def apply(self, grads: Any, state: State, params: Any, loss: float | None = None) -> State:
         """Heavy-ball momentum in one fused pass on NumPy (v ← μv − ηg; w ← w + v per

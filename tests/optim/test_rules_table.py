@@ -1,4 +1,4 @@
-"""Every update rule in bprop, driven from one table.
+"""Every update rule and transform in bprop, driven from one table.
 
 Each row: a name, the rule for the quadratic, the rule for the Rosenbrock function (per-rule
 hyper-parameters, tuned once and fixed here), and the iteration budgets. Every rule must
@@ -35,7 +35,15 @@ from bprop.optim import (
     ReduceOnPlateau,
     RMSprop,
     Rprop,
+    Scale,
+    ScaleByAdagrad,
+    ScaleByAdam,
+    ScaleByBoldDriver,
+    ScaleByQuickprop,
+    ScaleByRms,
+    ScaleByRprop,
     ScaleBySchedule,
+    Trace,
     UpdateRule,
     WeightDecay,
     rule_to_config,
@@ -103,13 +111,49 @@ TABLE: dict[str, tuple[Callable[[], UpdateRule], Callable[[], UpdateRule]]] = {
         lambda: Chain(WeightDecay(0.05), SGD(0.3)),
         lambda: Chain(WeightDecay(1e-4), SGD(0.002)),
     ),
+    "quickprop_decay": (lambda: Quickprop(0.1, decay=0.05), lambda: Quickprop(0.001, decay=1e-4)),
+    # the transforms the rules above are made of, composed by hand (optax's names in comments)
+    "scale": (lambda: Scale(-0.3), lambda: Scale(-0.002)),
+    "trace+scale": (  # chain(trace(μ), scale(−η)): optax's order, momentum on raw gradients
+        lambda: Chain(Trace(0.5), Scale(-0.1)),
+        lambda: Chain(Trace(0.9), Scale(-0.001)),
+    ),
+    "scale+trace_nesterov": (
+        lambda: Chain(Scale(-0.1), Trace(0.5, nesterov=True)),
+        lambda: Chain(Scale(-0.001), Trace(0.9, nesterov=True)),
+    ),
+    "scale_by_adagrad": (
+        lambda: Chain(ScaleByAdagrad(), Scale(-0.5)),
+        lambda: Chain(ScaleByAdagrad(), Scale(-0.5)),
+    ),
+    "scale_by_rms": (
+        lambda: Chain(ScaleByRms(0.99), Scale(-0.01)),
+        lambda: Chain(ScaleByRms(0.99), Scale(-0.001)),
+    ),
+    "scale_by_adam": (
+        lambda: Chain(ScaleByAdam(), Scale(-0.05)),
+        lambda: Chain(ScaleByAdam(), Scale(-0.05)),
+    ),
+    "scale_by_rprop": (lambda: ScaleByRprop("rprop+"), lambda: ScaleByRprop("irprop+")),
+    "decay+scale_by_quickprop": (
+        lambda: Chain(WeightDecay(0.05), ScaleByQuickprop(0.1)),
+        lambda: Chain(WeightDecay(1e-4), ScaleByQuickprop(0.001)),
+    ),
+    "scale_by_bold_driver": (
+        lambda: ScaleByBoldDriver(0.1, momentum=0.5),
+        lambda: ScaleByBoldDriver(0.001),
+    ),
 }
 
 
+def parts(rule: UpdateRule) -> list[UpdateRule]:
+    """The rules a chain or an alias is made of (none for a single transform)."""
+    return [*getattr(rule, "rules", []), *getattr(rule, "transforms", [])]
+
+
 def decay_of(rule: UpdateRule) -> float:
-    if isinstance(rule, Chain):
-        return sum(r.rate for r in rule.rules if isinstance(r, WeightDecay))
-    return 0.0
+    """λ of the WeightDecay transforms in ``rule`` (Quickprop's ``decay`` is one)."""
+    return (rule.rate if isinstance(rule, WeightDecay) else 0.0) + sum(map(decay_of, parts(rule)))
 
 
 def iterations_to_reach(
@@ -149,7 +193,7 @@ def test_the_table_covers_every_registered_rule() -> None:
 
     def collect(rule: UpdateRule) -> None:
         used.add(type(rule))
-        for inner in getattr(rule, "rules", []):
+        for inner in parts(rule):
             collect(inner)
 
     for make_quad, make_rosen in TABLE.values():
@@ -218,10 +262,15 @@ def test_full_batch_rules_say_why() -> None:
     # the reason is for the trainer's warning when such a rule meets mini-batches
     for make_quad, _ in TABLE.values():
         rule = make_quad()
-        rules = getattr(rule, "rules", [rule])
-        for r in rules:
+        for r in [rule, *parts(rule)]:
             if r.requires_full_batch:
                 assert "mini-batch" in r.full_batch_reason, type(r).__name__
-    assert {Rprop, Quickprop, BoldDriver} == {
+    # the transforms that need them say so; the aliases and chains made of them inherit it
+    assert {ScaleByRprop, ScaleByQuickprop, ScaleByBoldDriver} == {
         cls for cls in RULES.values() if getattr(cls, "requires_full_batch", False) is True
     }
+    for rule in (Rprop(), Quickprop(), BoldDriver(), Chain(ClipByValue(1.0), Rprop())):
+        assert rule.requires_full_batch and "mini-batch" in rule.full_batch_reason
+    assert (
+        not SGD(0.1).requires_full_batch and not Chain(Adam(), ClipByValue(1)).requires_full_batch
+    )
