@@ -116,6 +116,15 @@ def _leaf_paths(net: Layer) -> list[tuple[str, Layer]]:
 def _trainer_parts(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """A Trainer's resumable state: JSON fields and arrays (the validation split's indices and,
     after an interruption, the epoch in progress and the early-stopping best weights)."""
+    from bprop.train.schedules import Schedule
+
+    if not isinstance(trainer.schedule, Schedule):
+        raise ValueError(
+            f"a Trainer on a {type(trainer.schedule).__name__} (truncated BPTT or RTRL) cannot be "
+            "saved as a resumable run yet; save the network and the rule's state instead: "
+            "bp.save(trainer.net, path, optimizer=trainer.optimizer, "
+            "optimizer_state=trainer.state)"
+        )
     state: dict[str, Any] = {
         "epoch": trainer.epoch,
         "rng": trainer.rng.bit_generator.state,

@@ -100,3 +100,17 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
         bp.save(bp.mlp([3, 2], seed=1), path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.bprop"]  # no temporary file left behind
+
+
+def test_a_stream_trainer_is_refused_clearly_and_its_network_saves(tmp_path):
+    from bprop.recurrent import Elman, Recurrent, TimeDistributed
+    from bprop.train.schedules import StreamSchedule
+
+    net = bp.Sequential(Recurrent(Elman(3, 4, rng=0)), TimeDistributed(bp.Dense(4, 3, rng=1)))
+    trainer = bp.Trainer(net, "softmax_cross_entropy", bp.Adam(), StreamSchedule(10, 10, 4))
+    with pytest.raises(ValueError, match="cannot be saved as a resumable run yet"):
+        bp.save(trainer, tmp_path / "t.bprop")
+    assert not (tmp_path / "t.bprop").exists()
+    bp.save(trainer.net, tmp_path / "n.bprop", optimizer=trainer.optimizer,
+            optimizer_state=trainer.state)  # fmt: skip
+    assert bp.load_checkpoint(tmp_path / "n.bprop").optimizer_state is not None

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from bprop.backend import get_xp
+from bprop.ops.numba import njit
 from bprop.optim.base import Alias, State, UpdateRule, check_lr
 from bprop.optim.registry import register
 from bprop.optim.transforms import Scale
@@ -65,13 +66,9 @@ def _adam_step(g: Any, m: Any, v: Any, b1, c1, b2, c2, s2, eps, scale) -> None: 
         g[i] = mi / (np.sqrt(vi) / s2 + eps) * scale
 
 
-try:
-    import numba
-
-    # error_model="numpy": x/0 gives inf as in NumPy, and no zero check keeps the loop vectorised
-    _fused_adam = numba.njit(cache=True, nogil=True, error_model="numpy")(_adam_step)
-except ImportError:  # pragma: no cover
-    _fused_adam = None
+# error_model="numpy": x/0 gives inf as in NumPy, and no zero check keeps the loop vectorised;
+# None without Numba
+_fused_adam = njit(_adam_step, error_model="numpy")
 
 
 def _check_eps(eps: float) -> float:

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from bprop.ops.numba import njit
 from bprop.optim.base import Alias, State, check_lr
 from bprop.optim.registry import register
 from bprop.optim.transforms import Scale, Trace
@@ -59,12 +60,7 @@ def _momentum_step(p: Any, v: Any, g: Any, lr: Any, mu: Any) -> None:  # pragma:
         p[i] += vi
 
 
-try:
-    import numba
-
-    _fused_momentum = numba.njit(cache=True, nogil=True)(_momentum_step)
-except ImportError:  # pragma: no cover
-    _fused_momentum = None
+_fused_momentum = njit(_momentum_step)  # None without Numba
 
 
 @register
