@@ -45,10 +45,10 @@ from bprop.losses import LOSSES, Loss
 from bprop.modelfile import ModelFileError, one_line
 from bprop.modelfile.archive import INT_DTYPES, Archive, Header
 from bprop.modelfile.atomic import check_writable, write_atomically
+from bprop.modelfile.trainer_state import trainer_parts
 from bprop.modelfile.validate import (
     MAX_PARAMS,
     check_meta,
-    check_progress,
     check_split_index,
     check_state_keys,
     check_trainer,
@@ -113,46 +113,6 @@ def _leaf_paths(net: Layer) -> list[tuple[str, Layer]]:
     return net.leaf_paths() if isinstance(net, Sequential) else [("0", net)]
 
 
-def _trainer_parts(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """A Trainer's resumable state: JSON fields and arrays (the validation split's indices and,
-    after an interruption, the epoch in progress and the early-stopping best weights)."""
-    from bprop.train.schedules import Schedule
-
-    if not isinstance(trainer.schedule, Schedule):
-        raise ValueError(
-            f"a Trainer on a {type(trainer.schedule).__name__} (truncated BPTT or RTRL) cannot be "
-            "saved as a resumable run yet; save the network and the rule's state instead: "
-            "bp.save(trainer.net, path, optimizer=trainer.optimizer, "
-            "optimizer_state=trainer.state)"
-        )
-    state: dict[str, Any] = {
-        "epoch": trainer.epoch,
-        "rng": trainer.rng.bit_generator.state,
-        "schedule": {
-            "batch_size": trainer.schedule.batch_size,
-            "shuffle": trainer.schedule.shuffle,
-            "name": trainer.schedule.name,
-        },
-        "l2": trainer.l2,
-    }
-    arrays: dict[str, np.ndarray] = {}
-    split = getattr(trainer, "split", None)
-    if split is not None:
-        n = int(split["n"])
-        state["split"] = {"n": n, "fraction": float(split["fraction"])}
-        index = np.asarray(backend.to_numpy(split["val_index"]))
-        if index.dtype.kind not in "iu":
-            raise ValueError(f"trainer.split['val_index'] must hold integers, not {index.dtype}")
-        arrays[_SPLIT] = check_split_index("trainer.split", index, n)
-    progress = getattr(trainer, "progress", None)
-    if progress is not None:
-        state["progress"] = check_progress("trainer.progress", progress)
-    best = getattr(trainer, "best_params", None)
-    if best is not None:
-        arrays[_BEST] = np.asarray(backend.to_numpy(best))
-    return state, arrays
-
-
 def save(
     net: Any,
     path: str | os.PathLike,
@@ -182,7 +142,7 @@ def save(
         net, loss = trainer.net, loss or trainer.loss
         optimizer = optimizer or trainer.optimizer
         optimizer_state = optimizer_state if optimizer_state is not None else trainer.state
-        trainer_state, arrays = _trainer_parts(trainer)
+        trainer_state, arrays = trainer_parts(trainer, _SPLIT, _BEST)
     if not isinstance(net, Layer):
         raise TypeError(f"save expects a network or a Trainer, got {type(net).__name__}")
     for p, leaf in _leaf_paths(net):

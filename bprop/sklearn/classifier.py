@@ -11,7 +11,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from bprop.losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, SquaredError
-from bprop.sklearn._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BackpropEstimator
+from bprop.sklearn._base import BackpropEstimator
+from bprop.sklearn._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
 
 
 def log_softmax(s: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from bprop.losses import Loss, MeanSquaredError, SquaredError
-from bprop.sklearn._base import ATTRIBUTES_DOC, PARAMETERS_DOC, BackpropEstimator
+from bprop.sklearn._base import BackpropEstimator
+from bprop.sklearn._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
 
 
 class BackpropRegressor(RegressorMixin, BackpropEstimator):

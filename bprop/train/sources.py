@@ -84,7 +84,8 @@ class ExampleSource:
 
     def _reference_loss(self, X: Any, T: Any) -> float | None:
         """The divergence test's scale (:func:`bprop.divergence.reference_loss`) on
-        every k-th training example (at most 4096 of them), as an epoch loss: scaled up to
+        every k-th training example (at most :data:`bprop.divergence.REFERENCE_ROWS` of them),
+        as an epoch loss: scaled up to
         all ``n`` examples for ``reduction="sum"``. None when the test is off."""
         t = self.trainer
         if t.divergence_factor is None:
@@ -97,7 +98,7 @@ class ExampleSource:
     def _measure_reference(self, X: Any, T: Any) -> float | None:
         t = self.trainer
         n = X.shape[0]
-        step = -(-n // 4096)
+        step = -(-n // divergence.REFERENCE_ROWS)
         Xs, Ts = X[::step], T[::step]
         scale = n / Xs.shape[0] if t.loss.reduction == "sum" else 1.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
