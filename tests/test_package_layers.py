@@ -18,6 +18,7 @@ CORE = [
     "backend.py",
     "errors.py",
     "divergence.py",
+    "registry.py",
 ]
 ABOVE = {
     "train",
@@ -65,3 +66,16 @@ def test_the_check_sees_a_back_edge(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("def f():\n    from bprop.train.trainer import fit\n    from bprop import io\n")
     assert imported_bprop_modules(f) == {"train", "io"}
+
+
+def test_one_registry_holds_every_saved_name():
+    from bprop import registry
+    from bprop.layers import LAYERS
+    from bprop.optim import RULES
+    from bprop.recurrent import CELLS
+
+    assert LAYERS is registry.table("layer") and RULES is registry.table("rule")
+    assert CELLS is registry.table("cell")
+    assert {"Dense", "Recurrent", "TimeDistributed", "SettlingNetwork"} <= set(LAYERS)
+    assert {"SGD", "Adam", "Rprop", "Chain", "ScaleBySchedule"} <= set(RULES)
+    assert set(CELLS) == {"Elman", "LSTM", "GRU"}

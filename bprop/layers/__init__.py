@@ -1,5 +1,6 @@
 """Layers: the contract, Dense, activations, Dropout, BatchNorm, Sequential."""
 
+from bprop import registry
 from bprop.layers.activations import (
     ACTIVATION_LAYERS,
     Identity,
@@ -17,21 +18,21 @@ from bprop.layers.flat import ParamSpace
 from bprop.layers.mlp import mlp
 from bprop.layers.sequential import Sequential
 
-LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls
-    for cls in (
-        Dense,
-        Sigmoid,
-        Tanh,
-        ReLU,
-        LeakyReLU,
-        Identity,
-        Softmax,
-        Dropout,
-        BatchNorm,
-        Sequential,
-    )
-}
+#: the layers a model file can name (this kind's table of :mod:`bprop.registry`)
+LAYERS: dict[str, type[Layer]] = registry.table("layer")
+for _cls in (
+    Dense,
+    Sigmoid,
+    Tanh,
+    ReLU,
+    LeakyReLU,
+    Identity,
+    Softmax,
+    Dropout,
+    BatchNorm,
+    Sequential,
+):
+    registry.register("layer", _cls)
 
 __all__ = [
     "ACTIVATION_LAYERS",

@@ -1,25 +1,28 @@
 """The one table of update-rule names, for configs, saved models and the command line.
 
 Every rule and transform class registers itself here by its class name with :func:`register`
-(the names saved files hold, such as ``{"type": "SGD", "config": {...}}``). This module imports
-nothing else from :mod:`bprop.optim`, so any rule module can import it; the package's
-``__init__`` imports every rule module, so the table is complete once ``bprop.optim`` is
-imported. The training *methods* of the command line and the estimators (``sgd``,
-``irprop+``, …) are built on these rules in :mod:`bprop.optim.methods`.
+(the names saved files hold, such as ``{"type": "SGD", "config": {...}}``), in the rule table
+of :mod:`bprop.registry`. This module imports nothing from :mod:`bprop.optim`, so any rule
+module can import it; the package's ``__init__`` imports every rule module, so the table is
+complete once ``bprop.optim`` is imported. The training *methods* of the command line and
+the estimators (``sgd``, ``irprop+``, …) are built on these rules in
+:mod:`bprop.optim.methods`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-#: class name -> class of every registered update rule and transform
-RULES: dict[str, type] = {}
+from bprop import registry
+
+#: class name -> class of every registered update rule and transform (the "rule" table of
+#: :mod:`bprop.registry`)
+RULES: dict[str, type] = registry.table("rule")
 
 
 def register(cls: type) -> type:
     """Class decorator: make a rule loadable from saved files by its class name."""
-    RULES[cls.__name__] = cls
-    return cls
+    return registry.register("rule", cls)
 
 
 def rule_to_config(rule: Any) -> dict[str, Any]:

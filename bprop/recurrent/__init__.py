@@ -18,7 +18,7 @@ Example::
     (2, 3, 5)
 """
 
-from bprop.layers import LAYERS
+from bprop import registry
 from bprop.recurrent.cells import Cell
 from bprop.recurrent.elman import Elman
 from bprop.recurrent.gru import GRU
@@ -28,8 +28,10 @@ from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
 from bprop.recurrent.truncated import stream_loss, tbptt_updates
 from bprop.recurrent.unroll import Recurrent, SequenceCache, TimeDistributed
 
-#: the cells by class name (model files) — the one cell registry
-CELLS: dict[str, type[Cell]] = {"Elman": Elman, "LSTM": LSTM, "GRU": GRU}
+#: the cells by class name (model files): the cell table of :mod:`bprop.registry`
+CELLS: dict[str, type[Cell]] = registry.table("cell")
+for _cell in (Elman, LSTM, GRU):
+    registry.register("cell", _cell)
 _CELL_ALIASES = {"rnn": "Elman"}
 
 
@@ -60,7 +62,7 @@ def __getattr__(name: str):
 
 # so bp.save / bp.load know the recurrent layers (the model-file registry)
 for _cls in (Recurrent, TimeDistributed):
-    LAYERS.setdefault(_cls.__name__, _cls)
+    registry.register("layer", _cls)
 
 __all__ = [
     "CELLS",

@@ -88,9 +88,8 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend, ops
+from bprop import backend, ops, registry
 from bprop.errors import RelaxationError, RelaxationWarning
-from bprop.layers import LAYERS
 from bprop.layers.base import Layer, Shapes, config_size
 from bprop.recurrent.relaxation import relax
 from bprop.rng import as_generator
@@ -381,4 +380,4 @@ class SettlingNetwork(Layer):
 
 
 # so bp.save / bp.load know the layer (the model-file registry)
-LAYERS.setdefault(SettlingNetwork.__name__, SettlingNetwork)
+registry.register("layer", SettlingNetwork)
