@@ -160,9 +160,8 @@ def test_the_trainer_steps_schedules_once_per_epoch():
     # rate halved every epoch: w ← w − 0.1·s(e)·(w − 1) with s = 1, ½, ¼:
     #   w1 = 0.1, w2 = 0.1 + 0.05·0.9 = 0.145, w3 = 0.145 + 0.025·0.855 = 0.166375
     net = bp.Sequential(bp.Dense(1, 1, bias=False, W=np.zeros((1, 1))))
+    net.astype(np.float64)
     rule = Chain(bp.SGD(0.1), ScaleBySchedule(StepDecay(1, 0.5)))
-    with bp.backend.default_dtype("float64"):
-        net.astype(np.float64)
     bp.fit(net, np.ones((1, 1)), np.ones((1, 1)), bp.SquaredError(), rule, schedule="batch",
            epochs=3, verbose=0)  # fmt: skip
     assert float(net.space.params[0]) == pytest.approx(0.166375, rel=1e-12)
