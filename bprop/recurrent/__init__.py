@@ -26,6 +26,7 @@ from bprop.recurrent.elman import Elman
 from bprop.recurrent.gru import GRU
 from bprop.recurrent.gru_reset_before import GRUResetBefore
 from bprop.recurrent.lstm import LSTM
+from bprop.recurrent.onnx_weights import cell_from_onnx
 from bprop.recurrent.peephole import PeepholeLSTM
 from bprop.recurrent.rbp import RelaxationError, RelaxationWarning, SettlingNetwork
 from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
@@ -83,6 +84,7 @@ __all__ = [
     "SettlingNetwork",
     "SequenceCache",
     "TimeDistributed",
+    "cell_from_onnx",
     "make_cell",
     "rtrl_cost",
     "rtrl_network",
