@@ -5,13 +5,13 @@ ONNX stacks the gate blocks of ``W`` (input weights, [directions, G·H, D]), ``R
 weights, [directions, G·H, H]) and ``B`` (biases, [directions, 2·G·H] = [Wb | Rb]) in its own
 orders; bprop keeps PyTorch's (see :mod:`bprop.recurrent.cells`):
 
-=====  =================  ===============  ==================================================
-op     ONNX gate order    bprop order      biases
-=====  =================  ===============  ==================================================
-RNN    —                  —                b = Wb + Rb
-LSTM   i, o, f, c         i, f, g (= c), o b = Wb + Rb; peepholes P = [p_i, p_o, p_f] → p = [p_i, p_f, p_o]
-GRU    z, r, h            r, z, n (= h)    b_ih = Wb, b_hh = Rb
-=====  =================  ===============  ==================================================
+=====  ================  ================  ==============================================
+op     ONNX gate order   bprop gate order  biases, peepholes
+=====  ================  ================  ==============================================
+RNN    —                 —                 b = Wb + Rb
+LSTM   i, o, f, c        i, f, g (= c), o  b = Wb + Rb; P = [p_i, p_o, p_f] → [p_i, p_f, p_o]
+GRU    z, r, h           r, z, n (= h)     b_ih = Wb, b_hh = Rb
+=====  ================  ================  ==============================================
 
 The GRU's ``linear_before_reset`` says where the reset gate sits: 1 is
 :class:`~bprop.recurrent.GRU` (``reset_after=True``), 0 (ONNX's default) is Cho et al.'s
