@@ -92,7 +92,7 @@ def onnx_op(cell: Cell) -> str:
     for cls, op in ((Elman, "RNN"), (LSTM, "LSTM"), (GRU, "GRU")):
         if isinstance(cell, cls):
             return op
-    raise TypeError(f"no ONNX operator for a {type(cell).__name__} cell")
+    raise ValueError(f"no ONNX operator computes a {type(cell).__name__} cell")
 
 
 def load_onnx(cell: Cell, W: Any, R: Any, B: Any = None, P: Any = None) -> Cell:
