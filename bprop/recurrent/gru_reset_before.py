@@ -92,6 +92,13 @@ class GRUResetBefore(GRU):
         dh_prev = g * z + dq * r + drz @ p["W_hh"][: 2 * H]
         return delta @ p["W_ih"], (dh_prev,)
 
+    def load_torch(self, W_ih: Any, W_hh: Any, b_ih: Any = None, b_hh: Any = None) -> GRU:
+        """Refused: ``torch.nn.GRU`` puts the reset gate after the product (use :class:`GRU`)."""
+        raise ValueError(
+            "torch.nn.GRU applies the reset gate after the recurrent product; load its weights "
+            "into GRU (reset_after=True), not GRUResetBefore"
+        )
+
     # --- fast path ------------------------------------------------------------------------
     def fast_ops(self) -> tuple[str, str]:
         return "gru_reset_before_forward", "gru_reset_before_backward"

@@ -87,6 +87,13 @@ class PeepholeLSTM(LSTM):
             )
         self.add_param("p", p)
 
+    def load_torch(self, W_ih: Any, W_hh: Any, b_ih: Any = None, b_hh: Any = None) -> LSTM:
+        """PyTorch's ``nn.LSTM`` weights, with the peepholes it lacks set to zero (so the cell
+        computes what ``nn.LSTM`` does)."""
+        super().load_torch(W_ih, W_hh, b_ih, b_hh)
+        self.params["p"][...] = 0
+        return self
+
     # --- reference step -------------------------------------------------------------------
     def step(self, x_t: Any, state: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], Any]:
         h_prev, c_prev = state

@@ -164,3 +164,13 @@ def test_make_cell_and_declared_shapes(name):
     assert type(cell).__name__ == kind
     params, _ = type(cell).declared_shapes(cell.get_config())
     assert params == {k: tuple(v.shape) for k, v in cell.params.items()}
+
+
+def test_pytorch_weights_load_only_where_the_cell_computes_the_same():
+    """nn.LSTM has no peepholes (they load as zero); nn.GRU resets after the product."""
+    rng = np.random.default_rng(0)
+    peep = make("peephole", 2, 3, seed=0)
+    peep.load_torch(rng.normal(size=(12, 2)), rng.normal(size=(12, 3)))
+    assert not peep.params["p"].any()
+    with pytest.raises(ValueError, match="reset gate after"):
+        make("reset_before", 2, 3, seed=0).load_torch(np.zeros((9, 2)), np.zeros((9, 3)))
