@@ -169,3 +169,30 @@ def test_cli_export_takes_raw_features_like_predict(capsys, tmp_path):
     assert_same(run_onnx(out, X), want)
     assert main(["export", str(tmp_path / "missing.bprop"), out]) == 2
     assert "missing.bprop" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_exported_recurrent_node_loads_back_into_the_same_cell(name, tmp_path):
+    """The exporter's weights and attributes, read by the ONNX loader, give the cell back."""
+    from onnx import helper, numpy_helper
+
+    from bprop.recurrent import cell_from_onnx
+
+    cell = recurrent(name)
+    bp.export_onnx(bp.Sequential(Recurrent(cell)), tmp_path / "c.onnx")
+    graph = onnx.load(tmp_path / "c.onnx").graph
+    arrays = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    (node,) = [n for n in graph.node if n.op_type in ("RNN", "LSTM", "GRU")]
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if "activations" in attrs:
+        attrs["activations"] = [a.decode() for a in attrs["activations"]]
+    names = dict(
+        zip(["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"], node.input)
+    )
+    weights = {k: arrays[names[k]] for k in ("W", "R", "B", "P") if names.get(k)}
+    back = cell_from_onnx(node.op_type, **weights, **attrs)
+    assert type(back) is type(cell)
+    config = lambda c: {k: v for k, v in c.get_config().items() if k != "init"}  # noqa: E731
+    assert config(back) == config(cell)
+    for k, v in cell.params.items():
+        np.testing.assert_allclose(back.params[k], v, rtol=1e-6, atol=1e-7, err_msg=k)

@@ -12,6 +12,8 @@ product, n_t = tanh(W x_t + U (r_t ⊙ h_{t-1})). This cell uses PyTorch's (and 
 placement, r_t ⊙ (W_hn h_{t-1} + b_hn), *after* the product — so weights map one-to-one onto
 ``nn.GRU`` and the recurrent products of all gates are one fused matmul. This is why the cell
 keeps two biases: b_hn sits inside the reset gate and is not redundant with b_in.
+``GRU(..., reset_after=False)`` builds Cho et al.'s placement instead
+(:mod:`bprop.recurrent.gru_reset_before`).
 
 Backward, with g = ∂L/∂h_t (from above plus from step t + 1), a_n = W_hn h_{t-1} + b_hn::
 
