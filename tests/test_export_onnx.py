@@ -187,7 +187,11 @@ def test_exported_recurrent_node_loads_back_into_the_same_cell(name, tmp_path):
     if "activations" in attrs:
         attrs["activations"] = [a.decode() for a in attrs["activations"]]
     names = dict(
-        zip(["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"], node.input)
+        zip(
+            ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"],
+            node.input,
+            strict=False,
+        )
     )
     weights = {k: arrays[names[k]] for k in ("W", "R", "B", "P") if names.get(k)}
     back = cell_from_onnx(node.op_type, **weights, **attrs)
