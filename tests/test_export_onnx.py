@@ -4,6 +4,7 @@ recurrent models of every exportable layer and cell; and bad input is refused cl
 
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -200,3 +201,16 @@ def test_exported_recurrent_node_loads_back_into_the_same_cell(name, tmp_path):
     assert config(back) == config(cell)
     for k, v in cell.params.items():
         np.testing.assert_allclose(back.params[k], v, rtol=1e-6, atol=1e-7, err_msg=k)
+
+
+def test_without_onnx_the_error_says_what_to_install(monkeypatch, tmp_path, capsys):
+    from bprop.cli import main
+
+    model = tmp_path / "m.bprop"
+    bp.save(feedforward("linear"), model)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` fails
+    with pytest.raises(ImportError, match=r"pip install 'bprop\[onnx\]'"):
+        bp.export_onnx(feedforward("linear"), tmp_path / "x.onnx")
+    assert main(["export", str(model), str(tmp_path / "x.onnx")]) == 2
+    assert "pip install 'bprop[onnx]'" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists()

@@ -45,7 +45,7 @@ _IR_VERSION = 8  # the IR version of opset 17, which every onnxruntime since 1.1
 def _import_onnx() -> Any:
     try:
         import onnx
-    except ImportError as e:  # pragma: no cover - depends on the environment
+    except ImportError as e:
         raise ImportError(
             "exporting to ONNX needs the onnx package: pip install 'bprop[onnx]' "
             "(or pip install onnx)"

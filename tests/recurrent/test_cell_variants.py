@@ -3,6 +3,8 @@ and the GRU with the reset gate before the recurrent product (Cho et al. 2014). 
 differences through 20 steps, the fast path against the reference step, the equations by hand,
 saving and loading, and that each reduces to its plain cell where it should."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -174,3 +176,36 @@ def test_pytorch_weights_load_only_where_the_cell_computes_the_same():
     assert not peep.params["p"].any()
     with pytest.raises(ValueError, match="reset gate after"):
         make("reset_before", 2, 3, seed=0).load_torch(np.zeros((9, 2)), np.zeros((9, 3)))
+
+
+@pytest.mark.parametrize("k1,k2", [(12, 12), (3, 7)])
+def test_truncated_bptt_through_the_variants(k1, k2, block_columns):
+    """BPTT(k1, k2) over both variants: with k ≥ T it is full BPTT exactly; below, each chunk's
+    gradient is that of its own loss from the state k2 steps back (the definition)."""
+    from bprop.recurrent import tbptt_updates
+
+    with bp.backend.default_dtype("float64"):
+        net = bp.Sequential(
+            Recurrent(make("peephole", 3, 5, seed=0)),
+            Recurrent(make("reset_before", 5, 4, seed=1)),
+            TimeDistributed(bp.Dense(4, 2, rng=2)),
+        )
+    ref = copy.deepcopy(net)
+    loss, rng = bp.SoftmaxCrossEntropy(), np.random.default_rng(0)
+    X, Y = rng.normal(size=(2, 12, 3)), rng.integers(0, 2, size=(2, 12))
+    for m, _ in enumerate(tbptt_updates(net, loss, X, Y, k1, k2)):
+        s, e = m * k1, min(m * k1 + k1, 12)
+        w = max(0, e - k2)
+        states = [None, None]
+        if w > 0:
+            _, c = ref.forward(X[:, :w])
+            states = [c[0].final_state, c[1].final_state]
+        ref.space.grads.fill(0)
+        r1, r2, head = ref.layers
+        y1, c1 = r1.forward(X[:, w:e], True, initial_state=states[0])
+        y2, c2 = r2.forward(y1, True, initial_state=states[1])
+        out, c3 = head.forward(y2, True)
+        dy = np.zeros_like(out)
+        _, dy[:, s - w :] = loss.value_and_grad(out[:, s - w :], Y[:, s:e])
+        r1.backward(r2.backward(head.backward(dy, c3), c2), c1)
+        np.testing.assert_allclose(net.space.grads, ref.space.grads, rtol=0, atol=1e-14)
