@@ -17,7 +17,7 @@ lstm_forward           an LSTM step's gates, c_t, tanh c_t and h_t        float3
 lstm_backward          an LSTM step's δ and ∂L/∂c_{t-1}                   float32/64
 gru_forward            a GRU step's gates and h_t                         float32
 gru_backward           a GRU step's δˣ, δʰ and part of ∂L/∂h_{t-1}        float32/64
-peephole_lstm_…        the same for the LSTM with peepholes               —
+peephole_lstm_…        the same for the LSTM with peepholes               as lstm_…
 gru_reset_before_…     the same for the GRU with the reset gate before    —
 online_epoch           an epoch of per-example SGD through Dense layers   float32/64
 =====================  =================================================  ==========
