@@ -85,7 +85,7 @@ class PeepholeLSTM(LSTM):
             raise ValueError(
                 f"p (peepholes p_i, p_f, p_o) has shape {p.shape}, expected ({3 * H},)"
             )
-        self.add_param("p", p)
+        self.add_param("p", p, decay=True)  # connection weights, like W_ih and W_hh
 
     def load_torch(self, W_ih: Any, W_hh: Any, b_ih: Any = None, b_hh: Any = None) -> LSTM:
         """PyTorch's ``nn.LSTM`` weights, with the peepholes it lacks set to zero (so the cell
