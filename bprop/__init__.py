@@ -10,6 +10,7 @@ Example::
 
 from bprop import backend, interrupt
 from bprop.errors import TrainingInterrupted
+from bprop.export import export_onnx
 from bprop.gradcheck import GradcheckResult, gradcheck
 from bprop.io import Checkpoint, ModelFileError, load, load_checkpoint, load_trainer, save
 from bprop.layers import (
@@ -129,6 +130,7 @@ __all__ = [
     "UpdateRule",
     "backend",
     "interrupt",
+    "export_onnx",
     "fit",
     "gradcheck",
     "load",

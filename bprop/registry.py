@@ -13,10 +13,10 @@ Example::
     >>> from bprop import registry
     >>> registry.lookup("layer", "Dense") is bp.Dense, registry.lookup("rule", "Adam") is bp.Adam
     (True, True)
-    >>> registry.lookup("cell", "LSTMx")
+    >>> registry.lookup("cell", "LSTMx")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    KeyError: "unknown cell 'LSTMx'; known: ['Elman', 'GRU', 'LSTM']"
+    KeyError: "unknown cell 'LSTMx'; known: ['Elman', 'GRU', ..., 'LSTM', ...]"
 """
 
 from __future__ import annotations

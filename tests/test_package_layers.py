@@ -78,4 +78,4 @@ def test_one_registry_holds_every_saved_name():
     assert CELLS is registry.table("cell")
     assert {"Dense", "Recurrent", "TimeDistributed", "SettlingNetwork"} <= set(LAYERS)
     assert {"SGD", "Adam", "Rprop", "Chain", "ScaleBySchedule"} <= set(RULES)
-    assert set(CELLS) == {"Elman", "LSTM", "GRU"}
+    assert set(CELLS) == {"Elman", "LSTM", "GRU", "PeepholeLSTM", "GRUResetBefore"}

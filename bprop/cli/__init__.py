@@ -10,6 +10,7 @@ Examples::
     bprop train --data table.csv --delimiter ';' --target 4    # target by 0-based index
     bprop evaluate digits.bprop --data digits
     bprop predict digits.bprop --data new.csv
+    bprop export digits.bprop digits.onnx
     bprop compare --data xor --methods sgd,momentum,irprop-,quickprop --schedules batch \\
         --seeds 5 --epochs 500 --target-loss 0.05 --hidden 4 --out report/
     bprop explain --method irprop+ --steps 2 --format md
@@ -20,8 +21,8 @@ status 2 (a bug in bprop itself: one line and status 1); no Python traceback rea
 Ctrl-C or SIGTERM during training saves the work (see :mod:`bprop.cli.train`) and exits 130.
 The sub-commands live in :mod:`bprop.cli.train` (with its options in
 :mod:`bprop.cli.train_options` and the applications of :data:`bprop.tasks.TASKS` in
-:mod:`bprop.cli.tasks`), :mod:`bprop.cli.models` and :mod:`bprop.cli.compare`; what they share
-in :mod:`bprop.cli.common`.
+:mod:`bprop.cli.tasks`), :mod:`bprop.cli.models`, :mod:`bprop.cli.compare` and
+:mod:`bprop.cli.export`; what they share in :mod:`bprop.cli.common`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from bprop.cli.common import (
     positive_float,
 )
 from bprop.cli.compare import cmd_compare
+from bprop.cli.export import add_export_parser
 from bprop.cli.models import cmd_datasets, cmd_evaluate, cmd_explain, cmd_predict, cmd_sample
 from bprop.cli.train import cmd_train
 from bprop.cli.train_options import add_train_parser
@@ -166,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--target", help="target values, e.g. 0.01,0.99")
     exp.add_argument("--lr", type=positive_float, help="learning rate (textbook default 0.5)")
     exp.set_defaults(func=cmd_explain)
+
+    add_export_parser(sub)
 
     ds = sub.add_parser("datasets", help="list the built-in datasets")
     ds.add_argument("--json", action="store_true")

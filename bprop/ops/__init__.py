@@ -17,6 +17,8 @@ lstm_forward           an LSTM step's gates, c_t, tanh c_t and h_t        float3
 lstm_backward          an LSTM step's δ and ∂L/∂c_{t-1}                   float32/64
 gru_forward            a GRU step's gates and h_t                         float32
 gru_backward           a GRU step's δˣ, δʰ and part of ∂L/∂h_{t-1}        float32/64
+peephole_lstm_…        the same for the LSTM with peepholes               as lstm_…
+gru_reset_before_…     the same for the GRU with the reset gate before    —
 online_epoch           an epoch of per-example SGD through Dense layers   float32/64
 =====================  =================================================  ==========
 
@@ -95,6 +97,10 @@ REFERENCE: dict[str, Any] = {
     "lstm_backward": reference.lstm_backward,
     "gru_forward": reference.gru_forward,
     "gru_backward": reference.gru_backward,
+    "peephole_lstm_forward": reference.peephole_lstm_forward,
+    "peephole_lstm_backward": reference.peephole_lstm_backward,
+    "gru_reset_before_forward": reference.gru_reset_before_forward,
+    "gru_reset_before_backward": reference.gru_reset_before_backward,
     "online_epoch": online.online_epoch,
 }
 """Op name → its readable implementation."""

@@ -117,6 +117,49 @@ def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col
             cj[n] = dc * f
 
 
+def _peephole_lstm_forward32(
+    G: Any, P: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, col: int
+) -> None:
+    """:func:`bprop.ops.reference.peephole_lstm_forward` in one float32 pass (as
+    :func:`_lstm_forward32`, the gates i, f seeing p ⊙ c_{t-1} and o seeing p_o ⊙ c_t)."""
+    H, N = c.shape
+    half = _F32(0.5)
+    for j in range(H):
+        gi, gf, gg, go = G[j], G[H + j], G[2 * H + j], G[3 * H + j]
+        pi, pf, po = P[j], P[H + j], P[2 * H + j]
+        cp, cj, tj, hj = c_prev[j], c[j], tc[j], Hs[j, col : col + N]
+        for n in range(N):
+            i = half * tanh32(half * (gi[n] + pi * cp[n])) + half
+            f = half * tanh32(half * (gf[n] + pf * cp[n])) + half
+            g = tanh32(gg[n])
+            cc = f * cp[n] + i * g
+            o = half * tanh32(half * (go[n] + po * cc)) + half
+            gi[n], gf[n], gg[n], go[n] = i, f, g, o
+            t = tanh32(cc)
+            cj[n], tj[n], hj[n] = cc, t, o * t
+
+
+def _peephole_lstm_backward(
+    G: Any, P: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int
+) -> None:
+    """:func:`bprop.ops.reference.peephole_lstm_backward` in one pass."""
+    H, N = gc.shape
+    for j in range(H):
+        gi, gf, gg, go = G[j], G[H + j], G[2 * H + j], G[3 * H + j]
+        pi, pf, po = P[j], P[H + j], P[2 * H + j]
+        tj, cp, hj, cj = tc[j], c_prev[j], gh[j], gc[j]
+        di, df = dXP[j, col : col + N], dXP[H + j, col : col + N]
+        dg, do = dXP[2 * H + j, col : col + N], dXP[3 * H + j, col : col + N]
+        for n in range(N):
+            i, f, g, o, t, dh = gi[n], gf[n], gg[n], go[n], tj[n], hj[n]
+            d_o = dh * t * o * (1.0 - o)
+            dc = cj[n] + dh * o * (1.0 - t * t) + po * d_o
+            d_i = dc * g * i * (1.0 - i)
+            d_f = dc * cp[n] * f * (1.0 - f)
+            di[n], df[n], dg[n], do[n] = d_i, d_f, dc * i * (1.0 - g * g), d_o
+            cj[n] = dc * f + pi * d_i + pf * d_f
+
+
 def _gru_forward32(AH: Any, G: Any, b_hh: Any, XP: Any, xcol: int, Hs: Any, hcol: int) -> None:
     """:func:`bprop.ops.reference.gru_forward` in one float32 pass. AH (3H, N) holds
     W_hh h_{t-1}; adds b_hh to it. With the projected inputs in columns xcol … of XP (3H, ·)
@@ -334,6 +377,8 @@ _F32_ONLY, _FLOATS = (np.dtype(np.float32),), (np.dtype(np.float32), np.dtype(np
 TWINS: dict[str, tuple[Any, tuple[np.dtype, ...]]] = {
     "lstm_forward": (njit(_lstm_forward32, **_VECTOR), _F32_ONLY),
     "lstm_backward": (njit(_lstm_backward), _FLOATS),
+    "peephole_lstm_forward": (njit(_peephole_lstm_forward32, **_VECTOR), _F32_ONLY),
+    "peephole_lstm_backward": (njit(_peephole_lstm_backward), _FLOATS),
     "gru_forward": (njit(_gru_forward32, **_VECTOR), _F32_ONLY),
     "gru_backward": (njit(_gru_backward), _FLOATS),
     "online_epoch": (njit(_online_epoch), _FLOATS),

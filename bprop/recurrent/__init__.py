@@ -1,8 +1,10 @@
 """Recurrent networks and backpropagation through time.
 
 Cells (one time step each): :class:`Elman` (Elman 1990), :class:`LSTM` (Hochreiter &
-Schmidhuber 1997, forget gate of Gers et al. 2000) and :class:`GRU` (Cho et al. 2014, PyTorch's
-reset-gate placement). :class:`Recurrent` unrolls a cell and backpropagates through time (full
+Schmidhuber 1997, forget gate of Gers et al. 2000), :class:`PeepholeLSTM` (peepholes of Gers,
+Schraudolph & Schmidhuber 2002), :class:`GRU` (Cho et al. 2014, PyTorch's reset-gate placement)
+and :class:`GRUResetBefore` (``GRU(reset_after=False)``, Cho et al.'s own placement).
+:class:`Recurrent` unrolls a cell and backpropagates through time (full
 BPTT); :class:`TimeDistributed` applies a layer at every step; :func:`tbptt_updates` is
 truncated BPTT(k1, k2) over a long stream (Williams & Peng 1990), which
 :func:`bprop.fit_stream` trains with. :class:`SettlingNetwork` is
@@ -22,7 +24,10 @@ from bprop import registry
 from bprop.recurrent.cells import Cell
 from bprop.recurrent.elman import Elman
 from bprop.recurrent.gru import GRU
+from bprop.recurrent.gru_reset_before import GRUResetBefore
 from bprop.recurrent.lstm import LSTM
+from bprop.recurrent.onnx_weights import cell_from_onnx
+from bprop.recurrent.peephole import PeepholeLSTM
 from bprop.recurrent.rbp import RelaxationError, RelaxationWarning, SettlingNetwork
 from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
 from bprop.recurrent.truncated import stream_loss, tbptt_updates
@@ -30,7 +35,7 @@ from bprop.recurrent.unroll import Recurrent, SequenceCache, TimeDistributed
 
 #: the cells by class name (model files): the cell table of :mod:`bprop.registry`
 CELLS: dict[str, type[Cell]] = registry.table("cell")
-for _cell in (Elman, LSTM, GRU):
+for _cell in (Elman, LSTM, GRU, PeepholeLSTM, GRUResetBefore):
     registry.register("cell", _cell)
 _CELL_ALIASES = {"rnn": "Elman"}
 
@@ -67,7 +72,9 @@ for _cls in (Recurrent, TimeDistributed):
 __all__ = [
     "CELLS",
     "GRU",
+    "GRUResetBefore",
     "LSTM",
+    "PeepholeLSTM",
     "Cell",
     "Elman",
     "RTRL",
@@ -77,6 +84,7 @@ __all__ = [
     "SettlingNetwork",
     "SequenceCache",
     "TimeDistributed",
+    "cell_from_onnx",
     "make_cell",
     "rtrl_cost",
     "rtrl_network",

@@ -294,6 +294,14 @@ class Cell(Layer):
         get = lambda n: getattr(module, n + sfx, None)  # noqa: E731
         return self.load_torch(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"))
 
+    def load_onnx(self, W: Any, R: Any, B: Any = None, P: Any = None) -> Cell:
+        """Copy weights given as the inputs ``W``, ``R``, ``B`` (, ``P``) of an ONNX
+        ``RNN``/``LSTM``/``GRU`` node (gate orders iofc / zrh; see
+        :mod:`bprop.recurrent.onnx_weights`, whose ``cell_from_onnx`` builds the cell too)."""
+        from bprop.recurrent.onnx_weights import load_onnx
+
+        return load_onnx(self, W, R, B, P)
+
     def get_config(self) -> dict[str, Any]:
         cfg: dict[str, Any] = {"n_in": self.n_in, "n_hidden": self.n_hidden, "init": self.init}
         if self.recurrent_init is not None:

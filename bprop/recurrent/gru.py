@@ -12,6 +12,8 @@ product, n_t = tanh(W x_t + U (r_t ⊙ h_{t-1})). This cell uses PyTorch's (and 
 placement, r_t ⊙ (W_hn h_{t-1} + b_hn), *after* the product — so weights map one-to-one onto
 ``nn.GRU`` and the recurrent products of all gates are one fused matmul. This is why the cell
 keeps two biases: b_hn sits inside the reset gate and is not redundant with b_in.
+``GRU(..., reset_after=False)`` builds Cho et al.'s placement instead
+(:mod:`bprop.recurrent.gru_reset_before`).
 
 Backward, with g = ∂L/∂h_t (from above plus from step t + 1), a_n = W_hn h_{t-1} + b_hn::
 
@@ -51,9 +53,12 @@ class GRU(Cell):
         kernel: the fast path's step ops ``gru_forward``/``gru_backward`` from the op table
             (:mod:`bprop.ops`): ``"auto"`` (the fused Numba twins when Numba is installed and
             the backend is NumPy), ``"numba"`` or ``"numpy"`` (the readable reference ops).
+        reset_after: True (this cell) or False: the original placement, before the recurrent
+            product, which builds a :class:`~bprop.recurrent.gru_reset_before.GRUResetBefore`.
     """
 
     n_gates = 3
+    reset_after = True
     state_names = ("h",)
     x_bias = "b_ih"
     h_bias = "b_hh"
@@ -70,7 +75,10 @@ class GRU(Cell):
         b_hh: Any = None,
         rng: Any = None,
         kernel: str = "auto",
+        reset_after: bool | None = None,
     ) -> None:
+        if reset_after is not None and bool(reset_after) != self.reset_after:
+            raise ValueError(f"{type(self).__name__} has reset_after={self.reset_after}")
         super().__init__(n_in, n_hidden)
         self._set_kernel(kernel)
         G = 3 * n_hidden
@@ -79,6 +87,13 @@ class GRU(Cell):
             "b_hh": np.zeros(G) if b_hh is None else b_hh,
         }
         self._init_params(init, recurrent_init, rng, W_ih, W_hh, biases)
+
+    def __new__(cls, *args: Any, reset_after: bool | None = None, **kwargs: Any) -> GRU:
+        if cls is GRU and reset_after is not None and not reset_after:
+            from bprop.recurrent.gru_reset_before import GRUResetBefore
+
+            cls = GRUResetBefore
+        return super().__new__(cls)
 
     # --- reference step -------------------------------------------------------------------
     def step(self, x_t: Any, state: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], Any]:

@@ -18,7 +18,7 @@ CONFIGS = {
     "BatchNorm": [{"n": 7}],
     "Recurrent": [
         {"cell": {"type": cell, "config": {"n_in": 3, "n_hidden": 4}}}
-        for cell in ("Elman", "LSTM", "GRU")
+        for cell in ("Elman", "LSTM", "GRU", "PeepholeLSTM", "GRUResetBefore")
     ],
     "TimeDistributed": [
         {"layer": {"type": "Dense", "config": {"n_in": 4, "n_out": 2}}},

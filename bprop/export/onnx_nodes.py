@@ -1,0 +1,156 @@
+"""The ONNX nodes of each bprop layer, for :func:`bprop.export_onnx` (evaluation mode).
+
+A :class:`Graph` collects nodes and initializers (the weights, as float32) while the layers of
+a network are turned into nodes one after another; each converter takes the name of the
+tensor flowing in and returns the name of the tensor flowing out. A tensor is either
+(batch, features) or, inside a recurrent model, (batch, time, features): ``Graph.rank``.
+
+=================================  ==============================================================
+bprop layer                        ONNX
+=================================  ==============================================================
+Dense                              Gemm (2-D) or MatMul + Add (under TimeDistributed)
+Sigmoid, Tanh, ReLU, LeakyReLU,    Sigmoid, Tanh, Relu, LeakyRelu(alpha), Identity, Softmax(−1)
+Identity, Softmax
+Dropout                            nothing (identity in evaluation)
+BatchNorm                          Mul + Add with γ/√(var + ε) and β − mean·γ/√(var + ε)
+TimeDistributed(layer)             the layer's nodes on the 3-D tensor
+Recurrent(Elman / LSTM /           Transpose to (T, N, D), RNN / LSTM / GRU (weights by
+PeepholeLSTM / GRU /               :func:`bprop.recurrent.onnx_weights.to_onnx`; peepholes as
+GRUResetBefore)                    ``P``; ``linear_before_reset`` 1 or 0), then Y back to
+                                   (N, T, H), or Y_h (N, H) for sequence-to-one
+=================================  ==============================================================
+
+A recurrent layer starts from the zero state (a ``stateful`` layer's carried state is not part
+of the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from bprop import backend
+from bprop.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from bprop.layers.base import Layer
+from bprop.layers.batchnorm import BatchNorm
+from bprop.layers.dense import Dense
+from bprop.layers.dropout import Dropout
+from bprop.layers.sequential import Sequential
+from bprop.recurrent.gru import GRU
+from bprop.recurrent.onnx_weights import onnx_op, to_onnx
+from bprop.recurrent.unroll import Recurrent, TimeDistributed
+
+__all__ = ["Graph", "convert"]
+
+
+class Graph:
+    """Nodes and float32 initializers under construction (``helper`` is ``onnx.helper``)."""
+
+    def __init__(self, helper: Any, numpy_helper: Any, rank: int) -> None:
+        self.helper, self.numpy_helper, self.rank = helper, numpy_helper, rank
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._count = 0
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, hint: str, value: Any, dtype: Any = np.float32) -> str:
+        name = self.name(hint)
+        array = np.ascontiguousarray(np.asarray(backend.to_numpy(value), dtype=dtype))
+        self.initializers.append(self.numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op: str, inputs: list[str], hint: str | None = None, **attrs: Any) -> str:
+        out = self.name(hint or op.lower())
+        self.nodes.append(self.helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+
+_ELEMENTWISE = {Sigmoid: "Sigmoid", Tanh: "Tanh", ReLU: "Relu", Identity: "Identity"}
+
+
+def _dense(g: Graph, layer: Dense, x: str) -> str:
+    W = g.const("W", layer.params["W"])
+    if g.rank == 2 and layer.bias:
+        return g.node("Gemm", [x, W, g.const("b", layer.params["b"])], "dense")
+    y = g.node("MatMul", [x, W], "dense")
+    return g.node("Add", [y, g.const("b", layer.params["b"])], "dense") if layer.bias else y
+
+
+def _batchnorm(g: Graph, layer: BatchNorm, x: str) -> str:
+    p = {k: backend.to_numpy(v).astype(np.float64) for k, v in layer.params.items()}
+    var = backend.to_numpy(layer.buffers["running_var"]).astype(np.float64)
+    mean = backend.to_numpy(layer.buffers["running_mean"]).astype(np.float64)
+    scale = p["gamma"] / np.sqrt(var + layer.eps)
+    y = g.node("Mul", [x, g.const("bn_scale", scale)], "batchnorm")
+    return g.node("Add", [y, g.const("bn_shift", p["beta"] - mean * scale)], "batchnorm")
+
+
+def _recurrent(g: Graph, layer: Recurrent, x: str) -> str:
+    if g.rank != 3:
+        raise ValueError("a Recurrent layer needs (batch, time, features) input")
+    cell = layer.cell
+    op, weights = onnx_op(cell), to_onnx(cell)
+    attrs: dict[str, Any] = {"hidden_size": cell.n_hidden}
+    if op == "RNN":
+        attrs["activations"] = [{"tanh": "Tanh", "relu": "Relu"}[cell.activation]]
+    if op == "GRU":
+        attrs["linear_before_reset"] = int(isinstance(cell, GRU) and cell.reset_after)
+    tm = g.node("Transpose", [x], "time_major", perm=[1, 0, 2])  # (T, N, D)
+    inputs = [
+        tm,
+        g.const("W", weights["W"]),
+        g.const("R", weights["R"]),
+        g.const("B", weights["B"]),
+    ]
+    if "P" in weights:
+        inputs += ["", "", "", g.const("P", weights["P"])]  # sequence_lens, initial_h, _c: none
+    Y, Y_h = g.name(op.lower() + "_Y"), g.name(op.lower() + "_Y_h")
+    g.nodes.append(g.helper.make_node(op, inputs, [Y, Y_h], **attrs))
+    if layer.return_sequences:  # Y (T, 1, N, H) → (N, T, H)
+        y = g.node("Squeeze", [Y, g.const("axes", [1], np.int64)], "squeeze")
+        return g.node("Transpose", [y], "batch_major", perm=[1, 0, 2])
+    g.rank = 2
+    return g.node("Squeeze", [Y_h, g.const("axes", [0], np.int64)], "last_state")  # (N, H)
+
+
+def _time_distributed(g: Graph, layer: TimeDistributed, x: str) -> str:
+    if g.rank != 3:
+        raise ValueError("TimeDistributed needs (batch, time, features) input")
+    return convert(g, layer.layer, x)
+
+
+def _sequential(g: Graph, layer: Sequential, x: str) -> str:
+    for child in layer.layers:
+        x = convert(g, child, x)
+    return x
+
+
+_CONVERTERS: dict[type, Callable[[Graph, Any, str], str]] = {
+    Dense: _dense,
+    BatchNorm: _batchnorm,
+    Recurrent: _recurrent,
+    TimeDistributed: _time_distributed,
+    Sequential: _sequential,
+    LeakyReLU: lambda g, layer, x: g.node("LeakyRelu", [x], alpha=layer.alpha),
+    Softmax: lambda g, layer, x: g.node("Softmax", [x], axis=-1),
+    Dropout: lambda g, layer, x: x,
+}
+
+
+def convert(g: Graph, layer: Layer, x: str) -> str:
+    """Add the nodes of ``layer`` applied to tensor ``x``; return the output tensor's name."""
+    if type(layer) in _ELEMENTWISE:
+        return g.node(_ELEMENTWISE[type(layer)], [x])
+    fn = _CONVERTERS.get(type(layer))
+    if fn is None:
+        known = sorted({c.__name__ for c in (*_CONVERTERS, *_ELEMENTWISE)})
+        raise ValueError(
+            f"cannot export a {type(layer).__name__} layer to ONNX; exportable layers: "
+            f"{', '.join(known)}"
+        )
+    return fn(g, layer, x)
