@@ -40,6 +40,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from bprop import backend
 
 
@@ -59,25 +61,33 @@ def attend(s_prev: Any, h: Any, keys: Any, mask: Any, W: Any, b: Any, v: Any) ->
     e = e - e.max(axis=1, keepdims=True)
     alpha = xp.exp(e)
     alpha /= alpha.sum(axis=1, keepdims=True)
-    c = xp.einsum("ns,nsh->nh", alpha, h)
+    c = (alpha[:, None, :] @ h)[:, 0]
     return c, (z, alpha, s_prev)
 
 
 def attend_backward(
-    dc: Any, h: Any, W: Any, v: Any, cache: Any, grads: dict[str, Any], dh: Any, dkeys: Any
+    dc: Any, h: Any, W: Any, v: Any, cache: Any, grads: dict[str, Any], dkeys: Any
 ) -> Any:
-    """Backpropagate ∂L/∂c_t ``dc`` (N, H_e) through :func:`attend`: add into ``dh``
-    (∂L/∂annotations, N × S × H_e), ``dkeys`` (∂L/∂(U_a h), N × S × A) and ``grads["W"]``,
-    ``grads["b"]``, ``grads["v"]``; return ∂L/∂s_{t-1} (N, H_d)."""
-    xp = backend.get_xp()
+    """Backpropagate ∂L/∂c_t ``dc`` (N, H_e) through the scores of :func:`attend`: add into
+    ``dkeys`` (∂L/∂(U_a h), N × S × A) and ``grads["W"]``, ``grads["b"]``, ``grads["v"]``;
+    return ∂L/∂s_{t-1} (N, H_d). The direct path into the annotations, ∂L/∂h_j += α_tj g,
+    is left to the caller (:func:`context_backward` does it for all steps at once)."""
     z, alpha, s_prev = cache
-    dh += alpha[:, :, None] * dc[:, None, :]
-    dalpha = xp.einsum("nsh,nh->ns", h, dc)
+    dalpha = (h @ dc[:, :, None])[:, :, 0]
     de = alpha * (dalpha - (alpha * dalpha).sum(axis=1, keepdims=True))
-    grads["v"] += xp.einsum("ns,nsa->a", de, z)
-    delta = de[:, :, None] * v * (1 - z * z)
+    grads["v"] += de.reshape(-1) @ z.reshape(-1, z.shape[2])
+    delta = z * z  # δ = ∂L/∂e v ⊙ (1 − z²), in place
+    np.subtract(1, delta, out=delta)
+    delta *= v
+    delta *= de[:, :, None]
     dkeys += delta
     dq = delta.sum(axis=1)
     grads["b"] += dq.sum(axis=0)
     grads["W"] += dq.T @ s_prev
     return dq @ W
+
+
+def context_backward(alphas: Any, dcs: Any) -> Any:
+    """∂L/∂h through the contexts of all steps: Σ_t α_tj g_t for weights ``alphas`` (N, T, S)
+    and ∂L/∂c ``dcs`` (N, T, H_e), as one batched product (N, S, H_e)."""
+    return alphas.transpose(0, 2, 1) @ dcs

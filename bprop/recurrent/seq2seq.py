@@ -55,7 +55,7 @@ import numpy as np
 
 from bprop import backend, registry
 from bprop.layers.base import Layer, Shapes, config_size
-from bprop.recurrent.attention import attend, attend_backward, project_keys
+from bprop.recurrent.attention import attend, attend_backward, context_backward, project_keys
 from bprop.recurrent.cells import Cell
 from bprop.recurrent.unroll import Recurrent
 from bprop.rng import as_generator
@@ -237,15 +237,17 @@ class Seq2Seq(Layer):
         g["out.W"] += dy.reshape(-1, Vt).T @ O.reshape(-1, 2 * H)
         g["out.b"] += dy.sum(axis=(0, 1))
         dO = dy @ p["out.W"]
-        dh, dkeys = xp.zeros_like(enc.h), xp.zeros_like(enc.keys)
+        dkeys = xp.zeros_like(enc.keys)
+        dcs = xp.empty((N, T, enc.h.shape[2]), dtype=dy.dtype)
         att_grads = {"W": g["att.W"], "b": g["att.b"], "v": g["att.v"]}
         dstate = None
         for t in range(T - 1, -1, -1):
             att_cache, cell_cache, _ = steps[t]
             dx, dstate = self.dec_cell.step_backward(dO[:, t, :H], dstate, cell_cache)
-            dc = dO[:, t, H:] + dx[:, Vt:]
-            ds = attend_backward(dc, enc.h, p["att.W"], p["att.v"], att_cache, att_grads, dh, dkeys)
+            dc = dcs[:, t] = dO[:, t, H:] + dx[:, Vt:]
+            ds = attend_backward(dc, enc.h, p["att.W"], p["att.v"], att_cache, att_grads, dkeys)
             dstate = (dstate[0] + ds, *dstate[1:])
+        dh = context_backward(xp.stack([c[0][1] for c in steps], axis=1), dcs)
         da0 = dstate[0] * (1 - enc.state0[0] ** 2)
         g["init.W"] += da0.T @ enc.last
         g["init.b"] += da0.sum(axis=0)
