@@ -121,7 +121,7 @@ def beam_search(model: Seq2Seq, src: Any, k: int, max_len: int) -> Hypothesis:
     state, y = enc1.state0, np.array([model.bos])
     finished: list[Hypothesis] = []
     k = int(k)
-    for t in range(max_len):
+    for _ in range(max_len):
         rows = xp.zeros(len(scores), dtype=np.int64)
         enc = type(enc1)(**{n: _take(v, rows) for n, v in vars(enc1).items()})
         z, state, alpha, _ = model.step(enc, y, state)

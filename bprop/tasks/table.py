@@ -87,6 +87,9 @@ ARGS: dict[str, Arg] = {
         Arg("T", "sequence length"),
         Arg("window", "input window"),
         Arg("steps", "stream length (bits)"),
+        Arg("examples", "training examples"),
+        Arg("test_examples", "held-out examples scored"),
+        Arg("beam", "beam width of the beam-search score (1: greedy only)"),
     )
 }
 
@@ -216,6 +219,37 @@ def _forecast(o: Options) -> tuple[dict[str, Any], Saver]:
     return result, _save_net(MeanSquaredError, o, out["net"])
 
 
+def _dates(o: Options) -> tuple[dict[str, Any], Saver]:
+    from bprop.tasks.dates import train_dates
+    from bprop.tasks.translation import save_translator
+
+    result, translator = train_dates(
+        n_train=o["examples"],
+        n_test=o["test_examples"],
+        hidden=o["hidden"],
+        cell=o["cell"],
+        epochs=o["epochs"],
+        batch_size=o["batch_size"],
+        lr=o["lr"],
+        beam=o["beam"],
+        seed=o["seed"],
+        verbose=o["verbose"],
+        optimizer=chosen_rule(o),
+    )
+    return result, functools.partial(save_translator, translator)
+
+
+def _keep_dates(o: Options, net: Any) -> Saver:
+    """The translator trained so far, with the vocabularies of its training dates."""
+    from bprop.tasks.dates import date_split
+    from bprop.tasks.translation import Translator, encode_pairs, save_translator, vocabularies
+
+    train, _ = date_split(o["examples"], o["test_examples"], o["seed"])
+    src, tgt = vocabularies(train)
+    max_len = encode_pairs(train, src, tgt)[1].shape[1] + 5  # as train_translation's
+    return functools.partial(save_translator, Translator(net, src, tgt, max_len))
+
+
 def _completion(o: Options) -> tuple[dict[str, Any], None]:
     from bprop.tasks.settling import pattern_completion
 
@@ -311,6 +345,26 @@ TASKS: dict[str, Task] = {
             batch_size=16,
             epochs=100,
             lr=1e-2,
+        ),
+        Task(
+            "dates",
+            "translate dates written in 16 languages (Babel) to ISO 8601, with attention",
+            {
+                **RULE_OPTIONS,
+                "examples": 10000,
+                "test_examples": 1000,
+                "cell": "gru",
+                "hidden": 64,
+                "epochs": 5,
+                "batch_size": 64,
+                "lr": 5e-3,
+                "beam": 3,
+                "seed": 0,
+                "out": None,
+            },
+            _dates,
+            _keep_dates,
+            "load it with bprop.tasks.translation.load_translator({!r})",
         ),
         Task(
             "completion",
