@@ -56,7 +56,7 @@ def _format_date() -> Any:
         from babel.dates import format_date
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "the date-translation task needs Babel: pip install babel (or bprop[text])"
+            "the date-translation task needs Babel: pip install babel (or bprop[dates])"
         ) from exc
     return format_date
 

@@ -48,7 +48,10 @@ def test_padded_batch_gives_the_loss_and_gradients_of_each_sequence_alone():
         return value, {k: g.copy() for k, g in model.grads.items()}
 
     together, g_together = loss_and_grads(pack(sources, dec.tolist()), targets)
-    alone = [loss_and_grads(pack([s], [d]), t[None]) for s, d, t in zip(sources, dec, targets)]
+    alone = [
+        loss_and_grads(pack([s], [d]), t[None])
+        for s, d, t in zip(sources, dec, targets, strict=True)
+    ]
     assert together == pytest.approx(sum(v for v, _ in alone), rel=1e-12)
     for name, g in g_together.items():
         np.testing.assert_allclose(g, sum(gs[name] for _, gs in alone), rtol=1e-10, atol=1e-13)
@@ -89,7 +92,7 @@ def test_beam_of_width_one_is_greedy_and_wider_beams_score_higher():
     src = _sources(rng, 12, 7, 6)
     greedy = greedy_decode(model, src, max_len=7)
     better = 0
-    for row, g in zip(src, greedy):
+    for row, g in zip(src, greedy, strict=True):
         b1 = beam_search(model, row, k=1, max_len=7)
         assert b1.tokens == g.tokens and b1.log_prob == pytest.approx(g.log_prob, abs=1e-12)
         np.testing.assert_allclose(b1.attention, g.attention, atol=1e-12)
@@ -108,7 +111,7 @@ def test_greedy_decoding_stops_at_eos_and_attends_only_to_real_positions():
     rng = np.random.default_rng(1)
     model = Seq2Seq(5, 6, hidden=6, rng=0).astype(np.float64)
     src = _sources(rng, 6, 5, 5)
-    for row, hyp in zip(src, greedy_decode(model, src, max_len=6)):
+    for row, hyp in zip(src, greedy_decode(model, src, max_len=6), strict=True):
         n_src = int((row >= 0).sum())
         assert hyp.attention.shape == (len(hyp.tokens), n_src)
         np.testing.assert_allclose(hyp.attention.sum(axis=1), 1.0)
@@ -156,7 +159,7 @@ def test_trained_with_the_trainer_saved_and_loaded(tmp_path):
     hist = trainer.fit(X, Y, epochs=25)
     assert hist.train_loss[-1] < 0.1 * hist.train_loss[0]
     decoded = greedy_decode(net.layers[0], src, max_len=5)
-    assert np.mean([h.tokens == y.tolist() for h, y in zip(decoded, Y)]) > 0.9
+    assert np.mean([h.tokens == y.tolist() for h, y in zip(decoded, Y, strict=True)]) > 0.9
     path = tmp_path / "s2s.bprop"
     bp.save(net, path)
     again = bp.load(path)
