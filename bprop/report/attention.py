@@ -3,7 +3,8 @@
 :func:`attention_figure` draws the weights α_tj of one decoded sequence (rows: the output
 symbols t, columns: the source symbols j; each row sums to 1) as a grey-scale matrix, as in
 Bahdanau et al. (2015), figure 3. :func:`add_attention` puts the maps of a few sources into a
-:class:`bprop.report.Report`.
+:class:`bprop.report.Report`; :func:`translation_report` writes a translation task's report
+(scores, learning curve, attention maps).
 
 Example::
 
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from bprop.report.plots import new_figure
+from bprop.report.plots import curve_figure, new_figure
 
 
 def attention_figure(
@@ -72,3 +73,22 @@ def add_attention(
     )
     for text in texts:
         report.figure(translation_figure(translator, text), caption=text)
+
+
+def translation_report(
+    result: dict[str, Any], translator: Any, texts: Sequence[str], out_dir: Any, title: str
+) -> str:
+    """Write an HTML report of a trained translator to ``out_dir``: the ``result`` scores,
+    the training loss per epoch and the attention maps of ``texts``; returns its path."""
+    from bprop.report.html import Report
+
+    report = Report(title)
+    report.heading("Result")
+    report.key_values({k: v for k, v in result.items() if not isinstance(v, dict)})
+    history = translator.history
+    if history is not None and history.train_loss:
+        report.heading("Training")
+        fig = curve_figure({"train loss": history.train_loss}, xlabel="epoch", ylabel="loss")
+        report.figure(fig, caption="cross-entropy per target symbol (teacher forcing)")
+    add_attention(report, translator, texts)
+    return report.write(out_dir)

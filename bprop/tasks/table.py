@@ -236,6 +236,13 @@ def _dates(o: Options) -> tuple[dict[str, Any], Saver]:
         verbose=o["verbose"],
         optimizer=chosen_rule(o),
     )
+    if o["report"]:
+        from bprop.report.attention import translation_report
+
+        texts = list(result["examples"])[:4]
+        result["report"] = translation_report(
+            result, translator, texts, o["report"], "Dates in 16 languages → ISO 8601"
+        )
     return result, functools.partial(save_translator, translator)
 
 
@@ -361,6 +368,7 @@ TASKS: dict[str, Task] = {
                 "beam": 3,
                 "seed": 0,
                 "out": None,
+                "report": None,
             },
             _dates,
             _keep_dates,

@@ -85,11 +85,14 @@ def test_the_dates_command_trains_scores_and_saves(tmp_path, capsys):
     out = tmp_path / "dates.bprop"
     argv = ["train", "--task", "dates", "--examples", "200", "--test-examples", "10",
             "--epochs", "1", "--hidden", "8", "--beam", "2", "--out", str(out),
-            "--json"]  # fmt: skip
+            "--report", str(tmp_path / "report"), "--json"]  # fmt: skip
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["task"] == "dates" and result["test_examples"] == 10
     assert 0.0 <= result["exact_match"] <= 1.0 and 0.0 <= result["exact_match_beam2"] <= 1.0
+    html = (tmp_path / "report" / "index.html").read_text()
+    assert result["report"].endswith("index.html") and "Attention maps" in html
+    assert html.count("<img") == 5  # the learning curve and four attention maps
     translator = load_translator(out)
     assert translator.max_len == 16  # "YYYY-MM-DD</s>" and 5 to spare
     assert len(translator.translate(["3 mai 1998"])[0]) <= 16
