@@ -20,13 +20,23 @@ Example (needs Babel)::
 from __future__ import annotations
 
 import datetime
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from bprop.tasks.translation import Pair, Translator, exact_match, train_translation
+from bprop.tasks.translation import (
+    SPARE_STEPS,
+    Pair,
+    Translator,
+    encode_pairs,
+    exact_match,
+    save_translator,
+    train_translation,
+    vocabularies,
+)
 
 #: the languages the dates are written in (Latin script; Babel locale names)
 LOCALES = (
@@ -140,3 +150,37 @@ def train_dates(
         "examples": dict(zip(sources, tr.translate(sources), strict=True)),
     }
     return result, tr
+
+
+def run_dates_task(o: dict[str, Any], optimizer: Any) -> tuple[dict[str, Any], Any]:
+    """``bprop train --task dates`` (options ``o`` of its entry in :data:`bprop.tasks.TASKS`):
+    the result, with the HTML report's path when ``report`` names a folder, and the saver."""
+    result, translator = train_dates(
+        n_train=o["examples"],
+        n_test=o["test_examples"],
+        hidden=o["hidden"],
+        cell=o["cell"],
+        epochs=o["epochs"],
+        batch_size=o["batch_size"],
+        lr=o["lr"],
+        beam=o["beam"],
+        seed=o["seed"],
+        verbose=o["verbose"],
+        optimizer=optimizer,
+    )
+    if o["report"]:
+        from bprop.report.attention import translation_report
+
+        texts = list(result["examples"])[:4]
+        title = f"Dates in {len(LOCALES)} languages → ISO 8601"
+        result["report"] = translation_report(result, translator, texts, o["report"], title)
+    return result, functools.partial(save_translator, translator)
+
+
+def keep_dates(o: dict[str, Any], net: Any) -> Any:
+    """The saver of an interrupted ``--task dates`` run: the network trained so far with the
+    vocabularies of its training dates."""
+    train, _ = date_split(o["examples"], o["test_examples"], o["seed"])
+    src, tgt = vocabularies(train)
+    max_len = encode_pairs(train, src, tgt)[1].shape[1] + SPARE_STEPS
+    return functools.partial(save_translator, Translator(net, src, tgt, max_len))

@@ -220,41 +220,15 @@ def _forecast(o: Options) -> tuple[dict[str, Any], Saver]:
 
 
 def _dates(o: Options) -> tuple[dict[str, Any], Saver]:
-    from bprop.tasks.dates import train_dates
-    from bprop.tasks.translation import save_translator
+    from bprop.tasks.dates import run_dates_task
 
-    result, translator = train_dates(
-        n_train=o["examples"],
-        n_test=o["test_examples"],
-        hidden=o["hidden"],
-        cell=o["cell"],
-        epochs=o["epochs"],
-        batch_size=o["batch_size"],
-        lr=o["lr"],
-        beam=o["beam"],
-        seed=o["seed"],
-        verbose=o["verbose"],
-        optimizer=chosen_rule(o),
-    )
-    if o["report"]:
-        from bprop.report.attention import translation_report
-
-        texts = list(result["examples"])[:4]
-        result["report"] = translation_report(
-            result, translator, texts, o["report"], "Dates in 16 languages → ISO 8601"
-        )
-    return result, functools.partial(save_translator, translator)
+    return run_dates_task(o, chosen_rule(o))
 
 
 def _keep_dates(o: Options, net: Any) -> Saver:
-    """The translator trained so far, with the vocabularies of its training dates."""
-    from bprop.tasks.dates import date_split
-    from bprop.tasks.translation import Translator, encode_pairs, save_translator, vocabularies
+    from bprop.tasks.dates import keep_dates
 
-    train, _ = date_split(o["examples"], o["test_examples"], o["seed"])
-    src, tgt = vocabularies(train)
-    max_len = encode_pairs(train, src, tgt)[1].shape[1] + 5  # as train_translation's
-    return functools.partial(save_translator, Translator(net, src, tgt, max_len))
+    return keep_dates(o, net)
 
 
 def _completion(o: Options) -> tuple[dict[str, Any], None]:

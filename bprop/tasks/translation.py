@@ -38,6 +38,8 @@ from bprop.tasks.models import training_rule
 from bprop.train.history import History
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<s>", "</s>"
+#: decoding stops after the longest training target (with ``</s>``) plus this many symbols
+SPARE_STEPS = 5
 Pair = tuple[str, str]
 
 
@@ -156,7 +158,7 @@ def train_translation(
         val = encode_pairs(validation, src_vocab, tgt_vocab)
     history = trainer.fit(X, Y, epochs=epochs, validation_data=val)
     config = {"hidden": hidden, "cell": cell, "batch_size": batch_size, "lr": lr, "seed": seed}
-    return Translator(net, src_vocab, tgt_vocab, Y.shape[1] + 5, history, config)
+    return Translator(net, src_vocab, tgt_vocab, Y.shape[1] + SPARE_STEPS, history, config)
 
 
 def exact_match(translator: Translator, pairs: Sequence[Pair], beam: int = 1) -> float:

@@ -96,3 +96,18 @@ def test_the_dates_command_trains_scores_and_saves(tmp_path, capsys):
     translator = load_translator(out)
     assert translator.max_len == 16  # "YYYY-MM-DD</s>" and 5 to spare
     assert len(translator.translate(["3 mai 1998"])[0]) <= 16
+
+
+def test_an_interrupted_dates_run_keeps_a_translator(tmp_path):
+    pytest.importorskip("babel")
+    from bprop import Sequential
+    from bprop.recurrent.seq2seq import Seq2Seq
+    from bprop.tasks import TASKS, Options
+    from bprop.tasks.dates import date_split
+
+    opts = Options(TASKS["dates"].options, examples=60, test_examples=5)
+    src, tgt = vocabularies(date_split(60, 5)[0])
+    net = Sequential(Seq2Seq(len(src), len(tgt), hidden=4, rng=0))
+    TASKS["dates"].keep(opts, net)(tmp_path / "kept.bprop")
+    kept = load_translator(tmp_path / "kept.bprop")
+    assert kept.target_vocab.symbols == tgt.symbols and kept.max_len == 16
