@@ -124,9 +124,9 @@ class Seq2Seq(Layer):
         if not (0 <= bos < Vt and 0 <= eos < Vt):
             raise ValueError(f"bos {bos} and eos {eos} must be target ids in 0 … {Vt - 1}")
         self.src_vocab, self.tgt_vocab, self.hidden, self.attention = Vs, Vt, H, A
-        self.cell, self.bos, self.eos = str(cell).lower(), int(bos), int(eos)
+        self.cell_name, self.bos, self.eos = str(cell).lower(), int(bos), int(eos)
         gen = as_generator(rng)
-        kind = cell_class(self.cell)
+        kind = cell_class(self.cell_name)
         self.enc_cell = kind(Vs, H, rng=gen)
         self.dec_cell = kind(Vt + H, H, rng=gen)
         self.encoder = Recurrent(self.enc_cell)
@@ -265,7 +265,7 @@ class Seq2Seq(Layer):
             "tgt_vocab": self.tgt_vocab,
             "hidden": self.hidden,
             "attention": self.attention,
-            "cell": self.cell,
+            "cell": self.cell_name,
             "bos": self.bos,
             "eos": self.eos,
         }

@@ -346,7 +346,7 @@ TASKS: dict[str, Task] = {
             },
             _dates,
             _keep_dates,
-            "load it with bprop.tasks.translation.load_translator({!r})",
+            "translate with: bprop translate {} TEXT",
         ),
         Task(
             "completion",

@@ -93,6 +93,11 @@ def test_the_dates_command_trains_scores_and_saves(tmp_path, capsys):
     html = (tmp_path / "report" / "index.html").read_text()
     assert result["report"].endswith("index.html") and "Attention maps" in html
     assert html.count("<img") == 5  # the learning curve and four attention maps
+    assert main(["translate", str(out), "3 mai 1998", "June 7, 1969", "--beam", "2", "--json"]) == 0
+    lines = json.loads(capsys.readouterr().out)["translations"]
+    assert len(lines) == 2 and all(len(x) <= 16 for x in lines)
+    assert main(["evaluate", str(out), "--data", "digits"]) == 2
+    assert "is a translator; use `bprop translate" in capsys.readouterr().err
     translator = load_translator(out)
     assert translator.max_len == 16  # "YYYY-MM-DD</s>" and 5 to spare
     assert len(translator.translate(["3 mai 1998"])[0]) <= 16
