@@ -56,6 +56,7 @@ from bprop.recurrent import (
     RTRL,
     Elman,
     Recurrent,
+    Seq2Seq,
     SettlingNetwork,
     TimeDistributed,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "Elman",
     "Recurrent",
     "RTRL",
+    "Seq2Seq",
     "SettlingNetwork",
     "TimeDistributed",
     "fit_stream",
