@@ -57,6 +57,7 @@ from bprop.recurrent import (
     RTRL,
     Elman,
     Recurrent,
+    Seq2Seq,
     SettlingNetwork,
     TimeDistributed,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "Elman",
     "Recurrent",
     "RTRL",
+    "Seq2Seq",
     "SettlingNetwork",
     "TimeDistributed",
     "fit_stream",

@@ -49,7 +49,14 @@ from bprop.cli.common import (
 )
 from bprop.cli.compare import cmd_compare
 from bprop.cli.export import add_export_parser
-from bprop.cli.models import cmd_datasets, cmd_evaluate, cmd_explain, cmd_predict, cmd_sample
+from bprop.cli.models import (
+    cmd_datasets,
+    cmd_evaluate,
+    cmd_explain,
+    cmd_predict,
+    cmd_sample,
+    cmd_translate,
+)
 from bprop.cli.train import cmd_train
 from bprop.cli.train_options import add_train_parser
 from bprop.layers.activations import ACTIVATION_LAYERS
@@ -86,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--seed", type=int_at_least(0), default=0)
     smp.add_argument("--json", action="store_true")
     smp.set_defaults(func=cmd_sample)
+
+    tr = sub.add_parser("translate", help="translate strings with a sequence-to-sequence model")
+    tr.add_argument("model", help="a model written by `bprop train --task dates --out`")
+    tr.add_argument("text", nargs="+", help="the strings to translate")
+    tr.add_argument("--beam", type=int_at_least(1), default=1, help="beam width (1: greedy)")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(func=cmd_translate)
 
     for name, func, text in (
         ("evaluate", cmd_evaluate, "loss and accuracy of a saved model"),
@@ -184,6 +198,9 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
     elif command == "predict":
         for v in result["predictions"]:
             print(v)
+    elif command == "translate":
+        for line in result["translations"]:
+            print(line)
     elif command in ("sample", "explain"):
         print(result["text"].rstrip("\n"))
     elif command == "compare":

@@ -1,4 +1,5 @@
-"""``bprop evaluate``, ``predict`` and ``sample``: using a saved model; ``datasets``, ``explain``.
+"""``bprop evaluate``, ``predict``, ``sample`` and ``translate``: using a saved model;
+``datasets``, ``explain``.
 
 A model written by ``bprop train --out`` carries in its metadata what its inputs and outputs
 mean: the input scaler, the class names (``target_names``) and, for a model trained on a CSV
@@ -28,6 +29,8 @@ def _checkpoint(args: argparse.Namespace) -> bp.Checkpoint:
         raise CLIError(
             f"{args.model} is a language model; generate text with `bprop sample {args.model}`"
         )
+    if ck.metadata.get("task") == "translation":
+        raise CLIError(f"{args.model} is a translator; use `bprop translate {args.model} TEXT`")
     return ck
 
 
@@ -127,6 +130,14 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
         model, length=args.length, temperature=args.temperature, prime=args.prime, rng=args.seed
     )
     return {"text": text}
+
+
+def cmd_translate(args: argparse.Namespace) -> dict[str, Any]:
+    """``bprop translate MODEL TEXT…``: a translator's output for each string."""
+    from bprop.tasks.translation import load_translator
+
+    translator = load_translator(args.model)
+    return {"translations": translator.translate(args.text, beam=args.beam)}
 
 
 def cmd_datasets(args: argparse.Namespace) -> dict[str, Any]:

@@ -199,7 +199,9 @@ def add_train_parser(sub: Any, func: Callable[[argparse.Namespace], Any]) -> Non
         "(on 256 training examples), print a summary, warn on vanishing/exploding gradients; "
         "with --out also write an HTML report beside the model",
     )
-    train.add_argument("--report", help="--diagnostics: write the HTML report in this folder")
+    train.add_argument(
+        "--report", help="--diagnostics, --task dates: write the HTML report in this folder"
+    )
     own = train.add_argument_group("options only applications (--task) take")
     for arg in ARGS.values():
         takers = ", ".join(t.name for t in TASKS.values() if arg.name in t.options)

@@ -9,7 +9,9 @@ BPTT); :class:`TimeDistributed` applies a layer at every step; :func:`tbptt_upda
 truncated BPTT(k1, k2) over a long stream (Williams & Peng 1990), which
 :func:`bprop.fit_stream` trains with. :class:`SettlingNetwork` is
 recurrent backpropagation (Almeida 1987; Pineda 1987): relax to a fixed point, then relax the
-adjoint. :class:`RTRL` is real-time recurrent learning (Williams & Zipser 1989).
+adjoint. :class:`RTRL` is real-time recurrent learning (Williams & Zipser 1989). :class:`Seq2Seq` is
+an encoder–decoder with additive attention (Bahdanau et al. 2015), decoded greedily or by beam
+search (:mod:`bprop.recurrent.decode`).
 
 Example::
 
@@ -30,6 +32,7 @@ from bprop.recurrent.onnx_weights import cell_from_onnx
 from bprop.recurrent.peephole import PeepholeLSTM
 from bprop.recurrent.rbp import RelaxationError, RelaxationWarning, SettlingNetwork
 from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
+from bprop.recurrent.seq2seq import Seq2Seq
 from bprop.recurrent.truncated import stream_loss, tbptt_updates
 from bprop.recurrent.unroll import Recurrent, SequenceCache, TimeDistributed
 
@@ -66,7 +69,7 @@ def __getattr__(name: str):
 
 
 # so bp.save / bp.load know the recurrent layers (the model-file registry)
-for _cls in (Recurrent, TimeDistributed):
+for _cls in (Recurrent, TimeDistributed, Seq2Seq):
     registry.register("layer", _cls)
 
 __all__ = [
@@ -78,6 +81,7 @@ __all__ = [
     "Cell",
     "Elman",
     "RTRL",
+    "Seq2Seq",
     "Recurrent",
     "RelaxationError",
     "RelaxationWarning",

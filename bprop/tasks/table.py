@@ -87,6 +87,9 @@ ARGS: dict[str, Arg] = {
         Arg("T", "sequence length"),
         Arg("window", "input window"),
         Arg("steps", "stream length (bits)"),
+        Arg("examples", "training examples"),
+        Arg("test_examples", "held-out examples scored"),
+        Arg("beam", "beam width of the beam-search score (1: greedy only)"),
     )
 }
 
@@ -216,6 +219,18 @@ def _forecast(o: Options) -> tuple[dict[str, Any], Saver]:
     return result, _save_net(MeanSquaredError, o, out["net"])
 
 
+def _dates(o: Options) -> tuple[dict[str, Any], Saver]:
+    from bprop.tasks.dates import run_dates_task
+
+    return run_dates_task(o, chosen_rule(o))
+
+
+def _keep_dates(o: Options, net: Any) -> Saver:
+    from bprop.tasks.dates import keep_dates
+
+    return keep_dates(o, net)
+
+
 def _completion(o: Options) -> tuple[dict[str, Any], None]:
     from bprop.tasks.settling import pattern_completion
 
@@ -311,6 +326,27 @@ TASKS: dict[str, Task] = {
             batch_size=16,
             epochs=100,
             lr=1e-2,
+        ),
+        Task(
+            "dates",
+            "translate dates written in 16 languages (Babel) to ISO 8601, with attention",
+            {
+                **RULE_OPTIONS,
+                "examples": 10000,
+                "test_examples": 1000,
+                "cell": "gru",
+                "hidden": 64,
+                "epochs": 5,
+                "batch_size": 64,
+                "lr": 5e-3,
+                "beam": 3,
+                "seed": 0,
+                "out": None,
+                "report": None,
+            },
+            _dates,
+            _keep_dates,
+            "translate with: bprop translate {} TEXT",
         ),
         Task(
             "completion",

@@ -25,6 +25,11 @@ CONFIGS = {
         {"layer": {"type": "BatchNorm", "config": {"n": 3}}},
     ],
     "SettlingNetwork": [{"n_units": 6, "n_in": 2, "output_units": 2}],
+    "Seq2Seq": [
+        {"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "attention": 3, "cell": cell}
+        for cell in ("gru", "lstm", "elman")
+    ]
+    + [{"src_vocab": 2, "tgt_vocab": 3, "hidden": 2}],
 }
 
 
@@ -54,6 +59,8 @@ def test_declared_shapes_equal_the_built_layer(name, config):
         ("Recurrent", {"cell": {"type": "LSTM", "config": {"n_in": 3, "n_hidden": "4"}}}),
         ("TimeDistributed", {"layer": {"type": "Sequential", "layers": []}}),
         ("SettlingNetwork", {"n_units": -1, "n_in": 2}),
+        ("Seq2Seq", {"src_vocab": 5, "tgt_vocab": 6, "hidden": 0}),
+        ("Seq2Seq", {"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "cell": "hopfield"}),
     ],
 )
 def test_invalid_sizes_are_refused_without_building(name, config):
