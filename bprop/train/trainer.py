@@ -262,7 +262,8 @@ class Trainer(Resumable):
         ``options`` those of :class:`~bprop.train.stream.StreamSource` (``eval_every``,
         ``max_seconds``, ``max_updates``, ``keep_best``, ``on_update``); with a
         :class:`~bprop.train.schedules.StepSchedule`, those of
-        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``).
+        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``); shards:
+        :func:`bprop.distributed.gradient_source` (``cluster``, ``seed``, ``keep``, ``mpi``).
 
         Raises :class:`bprop.TrainingDiverged` (state restored, see the class docs) and
         :class:`bprop.TrainingInterrupted` (resumable, see the class docs)."""
@@ -376,12 +377,13 @@ class Trainer(Resumable):
         )
         kind = {StreamSchedule: StreamSource, StepSchedule: RTRLSource}.get(type(self.schedule))
         if kind is None:
-            if options:
-                raise ValueError(
-                    f"{', '.join(sorted(options))}: not an option of the {self.schedule.name} "
-                    "schedule (only stream and step schedules take options; see Trainer.fit)"
-                )
-            self.source = ExampleSource(self, X, y, validation_split, validation_data)
+            from bprop.distributed import gradient_source, is_sharded
+
+            if options or is_sharded(X):  # shards, a Dask cluster, MPI: bprop.distributed
+                args = (epochs, validation_split, validation_data, options)
+                self.source = gradient_source(self, X, y, *args)
+            else:
+                self.source = ExampleSource(self, X, y, validation_split, validation_data)
         elif validation_split:
             raise ValueError(
                 f"validation_split does not apply to the {self.schedule.name} schedule: give "
