@@ -22,7 +22,7 @@ Example (out-of-core: the same code path as the cluster, with the local executor
     >>> X = rng.normal(size=(60, 3)); y = (X[:, 0] > 0).astype(int)
     >>> shards = write_shards(X, y, tempfile.mkdtemp(), 3)
     >>> net = bp.mlp([3, 4, 2], seed=0)
-    >>> h = bp.fit(net, shards, None, optimizer=bp.optim.IRpropMinus(), schedule="batch",
+    >>> h = bp.fit(net, shards, None, optimizer=bp.optim.Rprop("irprop-"), schedule="batch",
     ...            epochs=30, verbose=0)
     >>> h.train_accuracy[-1] > 0.9
     True

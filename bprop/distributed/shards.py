@@ -65,13 +65,14 @@ class CsvShard:
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         import pandas as pd
+        from pandas.api.types import is_numeric_dtype
 
         frame = pd.read_csv(self.path, sep=self.delimiter)
         target = self.target if self.target is not None else frame.columns[-1]
         if target not in frame.columns:
             raise ValueError(f"shard {self.path}: no column {target!r}")
         features = frame.drop(columns=[target])
-        bad = [c for c in frame.columns if not np.issubdtype(frame[c].dtype, np.number)]
+        bad = [c for c in frame.columns if not is_numeric_dtype(frame[c].dtype)]
         if bad:
             raise ValueError(
                 f"shard {self.path}: column(s) {bad} are not numeric; CSV shards need numbers "

@@ -129,9 +129,10 @@ class ShardSource:
     def _stream(self) -> tuple[float, int, int, int]:
         """One epoch of mini-batch (or online) updates, one shard in memory at a time."""
         t = self.trainer
-        order = t.schedule.order(len(self.shards), t.rng)
+        k = len(self.shards)
+        order = t.rng.permutation(k) if t.schedule.shuffle else range(k)
         total, n, correct, count, updates = 0.0, 0, 0, 0, 0
-        for s in order if order is not None else range(len(self.shards)):
+        for s in order:
             X, T = self.executor.data(int(s))
             rows = t.schedule.order(X.shape[0], t.rng)
             if rows is not None:
