@@ -14,7 +14,7 @@ da = pytest.importorskip("dask.array")
 cloudpickle = pytest.importorskip("cloudpickle")
 
 import bprop as bp  # noqa: E402
-from bprop.distributed import Shards, write_shards  # noqa: E402
+from bprop.distributed import write_shards  # noqa: E402
 from bprop.optim.methods import make_rule  # noqa: E402
 
 # this module's classes travel to the workers by value (the workers cannot import it)
