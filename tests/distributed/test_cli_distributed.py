@@ -71,3 +71,65 @@ def test_compare_refuses_a_scheduler_for_another_backend(capsys, tmp_path):
     )
     assert code != 0
     assert "--scheduler is a Dask scheduler" in capsys.readouterr().err
+
+
+def shards_folder(tmp_path):
+    import numpy as np
+
+    from bprop.distributed import write_shards
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 4))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(np.int64)
+    write_shards(X, y, str(tmp_path / "shards"), 3)
+    return str(tmp_path / "shards" / "part-*.npz")
+
+
+def test_train_on_shards_here_and_on_a_cluster_and_resume(capsys, tmp_path):
+    import bprop as bp
+
+    shards = shards_folder(tmp_path)
+    common = ["train", "--shards", shards, "--hidden", "5", "--json", "--quiet"]
+    here = run(capsys, *common, "--epochs", "12", "--out", str(tmp_path / "here.bprop"))
+    assert here["shards"] == 3 and here["method"] == "irprop-" and here["schedule"] == "batch"
+    part = run(
+        capsys,
+        *common,
+        "--epochs",
+        "7",
+        "--scheduler",
+        "local:2",
+        "--out",
+        str(tmp_path / "ck.bprop"),
+        "--checkpoint-every",
+        "3",
+    )
+    assert part["epochs"] == 7
+    rest = run(
+        capsys,
+        "train",
+        "--resume",
+        str(tmp_path / "ck.bprop"),
+        "--epochs",
+        "5",
+        "--json",
+        "--quiet",
+    )  # the driver restarted, here, out-of-core: the same sums
+    assert rest["epochs"] == 5
+    a, b = bp.load(str(tmp_path / "here.bprop")), bp.load(str(tmp_path / "ck.bprop"))
+    assert (a.space.params == b.space.params).all()  # iRprop−: the very same steps
+
+
+def test_train_shards_refusals(capsys, tmp_path):
+    shards = shards_folder(tmp_path)
+    for argv, message in [
+        (["--shards", shards, "--data", "xor"], "--shards trains on the shards alone: drop --data"),
+        (["--data", "xor", "--scheduler", "local:2"], "--scheduler trains on --shards"),
+        (["--shards", shards, "--checkpoint-every", "2"], "--checkpoint-every saves the trainer"),
+        (
+            ["--shards", shards, "--method", "sgd", "--scheduler", "local:1"],
+            "minibatch schedule does not run on a Dask cluster",
+        ),
+    ]:
+        assert main(["train", *argv, "--epochs", "1", "--quiet"]) == 2
+        assert message in capsys.readouterr().err
