@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -133,3 +134,29 @@ def test_train_shards_refusals(capsys, tmp_path):
     ]:
         assert main(["train", *argv, "--epochs", "1", "--quiet"]) == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.ray
+def test_compare_on_ray_equals_local():
+    if os.environ.get("BPROP_TEST_RAY") != "1":
+        pytest.skip("opt in with BPROP_TEST_RAY=1")
+    pytest.importorskip("ray")
+    from bprop.compare import run_grid
+
+    args = ("xor", ["sgd", "irprop-"], ["batch"])
+    kw = dict(seeds=2, epochs=100, hidden=[4], progress=False)
+    local, on_ray = run_grid(*args, n_jobs=1, **kw), run_grid(*args, backend="ray", **kw)
+    assert [r["curves"]["train_loss"] for r in on_ray] == [r["curves"]["train_loss"] for r in local]
+
+
+def test_threading_backend_equals_local():
+    from bprop.compare import run_grid
+
+    args = ("xor", ["sgd"], ["batch"])
+    kw = dict(seeds=2, epochs=50, hidden=[4], progress=False)
+    local, threads = run_grid(*args, n_jobs=1, **kw), run_grid(*args, backend="threading", **kw)
+    assert [r["curves"]["train_loss"] for r in threads] == [
+        r["curves"]["train_loss"] for r in local
+    ]
+    with pytest.raises(ValueError, match="unknown backend 'spark'"):
+        run_grid(*args, backend="spark", **kw)

@@ -81,3 +81,48 @@ def test_a_rank_that_raises_ends_the_job_promptly(tmp_path):
     assert done.returncode != 0
     assert "features but the network expects" in done.stderr
     assert not (tmp_path / "never.npy").exists()
+
+
+def test_bprop_train_mpi_from_the_command_line(tmp_path):
+    from bprop.cli import main
+
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    common = [
+        "train",
+        "--data",
+        "iris",
+        "--hidden",
+        "6",
+        "--method",
+        "momentum",
+        "--lr",
+        "0.05",
+        "--epochs",
+        "4",
+        "--seed",
+        "2",
+        "--json",
+        "--quiet",
+    ]
+    cmd = [
+        MPIEXEC,
+        "-n",
+        "2",
+        sys.executable,
+        "-m",
+        "mpi4py",
+        "-m",
+        "bprop",
+        *common,
+        "--batch-size",
+        "8",
+        "--mpi",
+        "--out",
+        str(tmp_path / "mpi.bprop"),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count('"train_loss"') == 1  # rank 0 alone reports
+    assert main([*common, "--batch-size", "16", "--out", str(tmp_path / "one.bprop")]) == 0
+    a, b = bp.load(str(tmp_path / "mpi.bprop")), bp.load(str(tmp_path / "one.bprop"))
+    np.testing.assert_allclose(a.space.params, b.space.params, rtol=2e-5, atol=2e-6)  # float32
