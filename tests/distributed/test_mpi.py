@@ -126,3 +126,32 @@ def test_bprop_train_mpi_from_the_command_line(tmp_path):
     assert main([*common, "--batch-size", "16", "--out", str(tmp_path / "one.bprop")]) == 0
     a, b = bp.load(str(tmp_path / "mpi.bprop")), bp.load(str(tmp_path / "one.bprop"))
     np.testing.assert_allclose(a.space.params, b.space.params, rtol=2e-5, atol=2e-6)  # float32
+
+
+def test_a_rank_that_raises_mid_training_ends_the_job_promptly(tmp_path):
+    script = tmp_path / "fail_mid.py"
+    script.write_text(
+        textwrap.dedent("""
+        import numpy as np
+        import bprop as bp
+        from mpi4py import MPI
+
+        X = np.random.default_rng(0).normal(size=(64, 4)); y = np.arange(64) % 2
+        net = bp.mlp([4, 6, 2], seed=1)
+        if MPI.COMM_WORLD.Get_rank() == 1:  # rank 1 fails in its 5th forward pass
+            dense, calls = net.layers[0], []
+            forward = dense.forward
+            def failing(x, train=False):
+                calls.append(1)
+                if len(calls) == 5:
+                    raise RuntimeError("rank 1 failed")
+                return forward(x, train)
+            dense.forward = failing
+        bp.fit(net, X, y, batch_size=8, epochs=50, mpi=True, verbose=0)
+    """)
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    cmd = [MPIEXEC, "-n", "2", sys.executable, str(script)]  # no -m mpi4py: bprop aborts
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode != 0
+    assert "rank 1 failed" in done.stderr

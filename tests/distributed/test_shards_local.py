@@ -213,3 +213,36 @@ def test_divergence_on_shards_restores_the_weights():
             verbose=0,
         )
     np.testing.assert_array_equal(net.space.params, start)  # no epoch passed the check
+
+
+@pytest.mark.parametrize("schedule", ["batch", "minibatch"])
+def test_an_interrupt_stops_after_the_epoch_and_resumes_exactly(schedule):
+    from bprop import interrupt
+
+    X, y = data()
+    shards = Shards.from_arrays(X, y, 3)
+    rule = make_rule("irprop-") if schedule == "batch" else bp.SGD(0.1, momentum=0.9)
+
+    def trainer():
+        net = bp.mlp([4, 6, 2], seed=1).astype(np.float64)
+        return bp.Trainer(
+            net, "softmax_cross_entropy", rule, schedule, batch_size=16, seed=4, verbose=0
+        )
+
+    straight = trainer()
+    straight.fit(shards, None, epochs=6)
+    first = trainer()
+    first.callbacks.append(
+        type(
+            "Stop",
+            (bp.Callback,),
+            {"on_epoch_end": lambda s, t, e, logs: e == 2 and interrupt.request()},
+        )()
+    )
+    with interrupt.deferred_interrupts(), pytest.raises(bp.TrainingInterrupted):
+        first.fit(shards, None, epochs=6)
+    assert first.epoch == 2 and first.progress is not None  # epoch 3's update is done
+    first.callbacks.clear()
+    first.fit(shards, None, epochs=4)
+    np.testing.assert_array_equal(first.net.space.params, straight.net.space.params)
+    np.testing.assert_array_equal(first.history.train_loss, straight.history.train_loss)
