@@ -129,6 +129,7 @@ class DaskExecutor:
         self.loaded = []
         if self.closer is not None:
             self.closer.close()
+            self.closer = None
 
 
 def _same(x: Any) -> Any:

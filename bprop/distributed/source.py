@@ -159,6 +159,11 @@ class ShardSource:
         return {"val_loss": loss, "val_accuracy": acc}
 
     def finish(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the shards and stop what this source started (called by the loop however
+        ``fit`` ends)."""
         self.executor.close()
 
     def _reference(self) -> float | None:

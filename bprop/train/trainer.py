@@ -41,6 +41,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bprop import divergence
+from bprop.distributed import gradient_source, is_sharded
 from bprop.errors import TrainingDiverged, TrainingInterrupted
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, get_loss
@@ -343,6 +344,8 @@ class Trainer(Resumable):
             bar.close()
             for cb in callbacks:
                 cb.on_train_end(self)
+            if hasattr(src, "close"):  # what a source started (a Dask cluster), even on error
+                src.close()
         src.finish()
         return self.history
 
@@ -377,8 +380,6 @@ class Trainer(Resumable):
         )
         kind = {StreamSchedule: StreamSource, StepSchedule: RTRLSource}.get(type(self.schedule))
         if kind is None:
-            from bprop.distributed import gradient_source, is_sharded
-
             if options or is_sharded(X):  # shards, a Dask cluster, MPI: bprop.distributed
                 args = (epochs, validation_split, validation_data, options)
                 self.source = gradient_source(self, X, y, *args)
