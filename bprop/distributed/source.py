@@ -84,9 +84,13 @@ class ShardSource:
             self.shards = as_shards(X, y, min(workers, len(y) if y is not None else 1))
             self.executor = DaskExecutor(self.shards, spec, client, closer)
         self.data = f"{len(self.shards)} shards"  # named in the divergence message
-        self.val = trainer.prepare(*validation_data) if validation_data is not None else None
         self.n: int | None = None
-        self.guard = divergence.DivergenceGuard(trainer.divergence_factor, self._reference())
+        try:
+            self.val = trainer.prepare(*validation_data) if validation_data else None
+            self.guard = divergence.DivergenceGuard(trainer.divergence_factor, self._reference())
+        except BaseException:
+            self.close()  # a cluster started for this fit
+            raise
 
     @property
     def validates(self) -> bool:
@@ -95,7 +99,8 @@ class ShardSource:
     def run_epoch(self) -> tuple[float, float | None]:
         t = self.trainer
         resume = t.progress
-        if resume is not None:  # interrupted after this epoch's updates: report it
+        if resume is not None:  # interrupted after this epoch's updates (its "total" is
+            # the epoch loss): report the epoch
             t.rng.bit_generator.state = resume["rng_state"]
             t.progress = None
             count = int(resume["count"])
