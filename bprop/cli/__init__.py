@@ -157,6 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--validation-split", type=fraction, default=0.0)
     cmp_.add_argument("--jobs", type=_jobs, default=-1, help="worker processes (-1: all cores)")
     cmp_.add_argument(
+        "--backend",
+        choices=["loky", "threading", "dask", "ray"],
+        help="joblib backend that runs the grid (default loky; dask with --scheduler)",
+    )
+    cmp_.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address (tcp://host:8786), or local:N for a local cluster of N "
+        "worker processes",
+    )
+    cmp_.add_argument(
         "--allow-mismatch",
         action="store_true",
         help="also run full-batch rules (Rprop, Quickprop, bold driver) on online/mini-batch "

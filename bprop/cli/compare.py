@@ -32,6 +32,9 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     if bad:
         raise CLIError(f"--schedules: unknown schedule(s) {bad}; choose from {list(SCHEDULES)}")
     check_out(args.out, folder=True)
+    backend = args.backend or ("dask" if args.scheduler else "loky")
+    if args.scheduler and backend != "dask":
+        raise CLIError(f"--scheduler is a Dask scheduler: drop --backend {backend} or it")
     data: Any = args.data
     if is_csv(args.data):
         if args.target is None:
@@ -56,6 +59,8 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
                 allow_full_batch_mismatch=args.allow_mismatch,
                 n_jobs=args.jobs,
                 progress=not (args.quiet or args.json),
+                backend=backend,
+                scheduler=args.scheduler,
             )
         except TrainingInterrupted as exc:
             rows = exc.rows
@@ -127,4 +132,8 @@ def _compare_command(args: argparse.Namespace) -> str:
         parts.append(f"--lr {args.lr}")
     if args.allow_mismatch:
         parts.append("--allow-mismatch")
+    if args.backend:
+        parts.append(f"--backend {args.backend}")
+    if args.scheduler:
+        parts.append(f"--scheduler {args.scheduler}")
     return " ".join(parts)

@@ -36,6 +36,7 @@ from bprop.cli.common import (
 )
 from bprop.cli.tasks import run_task
 from bprop.cli.train_options import CLASSIFY, flag, refused_options
+from bprop.cli.train_shards import distributed_options
 from bprop.data import DataError, Dataset
 from bprop.data.csv import read_header
 from bprop.errors import TrainingInterrupted
@@ -71,6 +72,7 @@ RUN_OPTIONS = (
     "target_loss",
     "scale",
     "seed",
+    "shards",
 )
 
 
@@ -117,6 +119,10 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
         saved = _resume_options(args)
         metadata, start_epoch = saved.metadata, int(saved.trainer_state.get("epoch", 0))
         args.out = args.out or args.resume
+    if args.shards or args.scheduler:
+        from bprop.cli.train_shards import train_on_shards
+
+        return train_on_shards(args, start_epoch, metadata)
     if not args.data:
         raise CLIError("--data is required: a built-in dataset name or a CSV file")
     if args.hidden is None:
@@ -194,6 +200,8 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
     def save(path: str) -> None:
         bp.save(trainer, path, metadata=meta)
 
+    extra = distributed_options(args, trainer, meta)
+
     start = time.perf_counter()
     # signals stay deferred until the model is saved: a Ctrl-C during the save is not lost
     with interrupt.deferred_interrupts():
@@ -205,6 +213,7 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
                 validation_split=args.validation_split,
                 early_stopping=args.early_stopping,
                 target_loss=args.target_loss,
+                **extra,
             )
         except TrainingInterrupted as exc:
             where, failure = save_or_rescue(save, args.out)

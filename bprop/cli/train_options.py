@@ -189,6 +189,30 @@ def add_train_parser(sub: Any, func: Callable[[argparse.Namespace], Any]) -> Non
         help="standardise inputs (the scaler is saved with the model)",
     )
     train.add_argument("--seed", type=int_at_least(0), default=0)
+    beyond = train.add_argument_group("beyond one process (bprop.distributed)")
+    beyond.add_argument(
+        "--shards",
+        metavar="DIR_OR_GLOB",
+        help="train on data shards (.npz with X and y, or numeric CSV; a folder or a glob) "
+        "instead of --data: out-of-core here, or on a Dask cluster with --scheduler",
+    )
+    beyond.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="--shards: the Dask scheduler (tcp://host:8786, or local:N for N local workers)",
+    )
+    beyond.add_argument(
+        "--checkpoint-every",
+        type=int_at_least(1),
+        metavar="N",
+        help="save the resumable trainer to --out every N epochs (resume with --resume)",
+    )
+    beyond.add_argument(
+        "--mpi",
+        action="store_true",
+        help="data-parallel over MPI ranks: mpiexec -n R python -m mpi4py -m bprop train ... "
+        "--mpi (each rank takes batch-size examples of every update)",
+    )
     train.add_argument("--out", help="save the trained model (and optimizer state) here")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -118,6 +118,8 @@ def run_grid(
     n_jobs: int = -1,
     progress: bool = True,
     name: str | None = None,
+    backend: str = "loky",
+    scheduler: Any = None,
 ) -> GridResult:
     """Train every method × schedule × seed combination and return one row per run.
 
@@ -140,7 +142,13 @@ def run_grid(
         validation_split: fraction held out (seeded) for the validation columns.
         scale: standardise the inputs (zero mean, unit variance per feature) first.
         allow_full_batch_mismatch: also run full-batch rules on online/mini-batch schedules.
-        n_jobs: joblib worker processes (-1: all cores; 1: in this process).
+        n_jobs: joblib workers (-1: all cores, or all of a cluster's; 1 with the default
+            backend: in this process).
+        backend: joblib's backend: ``loky`` (local processes), ``threading``, ``dask`` or
+            ``ray`` (see :mod:`bprop.distributed.grid`); the rows are the same whichever runs
+            them (only the seconds differ).
+        scheduler: for ``backend="dask"``: a ``distributed.Client``, a scheduler address, or
+            ``"local:N"`` (a local cluster of N worker processes; the default ``local:2``).
         progress: a tqdm progress bar over the whole grid.
         name: the data set's name in the report (default: its own, or ``"arrays"``).
 
@@ -158,6 +166,9 @@ def run_grid(
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
+    from bprop.distributed.grid import check_backend, joblib_backend
+
+    check_backend(backend, scheduler)
     X, y, data_name, task = _load(data)
     name = name or data_name
     if scale:
@@ -217,30 +228,32 @@ def run_grid(
         "scale": bool(scale),
         "allow_full_batch_mismatch": bool(allow_full_batch_mismatch),
         "n_jobs": n_jobs,
+        "backend": backend,
     }
     bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc=f"compare {name}")
     rows: list[dict[str, Any]] = []
     try:
-        if n_jobs == 1:
+        if n_jobs == 1 and backend == "loky":
             for job in jobs:
                 rows.append(one_run(job))
                 bar.update(1)
                 interrupt.check()
         else:
-            for job in jobs:
-                job["worker"] = True
-            parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-            results = parallel(delayed(one_run)(job) for job in jobs)
-            try:
-                for row in results:
-                    rows.append(row)
-                    bar.update(1)
-                    interrupt.check()
-            finally:
-                # on an interrupt: cancel the runs not finished and stop the workers
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # "… tasks … have been cancelled"
-                    results.close()
+            for job in jobs:  # worker processes of their own (not threads, not Dask's)
+                job["worker"] = backend == "loky"
+            with joblib_backend(backend, scheduler):
+                parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+                results = parallel(delayed(one_run)(job) for job in jobs)
+                try:
+                    for row in results:
+                        rows.append(row)
+                        bar.update(1)
+                        interrupt.check()
+                finally:
+                    # on an interrupt: cancel the runs not finished and stop the workers
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # "… tasks … have been cancelled"
+                        results.close()
     except TrainingInterrupted as exc:
         # the runs finished so far, for the caller to write (a run cut short is left out)
         exc.rows = _finish(rows, config, skipped)

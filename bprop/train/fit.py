@@ -45,12 +45,24 @@ def fit(
     verbose: int = 1,
     optimizer_state: State | None = None,
     divergence_factor: float | None = divergence.DEFAULT_FACTOR,
+    cluster: Any = None,
+    mpi: Any = None,
+    checkpoint: str | None = None,
+    checkpoint_every: int = 1,
 ) -> History:
     """Train ``net`` on ``X``, ``y`` and return its :class:`History`.
 
     ``history.trainer`` is the :class:`Trainer`, whose ``state`` (the update rule's state)
     and ``fit`` let training continue. ``loss`` defaults to softmax cross-entropy for integer
     labels and mean squared error otherwise. See :class:`Trainer` for the other arguments.
+
+    Beyond one process (:mod:`bprop.distributed`): ``X`` may be
+    :class:`~bprop.distributed.Shards`, a folder or glob of shard files or ``dask.array`` data
+    (``y`` None for shards), trained on a Dask ``cluster`` (a ``distributed.Client``, a
+    scheduler address or ``"local:N"``) or, without one, out-of-core in this process;
+    ``mpi=True`` trains data-parallel over MPI ranks. ``checkpoint`` saves the trainer
+    there every ``checkpoint_every`` epochs (:class:`~bprop.train.callbacks.CheckpointEvery`):
+    ``bp.load_trainer(checkpoint).fit(...)`` resumes exactly.
 
     Example::
 
@@ -64,11 +76,21 @@ def fit(
         >>> h.val_accuracy[-1] > 0.9
         True
     """
+    from bprop.distributed import is_sharded
+    from bprop.train.callbacks import CheckpointEvery
     from bprop.train.trainer import Trainer
+
+    options: dict[str, Any] = {}
+    if mpi:
+        options["mpi"] = mpi
+    elif cluster is not None or is_sharded(X):
+        options.update(cluster=cluster, seed=seed)
+    if checkpoint is not None:
+        callbacks = [*callbacks, CheckpointEvery(checkpoint, checkpoint_every)]
 
     trainer = Trainer(
         net,
-        loss if loss is not None else default_loss(net, y),
+        loss if loss is not None else default_loss(net, y if y is not None else _first_y(X)),
         optimizer,
         schedule,
         batch_size,
@@ -80,7 +102,14 @@ def fit(
         divergence_factor=divergence_factor,
     )
     history = trainer.fit(
-        X, y, epochs, validation_split, validation_data, early_stopping, target_loss
+        X, y, epochs, validation_split, validation_data, early_stopping, target_loss, **options
     )
     history.trainer = trainer  # type: ignore[attr-defined]
     return history
+
+
+def _first_y(X: Any) -> Any:
+    """The targets of the first shard (to choose the default loss for shard data)."""
+    from bprop.distributed.shards import as_shards
+
+    return as_shards(X)[0].load()[1]

@@ -41,6 +41,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bprop import divergence
+from bprop.distributed import gradient_source, is_sharded
 from bprop.errors import TrainingDiverged, TrainingInterrupted
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, get_loss
@@ -262,7 +263,8 @@ class Trainer(Resumable):
         ``options`` those of :class:`~bprop.train.stream.StreamSource` (``eval_every``,
         ``max_seconds``, ``max_updates``, ``keep_best``, ``on_update``); with a
         :class:`~bprop.train.schedules.StepSchedule`, those of
-        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``).
+        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``); shards:
+        :func:`bprop.distributed.gradient_source` (``cluster``, ``seed``, ``keep``, ``mpi``).
 
         Raises :class:`bprop.TrainingDiverged` (state restored, see the class docs) and
         :class:`bprop.TrainingInterrupted` (resumable, see the class docs)."""
@@ -342,6 +344,8 @@ class Trainer(Resumable):
             bar.close()
             for cb in callbacks:
                 cb.on_train_end(self)
+            if hasattr(src, "close"):  # what a source started (a Dask cluster), even on error
+                src.close()
         src.finish()
         return self.history
 
@@ -376,12 +380,11 @@ class Trainer(Resumable):
         )
         kind = {StreamSchedule: StreamSource, StepSchedule: RTRLSource}.get(type(self.schedule))
         if kind is None:
-            if options:
-                raise ValueError(
-                    f"{', '.join(sorted(options))}: not an option of the {self.schedule.name} "
-                    "schedule (only stream and step schedules take options; see Trainer.fit)"
-                )
-            self.source = ExampleSource(self, X, y, validation_split, validation_data)
+            if options or is_sharded(X):  # shards, a Dask cluster, MPI: bprop.distributed
+                args = (epochs, validation_split, validation_data, options)
+                self.source = gradient_source(self, X, y, *args)
+            else:
+                self.source = ExampleSource(self, X, y, validation_split, validation_data)
         elif validation_split:
             raise ValueError(
                 f"validation_split does not apply to the {self.schedule.name} schedule: give "
