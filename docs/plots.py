@@ -168,11 +168,11 @@ def _mean20(x) -> np.ndarray:
 def truncated():
     """Truncated BPTT(k, k) for several k on a long stream: loss against updates."""
     s = _sine_stream(3000)
-    fig, ax = _axes("Truncated BPTT(k1 = k2 = k) on a 3,000-step stream", "update", "chunk loss (mean of 20)")
+    fig, ax = _axes(
+        "Truncated BPTT(k1 = k2 = k) on a 3,000-step stream", "update", "chunk loss (mean of 20)"
+    )
     for k in (2, 5, 20, 50):
-        net = bp.Sequential(
-            Recurrent(Elman(1, 16, rng=0)), TimeDistributed(bp.Dense(16, 1, rng=1))
-        )
+        net = bp.Sequential(Recurrent(Elman(1, 16, rng=0)), TimeDistributed(bp.Dense(16, 1, rng=1)))
         h = bp.fit_stream(
             net, s[:-1, None], s[1:, None], k1=k, loss=bp.MeanSquaredError(),
             optimizer=bp.Adam(1e-2), batch_size=1, epochs=200, max_updates=300, verbose=0,
@@ -214,15 +214,13 @@ def almeida_pineda():
 def rtrl():
     """RTRL learning a sine stream online, one step at a time: the per-step loss."""
     s = _sine_stream(4000)
-    net = bp.Sequential(
-        Recurrent(Elman(1, 8, rng=0)), TimeDistributed(bp.Dense(8, 1, rng=1))
-    )
+    net = bp.Sequential(Recurrent(Elman(1, 8, rng=0)), TimeDistributed(bp.Dense(8, 1, rng=1)))
     result = train_online(RTRL(net), s[None, :-1, None], s[None, 1:, None], bp.Adam(3e-3))
     fig, ax = _axes("RTRL: online learning, one update per time step", "time step", "loss")
     ax.plot(result.losses, alpha=0.3, label="per step")
     w = 100
-    ax.plot(np.arange(w - 1, len(result.losses)), np.convolve(result.losses, np.ones(w) / w, "valid"),
-            label=f"mean of {w}")  # fmt: skip
+    mean = np.convolve(result.losses, np.ones(w) / w, "valid")
+    ax.plot(np.arange(w - 1, len(result.losses)), mean, label=f"mean of {w}")
     ax.legend(fontsize=8)
     return fig
 

@@ -29,7 +29,9 @@ TYPES = sorted((DOCS / "types").glob("*.md"))
 
 @pytest.mark.parametrize("page", RUNNABLE, ids=[str(p.relative_to(DOCS)) for p in RUNNABLE])
 def test_page_examples_run(page, tmp_path, monkeypatch, capsys):
-    """A page's ```python blocks, in order in one namespace, in a scratch folder."""
+    """A page's ```python blocks, in order in one namespace, as from a checkout's root (the
+    repository's ``examples/`` is there) but writing into a scratch folder."""
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__docs__"}
     for i, block in enumerate(code_blocks(page, "python")):
