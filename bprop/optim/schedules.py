@@ -75,6 +75,7 @@ class Schedule:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable (saved with the rule the schedule scales)."""
         return dict(vars(self))
 
     def __repr__(self) -> str:
