@@ -171,6 +171,7 @@ SCHEDULES: dict[str, type[Schedule]] = {
 
 
 def schedule_from_config(cfg: dict[str, Any]) -> Schedule:
+    """Rebuild a learning-rate schedule from ``{"type": name, "config": {...}}``."""
     cls = SCHEDULES.get(cfg.get("type", ""))
     if cls is None:
         raise ValueError(f"unknown schedule {cfg.get('type')!r}; known: {sorted(SCHEDULES)}")
@@ -220,6 +221,7 @@ class ScaleBySchedule(UpdateRule):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ScaleBySchedule:
+        """Rebuild the transform, and its schedule, from :meth:`get_config`'s dictionary."""
         return cls(schedule_from_config(config["schedule"]), config.get("per", "epoch"))
 
 

@@ -132,12 +132,15 @@ class RTRLSource:
         return None
 
     def passed(self) -> bool:
+        """Whether the divergence test has passed: never (it watches every step)."""
         return False
 
     def validate(self) -> dict[str, Any]:
+        """No validation logs: RTRL learns online, on the training stream only."""
         return {}
 
     def finish(self) -> None:
+        """Called when training ends (nothing to do)."""
         pass
 
     def result(self) -> OnlineResult:
