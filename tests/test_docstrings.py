@@ -50,7 +50,9 @@ def undocumented() -> list[str]:
             if not inspect.isclass(obj):
                 continue
             for attr, member in vars(obj).items():
-                func = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+                func = (
+                    member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+                )
                 if attr.startswith("_") or not (
                     inspect.isfunction(func) or isinstance(member, property)
                 ):

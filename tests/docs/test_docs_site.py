@@ -82,3 +82,12 @@ def _plots_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_sphinx_roles_show_as_code_in_the_reference():
+    pytest.importorskip("griffe")
+    spec = importlib.util.spec_from_file_location("griffe_roles", DOCS / "griffe_roles.py")
+    roles = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(roles)
+    text = "See :class:`~bprop.train.Trainer` and :func:`bprop.fit`. Example::\n\n    >>> 1"
+    assert roles.plain(text) == "See `Trainer` and `bprop.fit`. Example:\n\n    >>> 1"
