@@ -1,4 +1,5 @@
-"""MkDocs hook: draw the guide's figures (``docs/plots.py``) into the site at build time.
+"""MkDocs hooks: draw the guide's figures (``docs/plots.py``) into the site at build time,
+and list the names of ``bprop.__all__`` on the package page of the API reference.
 
 Each plot becomes a generated file ``plots/NAME.png`` of the build, so pages link to it as
 ``../plots/NAME.png`` and nothing is committed or written into ``docs/``.
@@ -11,18 +12,45 @@ from pathlib import Path
 
 from mkdocs.structure.files import File
 
-_PLOTS = Path(__file__).with_name("plots.py")
 
-
-def _plots_module():
-    spec = importlib.util.spec_from_file_location("bprop_docs_plots", _PLOTS)
+def _sibling(name: str):
+    """The module ``docs/NAME.py`` (the docs folder is not a package)."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"bprop_docs_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def on_files(files, config):
-    plots = _plots_module()
+    plots = _sibling("plots")
     for name in plots.PLOTS:
         files.append(File.generated(config, f"plots/{name}", content=plots.render(name)))
     return files
+
+
+_NAMES_MARKER = "<!-- the names of bprop.__all__ -->"
+
+
+def names_table() -> str:
+    """A Markdown table of every name ``import bprop as bp`` exports, each linked to the
+    reference entry where it is defined, with the first line of its docstring."""
+    import inspect
+
+    import bprop
+
+    roles = _sibling("griffe_roles")
+    rows = ["| name | what it is |", "|---|---|"]
+    for name in sorted(bprop.__all__, key=str.lower):
+        obj = getattr(bprop, name)
+        target = obj.__name__ if inspect.ismodule(obj) else f"{obj.__module__}.{obj.__qualname__}"
+        summary = (inspect.getdoc(obj) or "").strip().split("\n\n")[0].replace("\n", " ")
+        summary = roles.plain(summary).replace("|", "\\|")
+        rows.append(f"| [`bp.{name}`][{target}] | {summary} |")
+    return "\n".join(rows)
+
+
+def on_page_markdown(markdown, page, config, files):
+    if _NAMES_MARKER in markdown:
+        markdown = markdown.replace(_NAMES_MARKER, names_table())
+    return markdown
