@@ -132,7 +132,7 @@ class RTRLSource:
         return None
 
     def passed(self) -> bool:
-        """Whether the divergence test has passed: never (it watches every step)."""
+        """False: RTRL keeps and restores its good weights itself, step by step."""
         return False
 
     def validate(self) -> dict[str, Any]:

@@ -75,7 +75,8 @@ class ExampleSource:
         return self.guard.check(loss, self.trainer.net.space.params)
 
     def passed(self) -> bool:
-        """Whether the divergence test has passed (the loss fell below its reference scale)."""
+        """Whether the epoch's loss passed the divergence test, so that the trainer keeps the
+        weights it started from as the ones to restore should training diverge later."""
         return self.guard.passed()
 
     def validate(self) -> dict[str, Any]:

@@ -173,7 +173,7 @@ class StreamSource:
         return None
 
     def passed(self) -> bool:
-        """Whether the divergence test has passed: never (it watches every chunk)."""
+        """False: a stream keeps and restores its good weights itself, update by update."""
         return False
 
     def evaluate(self) -> None:
