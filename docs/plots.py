@@ -117,12 +117,14 @@ def rprop():
 
 
 def quickprop():
-    """Quickprop against batch gradient descent and iRprop+ on the 8-3-8 encoder."""
+    """Quickprop, with and without Fahlman's weight decay, against batch gradient descent and
+    iRprop+ on the 8-3-8 encoder."""
     data = load_dataset("encoder-8-3-8")
     fig, ax = _axes("Quickprop on the 8-3-8 encoder (full batch)", "epoch", "½Σ(t−o)²")
     rules = {
         "gradient descent, lr 1": bp.SGD(1.0),
         "Quickprop": bp.Quickprop(),
+        "Quickprop, decay 1e-4": bp.Quickprop(decay=1e-4),
         "iRprop+": bp.Rprop("irprop+"),
     }
     for name, rule in rules.items():
