@@ -1,5 +1,6 @@
 """MkDocs hooks: draw the guide's figures (``docs/plots.py``) into the site at build time,
-and list the names of ``bprop.__all__`` on the package page of the API reference.
+list the names of ``bprop.__all__`` on the package page of the API reference, and write the
+command-line reference from the ``bprop`` command's own parser.
 
 Each plot becomes a generated file ``plots/NAME.png`` of the build, so pages link to it as
 ``../plots/NAME.png`` and nothing is committed or written into ``docs/``.
@@ -51,6 +52,34 @@ def names_table() -> str:
 
 
 def on_page_markdown(markdown, page, config, files):
+    return _expand(markdown)
+
+
+_CLI_MARKER = "<!-- bprop commands -->"
+
+
+def cli_reference() -> str:
+    """Every sub-command of ``bprop`` with its ``--help``, read from the command's own parser
+    (so the page cannot fall behind the options)."""
+    import argparse
+    import os
+
+    from bprop.cli import build_parser
+
+    os.environ.setdefault("COLUMNS", "100")  # argparse wraps its help to the terminal width
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    parts = []
+    for name, command in sub.choices.items():
+        parts += [f"## bprop {name}", "", f"{helps.get(name, '').capitalize()}.", ""]
+        parts += ["```text", command.format_help().rstrip(), "```", ""]
+    return "\n".join(parts)
+
+
+def _expand(markdown: str) -> str:
     if _NAMES_MARKER in markdown:
         markdown = markdown.replace(_NAMES_MARKER, names_table())
+    if _CLI_MARKER in markdown:
+        markdown = markdown.replace(_CLI_MARKER, cli_reference())
     return markdown

@@ -5,13 +5,16 @@ and guide cover what they should. ``make docs`` builds the site itself (``mkdocs
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import pkgutil
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 import bprop
+from bprop.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -36,6 +39,26 @@ def test_page_examples_run(page, tmp_path, monkeypatch, capsys):
     namespace: dict = {"__name__": "__docs__"}
     for i, block in enumerate(code_blocks(page, "python")):
         exec(compile(block, f"{page.relative_to(DOCS)} block {i + 1}", "exec"), namespace)
+
+
+def _commands():
+    """Every ``bprop …`` line of the site's ```sh blocks (continuations joined, comments and
+    redirections dropped), with the page it is on."""
+    out = []
+    for page in sorted(DOCS.rglob("*.md")):
+        for block in code_blocks(page, "sh"):
+            for line in block.replace("\\\n", " ").splitlines():
+                args = shlex.split(line, comments=True)
+                if args and args[0] == "bprop":
+                    args = list(itertools.takewhile(lambda a: a not in (">", "|", "&&"), args))
+                    out.append(pytest.param(args[1:], id=f"{page.name}: {' '.join(args[1:3])}"))
+    return out
+
+
+@pytest.mark.parametrize("args", _commands())
+def test_every_command_shown_parses(args):
+    """The options the pages show exist (what the commands do is tested with the CLI)."""
+    build_parser().parse_args(args)
 
 
 def test_every_type_page_has_maths_paper_example_and_plot():
