@@ -1,6 +1,10 @@
-"""The documentation site (docs/, mkdocs.yml): its Python examples run, and its API reference
-and guide cover what they should. ``make docs`` builds the site itself (``mkdocs build
---strict``, which CI runs); these tests need no MkDocs."""
+"""The documentation — the site (docs/, mkdocs.yml) and the README — works as written: its
+Python examples run, every ``bprop`` command it shows parses and the README's quick ones run,
+and the API reference and the guide cover what they should. ``make docs`` builds the site
+itself (``mkdocs build --strict``, which CI runs); these tests need no MkDocs.
+
+A block fenced ```` ```python ```` runs (a page's blocks in order, in one namespace, as a
+reader pastes them); one fenced ```` ```py ```` is an illustration and does not."""
 
 from __future__ import annotations
 
@@ -14,10 +18,12 @@ from pathlib import Path
 import pytest
 
 import bprop
-from bprop.cli import build_parser
+from bprop.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+README = ROOT / "README.md"
+PAGES = [*sorted(DOCS.rglob("*.md")), README]
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 
 
@@ -26,39 +32,66 @@ def code_blocks(path: Path, language: str) -> list[str]:
     return [b for info, b in FENCE.findall(path.read_text("utf-8")) if info.strip() == language]
 
 
-RUNNABLE = [p for p in sorted(DOCS.rglob("*.md")) if code_blocks(p, "python")]
-TYPES = sorted((DOCS / "types").glob("*.md"))
-
-
-@pytest.mark.parametrize("page", RUNNABLE, ids=[str(p.relative_to(DOCS)) for p in RUNNABLE])
-def test_page_examples_run(page, tmp_path, monkeypatch, capsys):
-    """A page's ```python blocks, in order in one namespace, as from a checkout's root (the
-    repository's ``examples/`` is there) but writing into a scratch folder."""
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {"__name__": "__docs__"}
-    for i, block in enumerate(code_blocks(page, "python")):
-        exec(compile(block, f"{page.relative_to(DOCS)} block {i + 1}", "exec"), namespace)
-
-
-def _commands():
-    """Every ``bprop …`` line of the site's ```sh blocks (continuations joined, comments and
-    redirections dropped), with the page it is on."""
+def commands(path: Path) -> list[list[str]]:
+    """Every ``bprop …`` line of the page's ```sh blocks, continuation lines joined, comments
+    and shell redirections dropped, as arguments after ``bprop``."""
     out = []
-    for page in sorted(DOCS.rglob("*.md")):
-        for block in code_blocks(page, "sh"):
-            for line in block.replace("\\\n", " ").splitlines():
-                args = shlex.split(line, comments=True)
-                if args and args[0] == "bprop":
-                    args = list(itertools.takewhile(lambda a: a not in (">", "|", "&&"), args))
-                    out.append(pytest.param(args[1:], id=f"{page.name}: {' '.join(args[1:3])}"))
+    for block in code_blocks(path, "sh"):
+        for line in block.replace("\\\n", " ").splitlines():
+            args = shlex.split(line, comments=True)
+            if args and args[0] == "bprop":
+                out.append(list(itertools.takewhile(lambda a: a not in (">", "|", "&&"), args))[1:])
     return out
 
 
-@pytest.mark.parametrize("args", _commands())
+def _name(page: Path) -> str:
+    return str(page.relative_to(ROOT))
+
+
+RUNNABLE = [p for p in PAGES if code_blocks(p, "python")]
+TYPES = sorted((DOCS / "types").glob("*.md"))
+SHOWN = [pytest.param(a, id=f"{_name(p)}: {' '.join(a[:2])}") for p in PAGES for a in commands(p)]
+
+
+def _scratch(tmp_path: Path, monkeypatch) -> None:
+    """Work in a scratch folder that has the repository's ``examples/``, as a checkout's root."""
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("page", RUNNABLE, ids=_name)
+def test_page_examples_run(page, tmp_path, monkeypatch, capsys):
+    _scratch(tmp_path, monkeypatch)
+    namespace: dict = {"__name__": "__docs__"}
+    for i, block in enumerate(code_blocks(page, "python")):
+        exec(compile(block, f"{_name(page)} block {i + 1}", "exec"), namespace)
+
+
+@pytest.mark.parametrize("args", SHOWN)
 def test_every_command_shown_parses(args):
     """The options the pages show exist (what the commands do is tested with the CLI)."""
     build_parser().parse_args(args)
+
+
+def test_readme_has_the_commands_it_promises():
+    verbs = {args[0] for args in commands(README)}
+    assert {"train", "evaluate", "predict", "explain", "compare", "datasets"} <= verbs
+    text = README.read_text("utf-8")
+    assert "prices.csv" not in text
+    for path in re.findall(r"--data (examples/\S+)", text):
+        assert (ROOT / path).is_file(), f"the README uses {path}, which does not exist"
+
+
+def test_quick_readme_commands_run(tmp_path, monkeypatch, capsys):
+    """The README's commands, in order, except those that train for minutes (``--task``,
+    ``sample``) or start worker processes (``compare``): those are parsed above, and tested
+    in their own files."""
+    _scratch(tmp_path, monkeypatch)
+    for args in commands(README):
+        if args[0] in ("sample", "compare") or "--task" in args:
+            continue
+        code = main(args)
+        assert code == 0, f"bprop {shlex.join(args)} exited {code}: {capsys.readouterr().err}"
 
 
 def test_every_type_page_has_maths_paper_example_and_plot():
