@@ -36,6 +36,7 @@ def get_xp() -> ModuleType:
 
 
 def backend_name() -> str:
+    """The name of the array module in use: ``"numpy"`` or ``"cupy"``."""
     return _xp.__name__
 
 
@@ -99,4 +100,5 @@ def to_numpy(a: Any) -> numpy.ndarray:
 
 
 def is_numpy() -> bool:
+    """Whether the array module in use is NumPy."""
     return _xp is numpy

@@ -52,9 +52,12 @@ class Loss:
         self.reduction = reduction
 
     def value_and_grad(self, y: Any, target: Any) -> tuple[float, Any]:
+        """The loss of outputs ``y`` against ``target`` and its gradient ∂L/∂y (same shape as
+        ``y``), the upstream gradient of the network's backward pass."""
         raise NotImplementedError
 
     def value(self, y: Any, target: Any) -> float:
+        """The loss alone (see :meth:`value_and_grad`)."""
         return self.value_and_grad(y, target)[0]
 
     def _scale(self, y: Any) -> float:
@@ -81,6 +84,7 @@ class Loss:
         return t
 
     def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable (saved with a trainer)."""
         return {"reduction": self.reduction}
 
     def __repr__(self) -> str:

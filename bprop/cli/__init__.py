@@ -77,6 +77,8 @@ def _one_line(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``bprop`` command's argument parser, one sub-command per verb (``train``,
+    ``evaluate``, ``predict``, ``compare``, ``explain``, …)."""
     parser = _Parser(
         prog="bprop", description="Every classic type of backpropagation, from the shell."
     )

@@ -132,6 +132,7 @@ def name_list(text: str) -> list[str]:
 
 
 def is_csv(name: str | None) -> bool:
+    """Whether a ``--data`` value names a CSV file (by its extension)."""
     return bool(name) and str(name).lower().endswith(".csv")
 
 
@@ -281,4 +282,5 @@ def save_or_rescue(
 
 
 def quote(path: str) -> str:
+    """``path`` quoted for a shell command line (in the printed resume command)."""
     return shlex.quote(path)

@@ -199,6 +199,7 @@ class Vocabulary:
 
     @property
     def unk(self) -> int | None:
+        """The id of the unknown-symbol token, or None when there is none."""
         return None if self.unk_token is None else self.index[self.unk_token]
 
     def tokens(self, text: str) -> list[str]:
@@ -218,6 +219,8 @@ class Vocabulary:
         return np.array(ids, dtype=np.int64)
 
     def decode(self, ids: Iterable[int]) -> str:
+        """Ids → text: characters joined, or words joined by spaces (none before punctuation or
+        after a newline)."""
         toks = [self.symbols[int(i)] for i in ids]
         if self.unit == "char":
             return "".join(toks)
@@ -229,10 +232,12 @@ class Vocabulary:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The vocabulary as JSON-serialisable data (saved with a language model)."""
         return {"symbols": self.symbols, "unit": self.unit, "unk_token": self.unk_token}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Vocabulary:
+        """Rebuild a vocabulary from :meth:`to_dict`'s data."""
         return cls(list(d["symbols"]), d.get("unit", "char"), d.get("unk_token"))
 
 

@@ -11,6 +11,8 @@ from bprop.demo.common import say
 
 
 def section_diagnostics(rep: Any) -> None:
+    """The demo's section 7: per-layer gradient norms of a deep sigmoid net and of a ReLU net,
+    and ‖∂L/∂h_t‖ through time for an Elman network and an LSTM, into the report ``rep``."""
     from sklearn.datasets import load_digits
 
     from bprop.diagnostics import GradientDiagnostics, measure

@@ -8,6 +8,8 @@ from bprop.demo.common import say
 
 
 def section_digits_schedules(rep: Any, n_jobs: int) -> None:
+    """The demo's section 1: online, mini-batch and batch gradient descent on the digits, over
+    seeds, into the report ``rep`` (``n_jobs`` worker processes)."""
     from bprop.compare import format_summary, run_grid
     from bprop.report import add_grid
 
@@ -42,6 +44,8 @@ def section_digits_schedules(rep: Any, n_jobs: int) -> None:
 
 
 def section_adaptive(rep: Any, n_jobs: int) -> None:
+    """The demo's section 2: momentum, Nesterov, AdaGrad, RMSprop, Adam and the bold driver on
+    the digits, into the report ``rep`` (``n_jobs`` worker processes)."""
     from bprop.compare import format_summary, run_grid
     from bprop.report import add_grid
 
@@ -85,6 +89,8 @@ def section_adaptive(rep: Any, n_jobs: int) -> None:
 
 
 def section_rprop(rep: Any, n_jobs: int) -> None:
+    """The demo's section 3: the four Rprop variants and Quickprop against gradient descent on
+    the 8-3-8 encoder, into the report ``rep`` (``n_jobs`` worker processes)."""
     from bprop.compare import format_summary, run_grid
     from bprop.data import load_dataset
     from bprop.report import add_grid

@@ -20,6 +20,8 @@ def _echo_stream(n: int, lag: int, rng: np.random.Generator) -> tuple[np.ndarray
 
 
 def section_lstm_bptt(rep: Any) -> None:
+    """The demo's section 4: an LSTM trained by full BPTT and by truncated BPTT with k2 longer
+    and shorter than the lag it must bridge, into the report ``rep``."""
     from bprop.recurrent import LSTM, Recurrent, TimeDistributed, stream_loss
     from bprop.report.plots import curve_figure
     from bprop.train import fit_stream
@@ -93,6 +95,8 @@ def section_lstm_bptt(rep: Any) -> None:
 
 
 def section_almeida_pineda(rep: Any) -> None:
+    """The demo's section 5: Almeida–Pineda pattern completion and settling XOR, into the report
+    ``rep``."""
     from bprop.tasks import pattern_completion, settling_xor
 
     pc = pattern_completion(epochs=40, seed=0)
@@ -131,6 +135,8 @@ def section_almeida_pineda(rep: Any) -> None:
 
 
 def section_rtrl(rep: Any) -> None:
+    """The demo's section 6: an Elman network learning temporal XOR online by RTRL, into the
+    report ``rep``."""
     from bprop.recurrent import RTRL, rtrl_network
     from bprop.report.plots import curve_figure
     from bprop.tasks import xor_stream

@@ -31,6 +31,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str) -> st
 
 
 def heading(text: str, level: int, fmt: str) -> str:
+    """A heading of ``level`` in Markdown (``#``…) or plain text (underlined)."""
     if fmt == "md":
         return "#" * level + " " + text
     return text + "\n" + ("=" if level <= 2 else "-") * len(text)

@@ -33,6 +33,9 @@ class Layer:
 
     # --- the contract -------------------------------------------------------------------
     def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
+        """Run the layer on ``x``; return ``(y, cache)``, the cache being whatever ``backward``
+        needs. ``train`` selects training behaviour (dropout on, batch statistics in
+        BatchNorm)."""
         raise NotImplementedError
 
     def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
@@ -45,6 +48,8 @@ class Layer:
         return self.forward(x, train=False)[0]
 
     def add_param(self, name: str, value: Any, decay: bool = False) -> None:
+        """Register a trainable array ``name`` with a zero gradient of the same shape; ``decay``:
+        L2 weight decay (``l2=``) applies to it."""
         value = backend.asarray(value)
         self.params[name] = value
         self.grads[name] = backend.get_xp().zeros_like(value)
@@ -65,11 +70,13 @@ class Layer:
         return self
 
     def unfreeze(self, *names: str) -> Layer:
+        """Train the named parameters (all if none are named) again; returns self."""
         self.frozen.difference_update(names or tuple(self.params))
         self._version += 1
         return self
 
     def zero_grad(self) -> None:
+        """Set every gradient of this layer to zero."""
         for g in self.grads.values():
             g.fill(0)
 
@@ -91,6 +98,7 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
+        """Build the layer from :meth:`get_config`'s dictionary (what :func:`bprop.load` does)."""
         return cls(**config)
 
     @classmethod

@@ -32,6 +32,10 @@ from bprop.layers.base import Layer, Shapes, config_size
 
 
 class BatchNorm(Layer):
+    """Batch normalisation of ``n`` features (see the module docstring for the maths): learned
+    scale ``gamma`` and shift ``beta``; running statistics updated with ``momentum`` in
+    training and used in evaluation; ``eps`` is added to the variance."""
+
     def __init__(self, n: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
         if not 0 <= momentum <= 1:

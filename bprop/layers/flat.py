@@ -36,6 +36,7 @@ class Slot:
 
     @property
     def size(self) -> int:
+        """The number of entries of the parameter."""
         return int(np.prod(self.shape, dtype=np.int64))
 
 
@@ -78,13 +79,16 @@ class ParamSpace:
 
     @property
     def size(self) -> int:
+        """The number of trainable entries (the length of the flat vector)."""
         return int(self.params.size)
 
     @property
     def dtype(self) -> Any:
+        """The dtype of the flat parameter and gradient buffers."""
         return self.params.dtype
 
     def zero_grad(self) -> None:
+        """Set the whole flat gradient buffer to zero (one fill)."""
         self.grads.fill(0)
 
     def slot_of(self, index: int) -> tuple[Slot, tuple[int, ...]]:

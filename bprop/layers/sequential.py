@@ -24,6 +24,10 @@ from bprop.layers.flat import ParamSpace
 
 
 class Sequential(Layer):
+    """Layers applied one after another (a list or separate arguments); backward runs them in
+    reverse. The model owns the flat parameter and gradient buffers of all its layers
+    (``net.space``) that the update rules work on."""
+
     def __init__(self, *layers: Layer) -> None:
         super().__init__()
         if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
@@ -81,6 +85,7 @@ class Sequential(Layer):
 
     @property
     def n_in(self) -> int | None:
+        """The input size of the first layer that declares one (None if none does)."""
         for leaf in self.leaves():
             if hasattr(leaf, "n_in"):
                 return int(leaf.n_in)
@@ -88,6 +93,7 @@ class Sequential(Layer):
 
     @property
     def n_out(self) -> int | None:
+        """The output size of the last layer that declares one (None if none does)."""
         for leaf in reversed(self.leaves()):
             if hasattr(leaf, "n_out"):
                 return int(leaf.n_out)

@@ -83,6 +83,7 @@ class Archive:
         self.names = set(self._infos)
 
     def error(self, what: str) -> ModelFileError:
+        """A :class:`ModelFileError` about this file: its path, then ``what``."""
         return ModelFileError(f"{self.path} {what}")
 
     def _check_directory(self, size: int) -> None:
@@ -110,6 +111,7 @@ class Archive:
         self.close()
 
     def close(self) -> None:
+        """Close the ZIP archive and the file under it."""
         self._zip.close()
         self._fh.close()
 

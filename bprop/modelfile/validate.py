@@ -56,14 +56,17 @@ class Leaf:
 
 
 def fail(path: str, what: str) -> ModelFileError:
+    """A :class:`ModelFileError` naming the file ``path`` and what is wrong with it."""
     return ModelFileError(f"{path}: {what}")
 
 
 def is_int(v: Any) -> bool:
+    """Whether ``v`` is an int from JSON (a bool is not)."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def is_number(v: Any) -> bool:
+    """Whether ``v`` is a finite int or float from JSON (a bool is not)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

@@ -41,6 +41,7 @@ from bprop.backend import get_xp
 
 
 def sigmoid(x: Any, out: Any = None) -> Any:
+    """σ(x) = 1 / (1 + e^(−x)), computed as ½ tanh(x/2) + ½ (no overflow for large |x|)."""
     xp = get_xp()
     out = xp.multiply(x, 0.5, out=out)
     xp.tanh(out, out=out)
@@ -50,6 +51,7 @@ def sigmoid(x: Any, out: Any = None) -> Any:
 
 
 def sigmoid_backward(y: Any, dy: Any, out: Any = None) -> Any:
+    """∂L/∂x = dy · y (1 − y), from the sigmoid's output y."""
     xp = get_xp()
     out = xp.subtract(1.0, y, out=out)
     out *= y
@@ -58,10 +60,12 @@ def sigmoid_backward(y: Any, dy: Any, out: Any = None) -> Any:
 
 
 def tanh(x: Any, out: Any = None) -> Any:
+    """tanh(x)."""
     return get_xp().tanh(x, out=out)
 
 
 def tanh_backward(y: Any, dy: Any, out: Any = None) -> Any:
+    """∂L/∂x = dy · (1 − y²), from tanh's output y."""
     xp = get_xp()
     out = xp.multiply(y, y, out=out)
     xp.subtract(1.0, out, out=out)
@@ -70,6 +74,7 @@ def tanh_backward(y: Any, dy: Any, out: Any = None) -> Any:
 
 
 def relu(x: Any, out: Any = None) -> Any:
+    """max(x, 0)."""
     if type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim:
         # Same values as maximum(x, 0), faster: NumPy's SIMD loop for maximum runs when both
         # operands are contiguous arrays, while a scalar 0 takes a loop 2-4x slower (a
@@ -82,20 +87,24 @@ def relu(x: Any, out: Any = None) -> Any:
 
 
 def relu_backward(y: Any, dy: Any, out: Any = None) -> Any:
+    """∂L/∂x = dy where y > 0, else 0 (from the ReLU's output y)."""
     xp = get_xp()
     out = xp.multiply(dy, y > 0, out=out)
     return out
 
 
 def leaky_relu(x: Any, alpha: float = 0.01) -> Any:
+    """x where x > 0, else α x."""
     return get_xp().where(x > 0, x, x * alpha)
 
 
 def leaky_relu_backward(y: Any, dy: Any, alpha: float = 0.01) -> Any:
+    """∂L/∂x = dy where y > 0, else α dy (from the leaky ReLU's output y)."""
     return get_xp().where(y > 0, dy, dy * alpha)
 
 
 def identity(x: Any, out: Any = None) -> Any:
+    """x itself, copied (into ``out`` if given)."""
     if out is None:
         return x.copy()
     out[...] = x
@@ -103,6 +112,7 @@ def identity(x: Any, out: Any = None) -> Any:
 
 
 def identity_backward(y: Any, dy: Any, out: Any = None) -> Any:
+    """∂L/∂x = dy, copied (into ``out`` if given)."""
     return identity(dy, out)
 
 

@@ -60,9 +60,19 @@ class UpdateRule:
     constant_factor: float | None = None
 
     def init(self, params: Any) -> State:
+        """The rule's initial state for a flat parameter vector ``params``: a flat dict of arrays
+        and numbers (empty for a stateless rule), saved with a trainer."""
         return {}
 
     def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
+        """Turn the gradient ``grads`` into the weight change and return ``(step, new_state)``;
+        the trainer then adds ``step`` to the parameters.
+
+        Works in place for speed: ``grads`` may be overwritten with the step and the arrays of
+        ``state`` updated, so treat both as consumed and keep what is returned. ``params`` are the
+        current weights and ``loss`` the loss at them (rules that compare losses, such as iRprop+
+        and the bold driver, require it).
+        """
         raise NotImplementedError
 
     def update_scaled(
@@ -93,6 +103,7 @@ class UpdateRule:
         return state
 
     def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable (how a rule is saved by name and rebuilt)."""
         return {}
 
     def __repr__(self) -> str:
@@ -178,6 +189,7 @@ class Chain(_Composite):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Chain:
+        """Rebuild the chain, and each rule in it, from :meth:`get_config`'s dictionary."""
         return cls(*(rule_from_config(c) for c in config["rules"]))
 
     def __repr__(self) -> str:

@@ -75,6 +75,7 @@ class Schedule:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable (saved with the rule the schedule scales)."""
         return dict(vars(self))
 
     def __repr__(self) -> str:
@@ -170,6 +171,7 @@ SCHEDULES: dict[str, type[Schedule]] = {
 
 
 def schedule_from_config(cfg: dict[str, Any]) -> Schedule:
+    """Rebuild a learning-rate schedule from ``{"type": name, "config": {...}}``."""
     cls = SCHEDULES.get(cfg.get("type", ""))
     if cls is None:
         raise ValueError(f"unknown schedule {cfg.get('type')!r}; known: {sorted(SCHEDULES)}")
@@ -219,6 +221,7 @@ class ScaleBySchedule(UpdateRule):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ScaleBySchedule:
+        """Rebuild the transform, and its schedule, from :meth:`get_config`'s dictionary."""
         return cls(schedule_from_config(config["schedule"]), config.get("per", "epoch"))
 
 

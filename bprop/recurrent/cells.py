@@ -104,6 +104,7 @@ class Cell(Layer):
 
     @property
     def n_out(self) -> int:
+        """The output size of one step: the hidden size H."""
         return self.n_hidden
 
     def _init_params(
@@ -179,11 +180,17 @@ class Cell(Layer):
 
     # --- the reference step ---------------------------------------------------------------
     def step(self, x_t: Any, state: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...], Any]:
+        """The reference forward step: ``(h_t, new_state, cache)`` from the input ``x_t`` (N, D)
+        and the previous state (a tuple of (N, H) arrays: ``(h,)``, or ``(h, c)`` for the
+        LSTM)."""
         raise NotImplementedError
 
     def step_backward(
         self, dh_t: Any, dstate: tuple[Any, ...] | None, cache: Any
     ) -> tuple[Any, tuple[Any, ...]]:
+        """The reference backward step: from ∂L/∂h_t (``dh_t``, or None) and the gradient
+        arriving on the new state (``dstate``, or None), add this step's weight gradients into
+        ``grads`` and return ``(∂L/∂x_t, ∂L/∂state_{t−1})``."""
         raise NotImplementedError
 
     def _accumulate_step(self, x: Any, h_prev: Any, dxp: Any, dah: Any) -> None:
@@ -230,6 +237,8 @@ class Cell(Layer):
         """Set up the cell's own per-step buffers (``ws.buffer``) and initial values."""
 
     def fast_step(self, ws: Workspace, t: int) -> None:
+        """The fast path's forward step t on the workspace ``ws`` (see
+        :mod:`bprop.recurrent.workspace`), writing h_t into it; tested equal to :meth:`step`."""
         raise NotImplementedError
 
     def fast_state(self, ws: Workspace, t: int) -> tuple[Any, ...]:

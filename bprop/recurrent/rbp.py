@@ -240,6 +240,7 @@ class SettlingNetwork(Layer):
     # --- sizes ------------------------------------------------------------------------------
     @property
     def n_out(self) -> int:
+        """The number of output units."""
         return int(self.output_index.size)
 
     def _tol(self, dtype: Any) -> float:

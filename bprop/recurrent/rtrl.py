@@ -303,6 +303,8 @@ class RTRL:
 
     # --- whole sequences ------------------------------------------------------------------------
     def prepare(self, X: Any, T: Any) -> tuple[Any, Any]:
+        """Check and convert inputs X (N, T, D) and targets for a pass: arrays of the network's
+        dtype (integer labels stay integers); a ValueError says what does not match."""
         xp = backend.get_xp()
         dtype = self.cell.params["W_hh"].dtype
         X = xp.asarray(backend.to_numpy(X), dtype=dtype)

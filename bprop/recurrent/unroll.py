@@ -135,10 +135,12 @@ class Recurrent(Layer):
 
     @property
     def n_in(self) -> int:
+        """The input size D of each time step."""
         return self.cell.n_in
 
     @property
     def n_out(self) -> int:
+        """The hidden size H (the output size of each step)."""
         return self.cell.n_hidden
 
     def reset_state(self, state: Any = None) -> None:
@@ -350,10 +352,12 @@ class TimeDistributed(Layer):
 
     @property
     def n_in(self) -> Any:
+        """The wrapped layer's input size (None if it declares none)."""
         return getattr(self.layer, "n_in", None)
 
     @property
     def n_out(self) -> Any:
+        """The wrapped layer's output size (None if it declares none)."""
         return getattr(self.layer, "n_out", None)
 
     def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:

@@ -92,17 +92,20 @@ class Report:
         self.n_figures = 0
 
     def heading(self, text: str, level: int = 2) -> None:
+        """Add a section heading; level-2 headings are listed in the contents."""
         anchor = f"s{len(self.toc) + 1}"
         if level == 2:
             self.toc.append((anchor, text))
         self.parts.append(f'<h{level} id="{anchor}">{html.escape(text)}</h{level}>')
 
     def paragraph(self, text: str, raw: bool = False, cls: str = "") -> None:
+        """Add a paragraph of text (HTML-escaped unless ``raw``), with an optional CSS class."""
         body = text if raw else html.escape(text)
         attr = f' class="{cls}"' if cls else ""
         self.parts.append(f"<p{attr}>{body}</p>")
 
     def pre(self, text: str) -> None:
+        """Add preformatted text (e.g. a summary table printed as text)."""
         self.parts.append(f"<pre>{html.escape(text)}</pre>")
 
     def figure(self, fig: Any, caption: str = "", alt: str | None = None) -> None:
@@ -146,6 +149,7 @@ class Report:
         self.parts.append("".join(out))
 
     def key_values(self, mapping: dict[str, Any]) -> None:
+        """Add a two-column table of settings and their values."""
         self.table(
             [
                 {"key": k, "value": v if not isinstance(v, (dict, list)) else json.dumps(v)}
@@ -169,6 +173,7 @@ class Report:
         self.key_values(versions())
 
     def render(self) -> str:
+        """The whole report as one self-contained HTML page (figures embedded)."""
         stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         toc = ""
         if len(self.toc) > 1:

@@ -18,17 +18,38 @@ from typing import Any
 
 
 class Callback:
+    """Hooks into :class:`bprop.Trainer`'s loop; subclass and override what you need.
+
+    Example::
+
+        >>> import numpy as np, bprop as bp
+        >>> class Log(bp.Callback):
+        ...     def on_epoch_end(self, trainer, epoch, logs):
+        ...         print(epoch, round(logs["train_loss"], 2))
+        >>> X = np.zeros((4, 2)); y = np.zeros((4, 1))
+        >>> _ = bp.fit(bp.mlp([2, 1]), X, y, epochs=2, callbacks=[Log()], verbose=0)
+        1 0.0
+        2 0.0
+    """
+
     def on_train_begin(self, trainer: Any) -> None:
+        """Called once before the first epoch of :meth:`bprop.Trainer.fit`."""
         pass
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> bool | None:
+        """Called after every epoch with the epoch number (from 1) and its logs (``train_loss``,
+        ``val_loss``, accuracies, ``seconds``, …); return True to stop training."""
         return None
 
     def on_train_end(self, trainer: Any) -> None:
+        """Called once when training ends, for whatever reason."""
         pass
 
 
 class FunctionCallback(Callback):
+    """A plain function ``fn(epoch, logs)`` used as a callback's ``on_epoch_end`` (what
+    :func:`as_callback` makes of a function); a true result stops training."""
+
     def __init__(self, fn: Any) -> None:
         self.fn = fn
 
@@ -133,6 +154,8 @@ class CheckpointEvery(Callback):
 
 
 def as_callback(cb: Any) -> Callback:
+    """``cb`` as a :class:`Callback`: callbacks pass through, functions are wrapped in a
+    :class:`FunctionCallback`, anything else is a TypeError."""
     if isinstance(cb, Callback):
         return cb
     if callable(cb):

@@ -30,9 +30,11 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """The number of epochs recorded."""
         return len(self.train_loss)
 
     def append(self, logs: dict[str, Any]) -> None:
+        """Record one epoch's logs (unknown keys go to ``extra``)."""
         for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds"):
             getattr(self, key).append(logs.get(key))
         for key, value in logs.items():
@@ -58,6 +60,7 @@ class History:
             self.target_epoch = None
 
     def last(self) -> dict[str, Any]:
+        """The last epoch's values (empty before the first epoch)."""
         if not self.train_loss:
             return {}
         return {
@@ -70,6 +73,7 @@ class History:
         }
 
     def as_dict(self) -> dict[str, Any]:
+        """Every field as a plain dict, ``extra``'s series included."""
         return {
             "train_loss": self.train_loss,
             "val_loss": self.val_loss,
@@ -107,4 +111,5 @@ class StreamHistory:
 
     @property
     def updates(self) -> int:
+        """The number of updates made."""
         return len(self.train_loss)

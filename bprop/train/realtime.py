@@ -132,12 +132,15 @@ class RTRLSource:
         return None
 
     def passed(self) -> bool:
+        """False: RTRL keeps and restores its good weights itself, step by step."""
         return False
 
     def validate(self) -> dict[str, Any]:
+        """No validation logs: RTRL learns online, on the training stream only."""
         return {}
 
     def finish(self) -> None:
+        """Called when training ends (nothing to do)."""
         pass
 
     def result(self) -> OnlineResult:

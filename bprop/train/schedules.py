@@ -37,6 +37,7 @@ class Schedule:
     name: str = "minibatch"
 
     def size(self, n: int) -> int:
+        """The number of examples one update sees, out of ``n``."""
         return n if self.batch_size is None else min(self.batch_size, n)
 
     def order(self, n: int, rng: np.random.Generator) -> np.ndarray | None:

@@ -62,24 +62,32 @@ class ExampleSource:
 
     @property
     def validates(self) -> bool:
+        """Whether there is validation data."""
         return self.val is not None
 
     def run_epoch(self) -> tuple[float, float | None]:
+        """One epoch of updates; returns the epoch's training loss and accuracy (None if not
+        classifying)."""
         return self.trainer.run_epoch(*self.train)
 
     def check(self, loss: float) -> str | None:
+        """The divergence test on ``loss``: None while training is healthy, else why it diverged."""
         return self.guard.check(loss, self.trainer.net.space.params)
 
     def passed(self) -> bool:
+        """Whether the epoch's loss passed the divergence test, so that the trainer keeps the
+        weights it started from as the ones to restore should training diverge later."""
         return self.guard.passed()
 
     def validate(self) -> dict[str, Any]:
+        """The validation loss and accuracy as log entries (empty without validation data)."""
         if self.val is None:
             return {}
         loss, acc = self.trainer.evaluate_prepared(*self.val)
         return {"val_loss": loss, "val_accuracy": acc}
 
     def finish(self) -> None:
+        """Called when training ends (nothing to do for examples)."""
         pass
 
     def _reference_loss(self, X: Any, T: Any) -> float | None:

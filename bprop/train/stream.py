@@ -98,6 +98,7 @@ class StreamSource:
 
     @property
     def validates(self) -> bool:
+        """Whether there is a validation stream."""
         return self.validation is not None
 
     def _per_step(self, n: int) -> int:
@@ -172,6 +173,7 @@ class StreamSource:
         return None
 
     def passed(self) -> bool:
+        """False: a stream keeps and restores its good weights itself, update by update."""
         return False
 
     def evaluate(self) -> None:

@@ -225,6 +225,8 @@ class Trainer(Resumable):
 
     # --- evaluation ---------------------------------------------------------------------
     def evaluate_prepared(self, X: Any, T: Any, batch_size: int = 4096) -> tuple[float, Any]:
+        """The loss and accuracy (None unless classifying) of the network on prepared inputs and
+        targets (see :meth:`prepare`), in batches of ``batch_size`` without training."""
         total, correct, count, n = 0.0, 0, 0, X.shape[0]
         classify = counts_accuracy(T)
         for i in range(0, n, batch_size):
