@@ -13,10 +13,9 @@ Example::
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
-
-import html
 
 from bprop.explain.trace import Explanation
 

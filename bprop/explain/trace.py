@@ -75,12 +75,6 @@ def _parse_vector(v: Any, size: int, name: str) -> np.ndarray:
     return arr
 
 
-def _is_rprop(rule: Any) -> bool:
-    from bprop.optim.rprop import Rprop
-
-    return isinstance(rule, Rprop)
-
-
 @dataclass
 class Section:
     """One table of a step: ``rows`` hold strings and numbers (numbers are formatted by the
@@ -133,8 +127,9 @@ def gather(
         arithmetic: also write every delta and every weight change with its numbers.
         hyper: other hyper-parameters for :func:`bprop.optim.methods.make_rule`.
     """
-    from bprop.losses import SquaredError, get_loss
     from bprop import textbook
+    from bprop.explain.weights import feedforward_weight_section
+    from bprop.losses import SquaredError, get_loss
     from bprop.optim.methods import make_rule
 
     if int(steps) < 1:
@@ -176,7 +171,9 @@ def gather(
         r = textbook.trace(net, x, t, lr=lr or 0.0, rule=rule, state=state, loss=loss_fn)
         state = r["state"]
         ctx = _StepContext(dense, x, t, r, names, loss_fn, acts)
-        weights = _weights_section(ctx, rule, before_state, state, biases_before, net.space)
+        weights = feedforward_weight_section(
+            ctx, rule, before_state, state, biases_before, net.space
+        )
         if step == 1:
             frozen = [f"layer {i + 1}" for i, d in enumerate(dense) if d.bias and "b" in d.frozen]
             if frozen:
@@ -325,10 +322,6 @@ def _error_section(c: _StepContext) -> Section:
     return Section("Error", heads, rows, notes)
 
 
-def _deltas(c: _StepContext) -> list[Any]:
-    return c.r["deltas"]
-
-
 def output_delta_text(c: _StepContext) -> str:
     """How the output delta comes from the loss (the formula in words)."""
     from bprop.losses import SoftmaxCrossEntropy
@@ -343,84 +336,10 @@ def output_delta_text(c: _StepContext) -> str:
 
 
 def _delta_section(c: _StepContext) -> Section:
-    rows, deltas, last = [], _deltas(c), len(c.dense) - 1
+    rows, deltas, last = [], c.r["deltas"], len(c.dense) - 1
     for li in range(last, -1, -1):
         kind = output_delta_text(c) if li == last else "hidden δ = (Σ w δ)·f′(z)"
         for n in range(c.x.shape[0]):
             for j in range(c.dense[li].n_out):
                 rows.append([*c.example(n), c.names.unit(li, j), kind, deltas[li][n, j]])
     return Section("Deltas (backward pass)", c.headers("unit", "delta", "δ = ∂E/∂z"), rows)
-
-
-def _weights_section(
-    c: _StepContext, rule: Any, before: dict, after: dict, biases_before: list, space: Any
-) -> Section:
-    from bprop.explain.weights import STATE_NAMES, state_arrays
-
-    rprop, names, deltas = _is_rprop(rule), c.names, _deltas(c)
-    offsets = {(s.layer, s.name): s for s in space.slots}
-    keys = state_arrays(after, space.params.size)
-
-    def state_of(slot: Any, index: tuple) -> list[Any]:
-        if slot is None:
-            return ["" for _ in keys]
-        flat = slot.offset + int(np.ravel_multi_index(index, slot.shape))
-        return [after[k][flat] for k in keys]
-
-    rows = []
-    for li in range(len(c.dense) - 1, -1, -1):
-        d = c.dense[li]
-        g = c.r["weight_gradients"][li]
-        w0, w1 = c.r["weights_before"][li], c.r["weights_after"][li]
-        slot = offsets.get((d, "W"))
-        for j in range(d.n_out):
-            for i in range(d.n_in):
-                row = [names.weight(li, i, j), f"{names.source(li, i)}→{names.unit(li, j)}"]
-                row += [w0[i, j], g[i, j], w1[i, j] - w0[i, j], w1[i, j]]
-                if rprop:
-                    row += _rprop_cells(before, after, slot, (i, j), g[i, j])
-                row += state_of(slot, (i, j))
-                rows.append(row)
-        if d.bias and "b" not in d.frozen:
-            slot_b, gb, b0, b1 = (
-                offsets.get((d, "b")),
-                deltas[li].sum(axis=0),
-                biases_before[li],
-                d.params["b"],
-            )
-            for j in range(d.n_out):
-                u = names.unit(li, j)
-                row = [f"b[{u}]", f"bias→{u}", b0[j], gb[j], b1[j] - b0[j], b1[j]]
-                if rprop:
-                    row += _rprop_cells(before, after, slot_b, (j,), gb[j])
-                row += state_of(slot_b, (j,))
-                rows.append(row)
-    heads = ["weight", "connection", "before", "∂E/∂w", "change Δw", "after"]
-    notes = []
-    if rprop:
-        heads += ["sign g(t−1)", "p", "step Δ before", "step Δ after"]
-        notes.append(
-            "p = sign(g(t−1)·g(t)): + same sign (Δ grows by η⁺), − sign changed (Δ shrinks "
-            "by η⁻; the gradient is forgotten"
-            + (", the previous change reverted" if rule.variant == "rprop+" else "")
-            + (", reverted only if E rose" if rule.variant == "irprop+" else "")
-            + "), 0 first step or after a forgotten gradient (Δ kept)."
-        )
-    heads += [f"{STATE_NAMES[k]} after" for k in keys]
-    return Section("Gradients and weight changes", heads, rows, notes)
-
-
-def _rprop_cells(before: dict, after: dict, slot: Any, index: tuple, g: float) -> list[Any]:
-    """Sign of g(t−1), p, Δ before and after for one parameter element."""
-    if slot is None:
-        return ["", "", "", ""]
-    flat = slot.offset + int(np.ravel_multi_index(index, slot.shape))
-    prev = float(before["prev_sign"][flat])
-    symbol = {1.0: "+", -1.0: "−", 0.0: "0"}
-    p = float(np.sign(prev * np.sign(g)))
-    return [
-        symbol[float(np.sign(prev))],
-        symbol[p],
-        before["step_size"][flat],
-        after["step_size"][flat],
-    ]

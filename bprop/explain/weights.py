@@ -164,3 +164,79 @@ def param_name(layer: Any, name: str, idx: tuple[int, ...]) -> str:
     if kind == "dense":  # a readout: its (n_in, n_out) W[i, j] connects h_i to y_j
         name = {"W": "V", "b": "c"}.get(name, name)
     return f"{name}[" + ",".join(str(i + 1) for i in idx) + "]"
+
+
+def feedforward_weight_section(
+    c: Any, rule: Any, before: dict, after: dict, biases_before: list, space: Any
+) -> Section:
+    """The weight table of a feedforward step (textbook names, connections, Rprop's step
+    sizes and sign changes, other rules' state arrays)."""
+    from bprop.optim.rprop import Rprop
+
+    rprop, names, deltas = isinstance(rule, Rprop), c.names, c.r["deltas"]
+    offsets = {(s.layer, s.name): s for s in space.slots}
+    keys = state_arrays(after, space.params.size)
+
+    def state_of(slot: Any, index: tuple) -> list[Any]:
+        if slot is None:
+            return ["" for _ in keys]
+        flat = slot.offset + int(np.ravel_multi_index(index, slot.shape))
+        return [after[k][flat] for k in keys]
+
+    rows = []
+    for li in range(len(c.dense) - 1, -1, -1):
+        d = c.dense[li]
+        g = c.r["weight_gradients"][li]
+        w0, w1 = c.r["weights_before"][li], c.r["weights_after"][li]
+        slot = offsets.get((d, "W"))
+        for j in range(d.n_out):
+            for i in range(d.n_in):
+                row = [names.weight(li, i, j), f"{names.source(li, i)}→{names.unit(li, j)}"]
+                row += [w0[i, j], g[i, j], w1[i, j] - w0[i, j], w1[i, j]]
+                if rprop:
+                    row += _rprop_cells(before, after, slot, (i, j), g[i, j])
+                row += state_of(slot, (i, j))
+                rows.append(row)
+        if d.bias and "b" not in d.frozen:
+            slot_b, gb, b0, b1 = (
+                offsets.get((d, "b")),
+                deltas[li].sum(axis=0),
+                biases_before[li],
+                d.params["b"],
+            )
+            for j in range(d.n_out):
+                u = names.unit(li, j)
+                row = [f"b[{u}]", f"bias→{u}", b0[j], gb[j], b1[j] - b0[j], b1[j]]
+                if rprop:
+                    row += _rprop_cells(before, after, slot_b, (j,), gb[j])
+                row += state_of(slot_b, (j,))
+                rows.append(row)
+    heads = ["weight", "connection", "before", "∂E/∂w", "change Δw", "after"]
+    notes = []
+    if rprop:
+        heads += ["sign g(t−1)", "p", "step Δ before", "step Δ after"]
+        notes.append(
+            "p = sign(g(t−1)·g(t)): + same sign (Δ grows by η⁺), − sign changed (Δ shrinks "
+            "by η⁻; the gradient is forgotten"
+            + (", the previous change reverted" if rule.variant == "rprop+" else "")
+            + (", reverted only if E rose" if rule.variant == "irprop+" else "")
+            + "), 0 first step or after a forgotten gradient (Δ kept)."
+        )
+    heads += [f"{STATE_NAMES[k]} after" for k in keys]
+    return Section("Gradients and weight changes", heads, rows, notes)
+
+
+def _rprop_cells(before: dict, after: dict, slot: Any, index: tuple, g: float) -> list[Any]:
+    """Sign of g(t−1), p, Δ before and after for one parameter element."""
+    if slot is None:
+        return ["", "", "", ""]
+    flat = slot.offset + int(np.ravel_multi_index(index, slot.shape))
+    prev = float(before["prev_sign"][flat])
+    symbol = {1.0: "+", -1.0: "−", 0.0: "0"}
+    p = float(np.sign(prev * np.sign(g)))
+    return [
+        symbol[float(np.sign(prev))],
+        symbol[p],
+        before["step_size"][flat],
+        after["step_size"][flat],
+    ]
