@@ -50,7 +50,10 @@ from bprop.cli.compare import cmd_compare
 from bprop.cli.models import cmd_datasets, cmd_evaluate, cmd_explain, cmd_predict, cmd_sample
 from bprop.cli.train import cmd_train
 from bprop.cli.train_options import add_train_parser
+from bprop.explain import ALGORITHMS as EXPLAIN_ALGORITHMS
+from bprop.explain import FORMATS as EXPLAIN_FORMATS
 from bprop.layers.activations import ACTIVATION_LAYERS
+from bprop.losses import LOSSES
 from bprop.optim.methods import METHODS
 
 __all__ = ["CLIError", "build_parser", "main"]
@@ -153,18 +156,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser("explain", help="step-by-step trace of training a small network")
     exp.add_argument(
+        "--algorithm",
+        default="backprop",
+        choices=list(EXPLAIN_ALGORITHMS),
+        help="backprop (a feedforward net, default), bptt, tbptt (truncated BPTT), rtrl or "
+        "almeida-pineda",
+    )
+    exp.add_argument(
         "--method", default="sgd", choices=sorted(METHODS), help="update rule (default sgd)"
     )
     exp.add_argument("--steps", type=int_at_least(1), default=1, help="training steps to trace")
-    exp.add_argument("--format", default="text", choices=["text", "md"])
+    exp.add_argument("--format", default="text", choices=list(EXPLAIN_FORMATS))
     exp.add_argument(
         "--network",
         help="a small model saved with bp.save / bprop train --out (default: the "
-        "textbook 2-2-2 example)",
+        "textbook 2-2-2 example, or a tiny recurrent net)",
     )
     exp.add_argument("--input", help="input values, e.g. 0.05,0.10")
     exp.add_argument("--target", help="target values, e.g. 0.01,0.99")
     exp.add_argument("--lr", type=positive_float, help="learning rate (textbook default 0.5)")
+    exp.add_argument(
+        "--loss", choices=sorted(LOSSES), help="loss (default: the model's, else squared error)"
+    )
+    exp.add_argument(
+        "--arithmetic", action="store_true", help="write each delta and update with its numbers"
+    )
+    exp.add_argument(
+        "--cell", default="elman", choices=["elman", "lstm", "gru"], help="cell for bptt/tbptt"
+    )
+    exp.add_argument(
+        "--length", type=int_at_least(1), default=4, help="time steps of the recurrent example"
+    )
+    exp.add_argument("--k1", type=int_at_least(1), default=2, help="tbptt: steps per update")
+    exp.add_argument("--k2", type=int_at_least(1), help="tbptt: steps backpropagated (≥ k1)")
+    exp.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the tiny nets")
+    exp.add_argument("--out", help="write the trace to this file (atomically) instead of stdout")
     exp.set_defaults(func=cmd_explain)
 
     ds = sub.add_parser("datasets", help="list the built-in datasets")

@@ -138,6 +138,12 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
     """``bprop explain``: a step-by-step trace of a small network's training."""
     from bprop.explain import explain
 
+    if args.algorithm != "backprop" and (args.input is not None or args.target is not None):
+        if args.algorithm != "almeida-pineda":
+            raise CLIError(
+                "--input/--target: the recurrent traces run on their own echo task (use the "
+                "Python API, bprop.explain.explain, to trace your own sequence)"
+            )
     text = explain(
         network=args.network,
         method=args.method,
@@ -146,5 +152,19 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
         lr=args.lr,
         inputs=args.input,
         targets=args.target,
+        algorithm=args.algorithm,
+        loss=args.loss,
+        arithmetic=args.arithmetic,
+        cell=args.cell,
+        T=args.length,
+        k1=args.k1,
+        k2=args.k2,
+        seed=args.seed,
     )
+    if args.out:
+        from bprop.modelfile.atomic import write_atomically
+
+        data = text.encode("utf-8")
+        write_atomically(args.out, lambda fh: fh.write(data))
+        return {"text": f"wrote {args.out}"}
     return {"text": text}

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop.explain.trace import ExplainError, Explanation, Section
+from bprop.explain.trace import ExplainError, Explanation, Section, _parse_vector
 from bprop.explain.weights import weight_section
 
 
@@ -68,13 +68,8 @@ def gather_settling(
     if not isinstance(layer, SettlingNetwork) or len(net.layers) != 1:
         raise ExplainError("explain traces Almeida–Pineda on Sequential(SettlingNetwork(...))")
     net.astype(np.float64)
-    u = np.asarray(inputs, np.float64).reshape(1, -1)
-    t = np.asarray(targets, np.float64).reshape(1, -1)
-    if u.shape[1] != layer.n_in or t.shape[1] != layer.n_out:
-        raise ExplainError(
-            f"the network takes {layer.n_in} inputs and has {layer.n_out} output units; got "
-            f"{u.shape[1]} inputs and {t.shape[1]} targets"
-        )
+    u = _parse_vector(inputs, layer.n_in, "input")[:1]
+    t = _parse_vector(targets, layer.n_out, "target")[:1]
     loss_fn = SquaredError() if loss is None else get_loss(loss)
     rule = make_rule(method, lr=lr, **hyper)
     state = rule.init(net.space.params)
