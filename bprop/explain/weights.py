@@ -95,14 +95,14 @@ def update_arithmetic(
         r0, r1 = before["mean_sq"][flat], after["mean_sq"][flat]
         return (
             f"r = ρ·r + (1−ρ)·g² = {n(rule.rho)}×{n(r0)} + {n(1 - rule.rho)}×{n(g)}² = "
-            f"{format(r1, spec)}; Δw = −η·g / (√r + ε) = −{n(rule.lr)}×{n(g)} / (√{n(r1)} + "
+            f"{format(r1, spec)}; Δw = −η·g / (√r + ε) = −{n(rule.lr)}×{n(g)} / (√({n(r1)}) + "
             f"{rule.eps:g}) = {res}"
         )
     if isinstance(rule, AdaGrad):
         G0, G1 = before["sum_sq"][flat], after["sum_sq"][flat]
         return (
             f"G = G + g² = {n(G0)} + {n(g)}² = {format(G1, spec)}; Δw = −η·g / (√G + ε) = "
-            f"−{n(rule.lr)}×{n(g)} / (√{n(G1)} + {rule.eps:g}) = {res}"
+            f"−{n(rule.lr)}×{n(g)} / (√({n(G1)}) + {rule.eps:g}) = {res}"
         )
     if isinstance(rule, Rprop):
         step = after["step_size"][flat]
