@@ -46,7 +46,7 @@ from bprop.cli.common import (
     name_list,
     positive_float,
 )
-from bprop.cli.compare import cmd_compare
+from bprop.cli.compare import add_compare_options, cmd_compare
 from bprop.cli.models import cmd_datasets, cmd_evaluate, cmd_explain, cmd_predict, cmd_sample
 from bprop.cli.train import cmd_train
 from bprop.cli.train_options import add_train_parser
@@ -110,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="compare training methods and schedules over several seeds (HTML report + CSV)",
     )
-    cmp_.add_argument("--data", required=True, help="built-in dataset name or CSV file")
+    cmp_.add_argument(
+        "--data", help="built-in dataset name or CSV file (with --algorithm: a sequence task)"
+    )
     cmp_.add_argument("--target", help="target column of a CSV file (name or 0-based index)")
     cmp_.add_argument("--delimiter", default=",", help="field separator of a CSV file")
     cmp_.add_argument(
@@ -152,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--out", default="report", help="folder for index.html and results.csv")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_compare_options(cmp_)
     cmp_.set_defaults(func=cmd_compare)
 
     exp = sub.add_parser("explain", help="step-by-step trace of training a small network")
