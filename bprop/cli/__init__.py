@@ -13,6 +13,9 @@ Examples::
     bprop compare --data xor --methods sgd,momentum,irprop-,quickprop --schedules batch \\
         --seeds 5 --epochs 500 --target-loss 0.05 --hidden 4 --out report/
     bprop explain --method irprop+ --steps 2 --format md
+    bprop explain --algorithm bptt --cell lstm --arithmetic --format html --out bptt.html
+    bprop compare --algorithm bptt --algorithm tbptt:4,16 --algorithm rtrl --method adam:lr=1e-2
+    bprop diagnose --cells elman,lstm,gru --length 50 --out gradients
     bprop train --data digits --hidden 32,32,32 --activation sigmoid --diagnostics --out d.bprop
 
 Every error is one line, ``bprop CMD: error: …``, naming the option and what to do, with exit
@@ -47,6 +50,7 @@ from bprop.cli.common import (
     positive_float,
 )
 from bprop.cli.compare import add_compare_options, cmd_compare
+from bprop.cli.diagnose import add_diagnose_parser
 from bprop.cli.models import cmd_datasets, cmd_evaluate, cmd_explain, cmd_predict, cmd_sample
 from bprop.cli.train import cmd_train
 from bprop.cli.train_options import add_train_parser
@@ -196,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", help="write the trace to this file (atomically) instead of stdout")
     exp.set_defaults(func=cmd_explain)
 
+    add_diagnose_parser(sub)
+
     ds = sub.add_parser("datasets", help="list the built-in datasets")
     ds.add_argument("--json", action="store_true")
     ds.set_defaults(func=cmd_datasets)
@@ -211,6 +217,11 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
             print(v)
     elif command in ("sample", "explain"):
         print(result["text"].rstrip("\n"))
+    elif command == "diagnose":
+        print(result["table"])
+        for key in ("csv", "report"):
+            if key in result:
+                print(f"{key + ':':8s} {result[key]}")
     elif command == "compare":
         print(result["table"])
         print(f"\nresults: {result['csv']}\nreport:  {result['report']}")
