@@ -13,7 +13,17 @@ from bprop.explain import explain, gather
 from bprop.optim.methods import make_rule
 from bprop.textbook import INPUTS, TARGETS, network
 
-RULES = ["sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "irprop-", "rprop+"]
+RULES = [
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adam",
+    "rmsprop",
+    "adagrad",
+    "irprop-",
+    "rprop+",
+    "quickprop",
+]
 
 
 def _library_step(method, steps, lr=0.5):

@@ -139,7 +139,7 @@ def gather(
     loss_fn = get_loss(loss) if loss is not None else saved_loss or SquaredError()
     if textbook_net:
         x = textbook.INPUTS if inputs is None else _parse_vector(inputs, 2, "input")
-        t = textbook.TARGETS if targets is None else _parse_vector(targets, 2, "target")
+        t = textbook.TARGETS if targets is None else _parse_targets(targets, 2, loss_fn)
     else:
         if inputs is None or targets is None:
             raise ExplainError("a user's network needs --input and --target values")

@@ -36,6 +36,8 @@ STATE_NAMES = {
     "sum_sq": "G (Σ g²)",
     "prev_slope": "previous slope",
     "prev_step": "previous step",
+    "step_size": "step Δ",
+    "prev_sign": "sign g(t−1)",
 }
 
 
@@ -60,6 +62,7 @@ def update_arithmetic(
 ) -> str:
     """Δw of one weight written out with its numbers, as the rule computes it."""
     from bprop.optim.adaptive import AdaGrad, Adam, RMSprop
+    from bprop.optim.quickprop import Quickprop
     from bprop.optim.rprop import Rprop
     from bprop.optim.sgd import SGD
 
@@ -111,7 +114,23 @@ def update_arithmetic(
         if dw != 0:
             return f"Δw = −Δw(t−1) (sign changed: the previous step is taken back) = {res}"
         return f"Δw = 0 (g = 0 or the sign changed: this step only shrinks Δ) = {res}"
+    if isinstance(rule, Quickprop) and not rule.decay:
+        return _quickprop(rule, g, before["prev_slope"][flat], before["prev_step"][flat], res, n)
     return f"Δw = {res} (by {type(rule).__name__}; its state is shown in the table)"
+
+
+def _quickprop(rule: Any, s: float, p: float, d: float, res: str, n: Any) -> str:
+    """Fahlman's step for one weight, in the branch the rule took (see
+    :mod:`bprop.optim.quickprop`): S = ∂E/∂w now, S(t−1) and Δw(t−1) before."""
+    if s == 0:
+        return f"Δw = 0 (S = 0: a stationary point) = {res}"
+    grad = f" − {n(rule.lr)}×{n(s)}" if d * s <= 0 else ""
+    grad_sym = " − ε·S" if d * s <= 0 else ""
+    if d == 0:
+        return f"Δw = −ε·S = −{n(rule.lr)}×{n(s)} = {res}"
+    if d * (s - rule.mu / (1 + rule.mu) * p) <= 0 or p == s:
+        return f"Δw = μ·Δw(t−1){grad_sym} = {n(rule.mu)}×{n(d)}{grad} = {res}"
+    return f"Δw = S/(S(t−1) − S)·Δw(t−1){grad_sym} = {n(s)}/({n(p)} − {n(s)})×{n(d)}{grad} = {res}"
 
 
 def state_cells(keys: list[str], after: dict, flat: int) -> list[Any]:
@@ -175,7 +194,7 @@ def feedforward_weight_section(
 
     rprop, names, deltas = isinstance(rule, Rprop), c.names, c.r["deltas"]
     offsets = {(s.layer, s.name): s for s in space.slots}
-    keys = state_arrays(after, space.params.size)
+    keys = [] if rprop else state_arrays(after, space.params.size)  # Rprop's are shown apart
 
     def state_of(slot: Any, index: tuple) -> list[Any]:
         if slot is None:
