@@ -8,7 +8,7 @@ import pytest
 
 import bprop as bp
 from bprop.cli import main
-from bprop.explain import explain, gather_bptt, gather_rtrl, gather_settling
+from bprop.explain import ExplainError, explain, gather_bptt, gather_rtrl, gather_settling
 from bprop.explain.recurrent import echo_task, tiny_network
 from bprop.explain.settling import tiny_settling
 
@@ -170,3 +170,24 @@ def test_cli_explain_recurrent(tmp_path, capsys):
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main(["explain", "--algorithm", "tbptt", "--k1", "3", "--k2", "2"]) == 2
     assert "k2" in capsys.readouterr().err
+
+
+def test_user_recurrent_network_and_sequence(tmp_path):
+    from bprop.recurrent import GRU, Recurrent, TimeDistributed
+
+    net = tiny_network("gru", n_in=2, hidden=3, n_out=1, seed=4)
+    path = tmp_path / "gru.bprop"
+    bp.save(net, path)
+    x, y = "0.1,0.2;0.3,-0.4;0.5,0.6", "0;0.25;-0.5"
+    text = explain(network=path, algorithm="bptt", inputs=x, targets=y, fmt="md")
+    assert "| 3 |" in text and "δn3" in text
+    with pytest.raises(ExplainError, match="maps 2 inputs to 1 outputs"):
+        explain(network=path, algorithm="bptt")  # the echo task needs n_in == n_out
+    stacked = bp.Sequential(
+        Recurrent(GRU(1, 2, rng=0)), Recurrent(GRU(2, 2, rng=1)), TimeDistributed(bp.Dense(2, 1))
+    )
+    with pytest.raises(ExplainError, match="one recurrent layer"):
+        explain(network=stacked, algorithm="bptt")
+    last_only = bp.Sequential(Recurrent(GRU(1, 2, rng=0), return_sequences=False), bp.Dense(2, 1))
+    with pytest.raises(ExplainError, match="every step"):
+        explain(network=last_only, algorithm="tbptt")

@@ -179,8 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a small model saved with bp.save / bprop train --out (default: the "
         "textbook 2-2-2 example, or a tiny recurrent net)",
     )
-    exp.add_argument("--input", help="input values, e.g. 0.05,0.10")
-    exp.add_argument("--target", help="target values, e.g. 0.01,0.99")
+    exp.add_argument(
+        "--input", help="input values, e.g. 0.05,0.10 (a sequence: 0.5;-0.2;0.9, ';' between steps)"
+    )
+    exp.add_argument("--target", help="target values, e.g. 0.01,0.99 (a sequence: as --input)")
     exp.add_argument("--lr", type=positive_float, help="learning rate (textbook default 0.5)")
     exp.add_argument(
         "--loss", choices=sorted(LOSSES), help="loss (default: the model's, else squared error)"

@@ -138,12 +138,6 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
     """``bprop explain``: a step-by-step trace of a small network's training."""
     from bprop.explain import explain
 
-    if args.algorithm != "backprop" and (args.input is not None or args.target is not None):
-        if args.algorithm != "almeida-pineda":
-            raise CLIError(
-                "--input/--target: the recurrent traces run on their own echo task (use the "
-                "Python API, bprop.explain.explain, to trace your own sequence)"
-            )
     text = explain(
         network=args.network,
         method=args.method,

@@ -75,10 +75,44 @@ def echo_task(T: int = 4, n_in: int = 1, seed: int = 0) -> tuple[np.ndarray, np.
 def _cell_kind(net: Any) -> str:
     from bprop.recurrent import Recurrent
 
-    rec = net.layers[0] if net.layers else None
+    rec = net.layers[0] if getattr(net, "layers", None) else None
     if not isinstance(rec, Recurrent) or type(rec.cell).__name__.lower() not in GATES:
         raise ExplainError("explain traces Sequential(Recurrent(Elman|LSTM|GRU), readout …)")
+    if not rec.return_sequences:
+        raise ExplainError(
+            "explain traces a recurrent net with an output at every step (return_sequences="
+            "True); this one outputs only its last state"
+        )
+    for layer in net.layers[1:]:
+        if any(isinstance(leaf, Recurrent) for leaf in layer.leaves()):
+            raise ExplainError("explain traces one recurrent layer and a feedforward readout")
+    if rec.cell.n_hidden > MAX_HIDDEN:
+        raise ExplainError(
+            f"{rec.cell.n_hidden} hidden units is too many to show: explain traces recurrent "
+            f"nets of at most {MAX_HIDDEN}"
+        )
     return type(rec.cell).__name__.lower()
+
+
+def parse_sequence(v: Any, name: str) -> np.ndarray:
+    """One sequence (1, T, D) from an array or from text, steps separated by ``;`` and the
+    values of a step by ``,`` (``"0.5;-0.2;0.9"`` is T = 3, D = 1)."""
+    if isinstance(v, str):
+        try:
+            steps = [[float(x) for x in s.split(",") if x.strip()] for s in v.split(";")]
+        except ValueError as err:
+            raise ExplainError(f"--{name}: numbers, ';' between steps, ',' within one") from err
+        if not steps or len({len(s) for s in steps}) != 1 or not steps[0]:
+            raise ExplainError(f"--{name}: every step needs the same number of values, got {v!r}")
+        v = steps
+    arr = np.asarray(v, np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[0] != 1:
+        raise ExplainError(f"one {name} sequence of shape (T, D) or (1, T, D), got {arr.shape}")
+    return arr
 
 
 class _Tape:
@@ -186,12 +220,24 @@ def _prepare(cell: str, network, T, inputs, targets, seed, loss):
         network = tiny_network(cell, seed=seed)
     kind = _cell_kind(network)
     network.astype(np.float64)
-    if inputs is None:
-        inputs, targets = echo_task(int(T), network.layers[0].cell.n_in, seed)
-    X = np.asarray(inputs, np.float64)
-    Y = np.asarray(targets, np.float64)
-    if X.ndim != 3 or X.shape[0] != 1 or Y.shape[:2] != X.shape[:2]:
-        raise ExplainError(f"one sequence: inputs (1, T, D) and targets (1, T, K); got {X.shape}")
+    n_in, n_out = network.layers[0].cell.n_in, network.n_out
+    if inputs is None and targets is None:
+        if n_in != n_out:
+            raise ExplainError(
+                f"the network maps {n_in} inputs to {n_out} outputs: give a sequence of inputs "
+                "and its targets (the default echo task has as many outputs as inputs)"
+            )
+        inputs, targets = echo_task(int(T), n_in, seed)
+    elif inputs is None or targets is None:
+        raise ExplainError("give both the input sequence and its targets")
+    X, Y = parse_sequence(inputs, "input"), parse_sequence(targets, "target")
+    if X.shape[2] != n_in or Y.shape[2] != n_out or X.shape[1] != Y.shape[1]:
+        raise ExplainError(
+            f"the network takes {n_in} inputs and gives {n_out} outputs per step; got inputs "
+            f"{X.shape[1:]} and targets {Y.shape[1:]} (steps, values)"
+        )
+    if X.shape[1] > MAX_STEPS:
+        raise ExplainError(f"{X.shape[1]} steps is too many to show (at most {MAX_STEPS})")
     lo = SquaredError() if loss is None else get_loss(loss)
     return network, kind, X, lo.prepare_targets(Y, network.n_out), lo
 
