@@ -97,7 +97,9 @@ def test_softmax_cross_entropy_deltas_are_the_library_gradient():
     with bp.backend.default_dtype("float64"):
         net = bp.Sequential(bp.Dense(3, 4, rng=rng), bp.Tanh(), bp.Dense(4, 3, rng=rng))
     x = np.array([[0.2, -0.4, 0.9]])
+    before = net.space.params.copy()
     text = explain(net, inputs=x, targets=[2], loss="softmax_cross_entropy", lr=0.1, fmt="md")
+    np.testing.assert_array_equal(net.space.params, before)  # traced on a copy
     assert "output δ = softmax(z) − t" in text and "SoftmaxCrossEntropy" in text
     rng = np.random.default_rng(1)
     with bp.backend.default_dtype("float64"):

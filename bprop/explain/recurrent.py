@@ -33,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,7 @@ class _Tape:
         return dy
 
 
-def _deltas(cell: Any, kind: str, e: np.ndarray, dstate: Any, cache: Any) -> tuple[Any, Any]:
+def _deltas(cell: Any, e: np.ndarray, dstate: Any, cache: Any) -> tuple[Any, Any]:
     """One reference step backward; returns (the new carried dstate, the gate deltas) — the
     deltas are what the step added into the input-side bias gradient."""
     before = cell.grads[cell.x_bias].copy()
@@ -149,7 +150,7 @@ def _deltas(cell: Any, kind: str, e: np.ndarray, dstate: Any, cache: Any) -> tup
     return dprev, cell.grads[cell.x_bias] - before
 
 
-def _unit_cols(prefix: str, v: np.ndarray) -> list[float]:
+def _values(v: np.ndarray) -> list[float]:
     return [float(a) for a in np.ravel(v)]
 
 
@@ -167,11 +168,11 @@ def _forward_section(tape: _Tape, lo: int, hi: int, losses: list[float], T_all, 
     rows = []
     for t in range(lo, hi):
         s = tape.steps[t]
-        row: list[Any] = [str(t + 1), *_unit_cols("x", s["x"]), *_unit_cols("h", s["h"])]
+        row: list[Any] = [str(t + 1), *_values(s["x"]), *_values(s["h"])]
         if kind == "lstm":
-            row += _unit_cols("c", s["state"][1])
+            row += _values(s["state"][1])
         tgt = np.ravel(T_all[0, t])
-        row += [*_unit_cols("y", s["y"]), ", ".join(f"{v:g}" for v in tgt), losses[t - lo]]
+        row += [*_values(s["y"]), ", ".join(f"{v:g}" for v in tgt), losses[t - lo]]
         rows.append(row)
     return Section("Forward through time", heads, rows)
 
@@ -186,9 +187,9 @@ def _backward(tape: _Tape, kind: str, dY: np.ndarray, lo: int, hi: int, stop: in
         e = tape.readout_backward(dY[t - lo], s) if t >= lo else np.zeros((1, H))
         carried = np.zeros((1, H)) if dstate is None else dstate[0]
         total = e + carried
-        dstate, delta = _deltas(cell, kind, e, dstate, s["cache"])
-        row: list[Any] = [str(t + 1), *_unit_cols("", e), *_unit_cols("", carried)]
-        row += [*_unit_cols("", total), float(np.linalg.norm(total))]
+        dstate, delta = _deltas(cell, e, dstate, s["cache"])
+        row: list[Any] = [str(t + 1), *_values(e), *_values(carried)]
+        row += [*_values(total), float(np.linalg.norm(total))]
         row += [float(v) for v in delta]
         rows.append(row)
     heads = ["t", *_unit_heads("e", H), *_unit_heads("carried", H), *_unit_heads("∂L/∂h", H)]
@@ -218,6 +219,8 @@ def _prepare(cell: str, network, T, inputs, targets, seed, loss):
         if not 1 <= int(T) <= MAX_STEPS:
             raise ExplainError(f"T must be 1 … {MAX_STEPS} steps")
         network = tiny_network(cell, seed=seed)
+    else:
+        network = copy.deepcopy(network)  # traced and trained on a copy
     kind = _cell_kind(network)
     network.astype(np.float64)
     n_in, n_out = network.layers[0].cell.n_in, network.n_out

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ def gather_settling(
     from bprop.optim.methods import make_rule
     from bprop.recurrent.rbp import SettlingNetwork
 
-    net = tiny_settling(seed=seed) if network is None else network
+    net = tiny_settling(seed=seed) if network is None else copy.deepcopy(network)
     layer = net.layers[0] if getattr(net, "layers", None) else None
     if not isinstance(layer, SettlingNetwork) or len(net.layers) != 1:
         raise ExplainError("explain traces Almeida–Pineda on Sequential(SettlingNetwork(...))")

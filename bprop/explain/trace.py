@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,7 +221,7 @@ def _network(network: Any) -> tuple[Any, str, bool, Any]:
         net, saved_loss = ck.net, ck.loss
         source = f"the network in {os.fspath(network)}"
     else:
-        net, source = network, "the given network"
+        net, source = copy.deepcopy(network), "the given network"  # traced on a copy
     net.astype(np.float64)
     return net, source, False, saved_loss
 
