@@ -57,7 +57,9 @@ def add_compare_options(p: argparse.ArgumentParser) -> None:
         dest="algorithms",
         metavar="ALG",
         help="compare recurrent gradient algorithms on a sequence task instead: bptt, rtrl, "
-        "tbptt:K1 or tbptt:K1,K2; repeat for several",
+        "tbptt:K1 or tbptt:K1,K2; repeat for several (with --method(s), --lr, --lr-search, "
+        "--seeds, --epochs, --target-loss on the held-out loss, --hidden N, --batch-size "
+        "sub-streams, --cell, --length, --delay, --jobs)",
     )
     p.add_argument("--cell", default="elman", choices=["elman", "lstm", "gru"])
     p.add_argument("--length", type=int_at_least(2), default=2000, help="stream length")
@@ -78,8 +80,7 @@ def _methods(args: argparse.Namespace) -> list[str]:
 
 def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     """``bprop compare``."""
-    from bprop.compare import SCHEDULES, format_summary, run_grid, summarize
-    from bprop.compare.stats import format_tests, paired_tests
+    from bprop.compare import SCHEDULES, run_grid
 
     methods = _methods(args)
     check_out(args.out, folder=True)
@@ -129,12 +130,21 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
                 f"command again to redo the whole grid (the finished runs are in {quote(csv_path)})"
             ) from exc
         csv_path, report = _write(args, rows)
-    summary = summarize(rows)
-    tests = paired_tests(rows)
-    tables = _write_tables(args.out, summary, tests)
+    return _result(args, rows, searched, csv_path, report, "train_loss")
+
+
+def _result(
+    args: argparse.Namespace, rows: Any, searched: dict, csv_path: str, report: Any, metric: str
+) -> dict[str, Any]:
+    """The summary with the paired tests (on the final ``metric``), its tables written to
+    results.md and results.tex, and what the command prints or returns as JSON."""
+    from bprop.compare import format_summary, summarize
+    from bprop.compare.stats import format_tests, paired_tests
+
+    summary, tests = summarize(rows), paired_tests(rows, metric)
     table = format_summary(summary)
     if tests:
-        table += "\n\n" + format_tests(tests)
+        table += "\n\n" + format_tests(tests, metric)
     return {
         "runs": len(rows),
         "skipped": [f"{m}/{s}" for m, s in rows.skipped],
@@ -143,7 +153,7 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
         "lr_search": searched,
         "table": table,
         "csv": csv_path,
-        "tables": tables,
+        "tables": _write_tables(args.out, summary, tests, metric),
         "report": report,
     }
 
@@ -175,9 +185,9 @@ def _write_tables(out: str, summary: Any, tests: Any, metric: str = "train_loss"
 
 def _compare_sequences(args: argparse.Namespace, methods: list[str]) -> dict[str, Any]:
     """``bprop compare --algorithm …``: recurrent gradient algorithms on a sequence task."""
-    from bprop.compare import format_summary, summarize, write_csv
+    from bprop.compare import write_csv
     from bprop.compare.sequence import TASKS, run_sequence_grid
-    from bprop.compare.stats import format_tests, paired_tests
+    from bprop.compare.stats import paired_tests
     from bprop.report.recurrent_plots import sequence_report
 
     task = args.data or "delay"
@@ -202,6 +212,7 @@ def _compare_sequences(args: argparse.Namespace, methods: list[str]) -> dict[str
             length=args.length,
             batch_size=args.batch_size,
             delay=args.delay,
+            lr=args.lr,
             allow_full_batch_mismatch=args.allow_mismatch,
             n_jobs=args.jobs,
             progress=not (args.quiet or args.json),
@@ -211,24 +222,10 @@ def _compare_sequences(args: argparse.Namespace, methods: list[str]) -> dict[str
     rows = grid(methods, args.seeds)
     os.makedirs(args.out, exist_ok=True)
     csv_path = write_csv(rows, os.path.join(args.out, "results.csv"))
-    summary, tests = summarize(rows), paired_tests(rows, "val_loss")
-    tables = _write_tables(args.out, summary, tests, "val_loss")
     command = "bprop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["compare"] else None
+    tests = paired_tests(rows, "val_loss")
     report = sequence_report(args.out, rows, tests, command) if len(rows) else None
-    table = format_summary(summary)
-    if tests:
-        table += "\n\n" + format_tests(tests, "val_loss")
-    return {
-        "runs": len(rows),
-        "skipped": [f"{m}/{s}" for m, s in rows.skipped],
-        "summary": summary,
-        "tests": tests,
-        "lr_search": searched,
-        "table": table,
-        "csv": csv_path,
-        "tables": tables,
-        "report": report,
-    }
+    return _result(args, rows, searched, csv_path, report, "val_loss")
 
 
 @contextlib.contextmanager

@@ -102,7 +102,7 @@ def _trainer(job: dict[str, Any], net: Any) -> tuple[Any, dict[str, Any]]:
     from bprop.recurrent.rtrl import RTRL
     from bprop.train.schedules import StepSchedule, StreamSchedule
 
-    rule = make(job["method"], {})
+    rule = make(job["method"], {} if job["lr"] is None else {"lr": job["lr"]})
     B, n = job["batch_size"], job["length"] // job["batch_size"]
     if job["k1"] is None and job["algorithm"] == "bptt":
         schedule: Any = StreamSchedule(n, n, B)
@@ -236,6 +236,7 @@ def run_sequence_grid(
     length: int = 2000,
     batch_size: int = 8,
     delay: int = 4,
+    lr: float | None = None,
     allow_full_batch_mismatch: bool = False,
     n_jobs: int = 1,
     progress: bool = False,
@@ -243,7 +244,9 @@ def run_sequence_grid(
     """Train every algorithm × method × seed on the ``task`` and return one row per run (see
     the module docstring). RTRL with a cell other than Elman, and full-batch rules (Rprop,
     Quickprop, the bold driver) with anything but full BPTT, are skipped and listed in the
-    result's ``skipped`` (full-batch rules run anyway with ``allow_full_batch_mismatch``)."""
+    result's ``skipped`` (full-batch rules run anyway with ``allow_full_batch_mismatch``).
+    ``lr`` is the learning rate of every rule whose spec does not set one (default: each
+    rule's own)."""
     from bprop.compare.grid import _as_seeds, _finish
     from bprop.compare.methods import make
 
@@ -273,7 +276,7 @@ def run_sequence_grid(
                     dict(index=len(jobs), algorithm=name, label=label, k1=k1, k2=k2, method=m)
                     | dict(seed=s, mismatch=mismatch, cell=cell, hidden=int(hidden))
                     | dict(length=int(length), batch_size=int(batch_size), delay=int(delay))
-                    | dict(epochs=int(epochs), target_loss=target_loss)
+                    | dict(epochs=int(epochs), target_loss=target_loss, lr=lr)
                 )
     rows = _execute(jobs, n_jobs, progress)
     config = {
@@ -289,6 +292,7 @@ def run_sequence_grid(
         "length": int(length),
         "batch_size": int(batch_size),
         "delay": int(delay),
+        "lr": lr,
     }
     return _finish(rows, config, skipped)
 
