@@ -120,6 +120,23 @@ def cell_norm_figure(norms: dict[str, dict[str, Sequence[float]]], title: str = 
     return fig
 
 
+def cost_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per algorithm × rule: the medians over seeds of the updates made, the training seconds
+    and the peak memory."""
+    out = []
+    for runs in _groups(rows).values():
+        out.append(
+            {
+                "algorithm": runs[0]["schedule"],
+                "method": runs[0]["method"],
+                "updates": float(np.median([r["updates"] for r in runs])),
+                "seconds": float(np.median([r["seconds"] for r in runs])),
+                "peak memory (MB)": float(np.median([r["peak_memory_mb"] for r in runs])),
+            }
+        )
+    return out
+
+
 def sequence_report(
     out_dir: str | os.PathLike,
     rows: Sequence[dict[str, Any]],
@@ -153,6 +170,7 @@ def sequence_report(
         "Peak memory allocated while training: full BPTT stores every step of the stream, "
         "truncated BPTT only k2 steps, RTRL its sensitivity tensor (independent of length).",
     )
+    rep.table(cost_rows(rows), text_columns=("algorithm", "method"))
     summary = summarize(rows)
     rep.heading("Summary")
     rep.pre(to_markdown(summary, tests, "val_loss"))
