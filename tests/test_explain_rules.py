@@ -84,6 +84,22 @@ def test_arithmetic_lines_evaluate_to_the_traced_values(method):
     assert checked >= 3 * 12
 
 
+@pytest.mark.parametrize("method", ["adam", "nesterov", "rmsprop"])
+def test_recurrent_arithmetic_evaluates_to_the_weight_changes(method):
+    from bprop.explain import gather_bptt, gather_settling
+
+    for ex in (
+        gather_bptt("lstm", T=3, method=method, lr=0.05, arithmetic=True, steps=2),
+        gather_settling(method=method, lr=0.05, arithmetic=True, steps=2),
+    ):
+        for sections in ex.steps:
+            table, arith = sections[-2], dict(sections[-1].rows)
+            for row in table.rows:
+                last = arith[row[0]].split("; ")[-1].split(" = ")
+                assert _evaluate(last[-2]) == pytest.approx(row[-2], rel=2e-4, abs=1e-9)
+                assert float(last[-1]) == pytest.approx(row[-2], rel=1e-5, abs=1e-12)
+
+
 def test_arithmetic_result_is_the_weight_change_in_the_table():
     ex = gather(method="momentum", steps=2, arithmetic=True)
     table, arith = ex.steps[1][3], dict(ex.steps[1][-1].rows)
