@@ -1,6 +1,8 @@
 """bprop compare: method specs, the lr column, the learning-rate search, paired Wilcoxon tests,
 Markdown/LaTeX tables, and the comparison of recurrent algorithms."""
 
+import csv
+
 import numpy as np
 import pytest
 from scipy.stats import wilcoxon
@@ -127,5 +129,17 @@ def test_cli_compare_recurrent_algorithms(tmp_path, capsys):
     for name in ("results.csv", "results.md", "results.tex", "index.html"):
         assert (out / name).stat().st_size > 0
     assert "| adam:lr=0.01 | bptt |" in (out / "results.md").read_text()
+    ff = tmp_path / "ff"
+    args = ["compare", "--data", "xor", "--method", "sgd", "--method", "irprop-", "--seeds", "2",
+            "--epochs", "30", "--hidden", "3", "--jobs", "1", "--quiet", "--lr-search", "0.1,1",
+            "--search-seeds", "1", "--out", str(ff)]  # fmt: skip
+    assert main(args) == 0
+    capsys.readouterr()
+    with open(ff / "lr_search.csv", newline="") as fh:
+        searched = {r["method"] for r in csv.DictReader(fh)}
+    assert searched == {"sgd:lr=0.1", "sgd:lr=1"}  # Rprop has no rate to search
+    with open(ff / "results.csv", newline="") as fh:
+        methods = {r["method"] for r in csv.DictReader(fh)}
+    assert methods & searched and "irprop-" in methods
     assert main(["compare", "--data", "xor", "--method", "adam:eta=1", "--out", str(out)]) == 2
     assert "adam:eta=1" in capsys.readouterr().err

@@ -170,6 +170,10 @@ def test_cli_explain_recurrent(tmp_path, capsys):
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main(["explain", "--algorithm", "tbptt", "--k1", "3", "--k2", "2"]) == 2
     assert "k2" in capsys.readouterr().err
+    assert main(["explain", "--algorithm", "rtrl", "--frozen", "--length", "2"]) == 0
+    assert "Σ e P" in capsys.readouterr().out
+    assert main(["explain", "--frozen"]) == 2
+    assert "rtrl only" in capsys.readouterr().err
 
 
 def test_user_recurrent_network_and_sequence(tmp_path):

@@ -199,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--k1", type=int_at_least(1), default=2, help="tbptt: steps per update")
     exp.add_argument("--k2", type=int_at_least(1), help="tbptt: steps backpropagated (≥ k1)")
     exp.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the tiny nets")
+    exp.add_argument(
+        "--frozen",
+        action="store_true",
+        help="rtrl: keep the weights frozen over the sequence and update once at the end "
+        "(Σ e_t P_t is then full BPTT's gradient) instead of after every step",
+    )
     exp.add_argument("--out", help="write the trace to this file (atomically) instead of stdout")
     exp.set_defaults(func=cmd_explain)
 

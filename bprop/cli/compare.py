@@ -46,7 +46,7 @@ def add_compare_options(p: argparse.ArgumentParser) -> None:
         type=_rates,
         metavar="RATES",
         help="try these learning rates (e.g. 1e-3,1e-2,0.1) per method first, on separate "
-        "seeds, and compare each method at its best",
+        "seeds, and compare each method at its best (every rate's runs: lr_search.csv)",
     )
     p.add_argument(
         "--search-seeds", type=int_at_least(1), default=2, help="seeds per rate in --lr-search"
@@ -162,9 +162,13 @@ def _search(args: argparse.Namespace, methods: list[str], grid: Any) -> tuple[li
     """The methods at their best learning rates (``--lr-search``), and what was chosen."""
     if not args.lr_search:
         return methods, {}
+    from bprop.compare import write_csv
     from bprop.compare.search import search_lr
 
-    best, _ = search_lr(methods, args.lr_search, grid, seeds=args.search_seeds)
+    best, rows = search_lr(methods, args.lr_search, grid, seeds=args.search_seeds)
+    if rows:  # every rate's runs, so the choice can be checked
+        os.makedirs(args.out, exist_ok=True)
+        write_csv(rows, os.path.join(args.out, "lr_search.csv"))
     return [best[m] for m in methods], {m: best[m] for m in methods if best[m] != m}
 
 

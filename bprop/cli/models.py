@@ -138,6 +138,8 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
     """``bprop explain``: a step-by-step trace of a small network's training."""
     from bprop.explain import explain
 
+    if args.frozen and args.algorithm != "rtrl":
+        raise CLIError("--frozen applies to --algorithm rtrl only")
     text = explain(
         network=args.network,
         method=args.method,
@@ -154,6 +156,7 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
         k1=args.k1,
         k2=args.k2,
         seed=args.seed,
+        realtime=not args.frozen,
     )
     if args.out:
         from bprop.modelfile.atomic import write_atomically

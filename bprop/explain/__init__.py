@@ -90,6 +90,7 @@ def explain(
     k1: int = 2,
     k2: int | None = None,
     seed: int = 0,
+    realtime: bool = True,
     **hyper,
 ) -> str:
     """A step-by-step trace as text (``fmt="text"``), Markdown (``"md"``) or an HTML page with
@@ -100,7 +101,8 @@ def explain(
     ``algorithm``: ``"backprop"`` (a feedforward net, :func:`gather`), ``"bptt"`` and
     ``"tbptt"`` (an Elman/LSTM/GRU ``cell`` over ``T`` steps, truncated to (``k1``, ``k2``);
     :func:`bprop.explain.recurrent.gather_bptt`), ``"rtrl"``
-    (:func:`bprop.explain.rtrl.gather_rtrl`) or ``"almeida-pineda"``
+    (:func:`bprop.explain.rtrl.gather_rtrl`; ``realtime=False`` freezes the weights until the
+    end of the sequence) or ``"almeida-pineda"``
     (:func:`bprop.explain.settling.gather_settling`). A recurrent ``network`` is a model file
     or a ``Sequential``; ``inputs``/``targets`` one sequence (1, T, D)/(1, T, K)."""
     if fmt not in FORMATS:
@@ -124,7 +126,7 @@ def explain(
                 common["lr"] = 0.1 if method == "sgd" else None
             seq = dict(network=network, inputs=inputs, targets=targets, seed=seed, T=T)
             if algorithm == "rtrl":
-                ex = gather_rtrl(**seq, **common)
+                ex = gather_rtrl(**seq, realtime=realtime, **common)
             else:
                 trunc = {"k1": k1, "k2": k2} if algorithm == "tbptt" else {}
                 ex = gather_bptt(cell, steps=steps, **seq, **trunc, **common)
