@@ -222,13 +222,27 @@ def _compare_sequences(args: argparse.Namespace, methods: list[str]) -> dict[str
             progress=not (args.quiet or args.json),
         )
 
-    methods, searched = _search(args, methods, grid)
-    rows = grid(methods, args.seeds)
-    os.makedirs(args.out, exist_ok=True)
-    csv_path = write_csv(rows, os.path.join(args.out, "results.csv"))
-    command = "bprop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["compare"] else None
-    tests = paired_tests(rows, "val_loss")
-    report = sequence_report(args.out, rows, tests, command) if len(rows) else None
+    def write(rows: Any) -> tuple[str, str | None, list[dict[str, Any]]]:
+        os.makedirs(args.out, exist_ok=True)
+        csv_path = write_csv(rows, os.path.join(args.out, "results.csv"))
+        command = "bprop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["compare"] else None
+        tests = paired_tests(rows, "val_loss")
+        report = sequence_report(args.out, rows, tests, command) if len(rows) else None
+        return csv_path, report, tests
+
+    with interrupt.deferred_interrupts(), _quiet_resource_tracker():  # until results are written
+        try:
+            methods, searched = _search(args, methods, grid)
+            rows = grid(methods, args.seeds)
+        except TrainingInterrupted as exc:
+            rows = getattr(exc, "rows", None) or []
+            csv_path, report, _ = write(rows)
+            written = f"{csv_path} and {report}" if report else csv_path
+            raise Stopped(
+                f"interrupted: wrote the {len(rows)} finished runs to {written}; run the same "
+                "command again to redo the whole comparison"
+            ) from exc
+        csv_path, report, _ = write(rows)
     return _result(args, rows, searched, csv_path, report, "val_loss")
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import math
+import signal
 import time
 import tracemalloc
 import warnings
@@ -51,7 +52,9 @@ from typing import Any
 
 import numpy as np
 
+from bprop import interrupt
 from bprop.compare.grid import GridResult
+from bprop.errors import TrainingInterrupted
 
 TASKS = ("delay",)
 
@@ -159,6 +162,8 @@ def sequence_run(job: dict[str, Any]) -> dict[str, Any]:
     from bprop.compare.methods import rule_lr
     from bprop.recurrent.truncated import split_streams, stream_loss
 
+    if job.get("worker"):  # only the parent stops the grid on Ctrl-C (see bprop.compare)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     seed = job["seed"]
     net = _network(job["cell"], job["hidden"], seed)
     X, Y = _data(job, seed)
@@ -278,7 +283,6 @@ def run_sequence_grid(
                     | dict(length=int(length), batch_size=int(batch_size), delay=int(delay))
                     | dict(epochs=int(epochs), target_loss=target_loss, lr=lr)
                 )
-    rows = _execute(jobs, n_jobs, progress)
     config = {
         "data": f"{task} (d = {delay}, {length} steps in {batch_size} sub-streams)",
         "task": task,
@@ -294,28 +298,43 @@ def run_sequence_grid(
         "delay": int(delay),
         "lr": lr,
     }
+    rows: list[dict[str, Any]] = []
+    try:
+        _execute(jobs, n_jobs, progress, rows)
+    except TrainingInterrupted as exc:  # the runs finished so far, for the caller to write
+        exc.rows = _finish(rows, config, skipped)
+        raise
     return _finish(rows, config, skipped)
 
 
-def _execute(jobs: list[dict[str, Any]], n_jobs: int, progress: bool) -> list[dict[str, Any]]:
-    """The runs, in this process (``n_jobs=1``) or in joblib's worker processes."""
+def _execute(
+    jobs: list[dict[str, Any]], n_jobs: int, progress: bool, rows: list[dict[str, Any]]
+) -> None:
+    """Run the jobs, in this process (``n_jobs=1``) or in joblib's worker processes, adding
+    each finished row to ``rows``; a pending Ctrl-C (:mod:`bprop.interrupt`) stops the grid
+    once the runs in progress end (in this process: after the current update)."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc="compare sequences")
     try:
         if n_jobs == 1:
-            rows = []
             for job in jobs:
                 rows.append(sequence_run(job))
                 bar.update(1)
-            return rows
+                interrupt.check()
+            return
         from joblib import Parallel, delayed
 
-        rows = []
         parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-        for row in parallel(delayed(sequence_run)(job) for job in jobs):
-            rows.append(row)
-            bar.update(1)
-        return rows
+        results = parallel(delayed(sequence_run)(dict(job, worker=True)) for job in jobs)
+        try:
+            for row in results:
+                rows.append(row)
+                bar.update(1)
+                interrupt.check()
+        finally:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "… tasks … have been cancelled"
+                results.close()
     finally:
         bar.close()
