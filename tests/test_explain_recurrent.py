@@ -190,6 +190,8 @@ def test_user_recurrent_network_and_sequence(tmp_path):
     stacked = bp.Sequential(
         Recurrent(GRU(1, 2, rng=0)), Recurrent(GRU(2, 2, rng=1)), TimeDistributed(bp.Dense(2, 1))
     )
+    with pytest.raises(ExplainError, match="Elman cell, not GRU"):
+        explain(network=path, algorithm="rtrl", inputs=x, targets=y)
     with pytest.raises(ExplainError, match="one recurrent layer"):
         explain(network=stacked, algorithm="bptt")
     last_only = bp.Sequential(Recurrent(GRU(1, 2, rng=0), return_sequences=False), bp.Dense(2, 1))

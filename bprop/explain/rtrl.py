@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from bprop.explain.recurrent import _prepare, recurrent_diagram
-from bprop.explain.trace import Explanation, Section
+from bprop.explain.trace import ExplainError, Explanation, Section
 from bprop.explain.weights import param_name, weight_section
 
 
@@ -63,6 +63,8 @@ def gather_rtrl(
     from bprop.recurrent.rtrl import RTRL
 
     net, kind, X, Y, loss_fn = _prepare("elman", network, T, inputs, targets, seed, loss)
+    if kind != "elman":
+        raise ExplainError(f"RTRL is implemented for the Elman cell, not {kind.upper()}")
     rtrl = RTRL(net, loss_fn)
     rule = make_rule(method, lr=lr, **hyper)
     state = rule.init(net.space.params)
