@@ -46,9 +46,13 @@ def _check_network(net: Any) -> tuple[list[Any], list[Any]]:
         elif isinstance(layer, Activation):
             acts.append(layer)
         else:
+            hint = {
+                "Recurrent": " (trace it with --algorithm bptt, tbptt or rtrl)",
+                "SettlingNetwork": " (trace it with --algorithm almeida-pineda)",
+            }.get(type(layer).__name__, "")
             raise ExplainError(
                 f"explain traces stacks of Dense layers and element-wise activations; layer {i} "
-                f"is a {type(layer).__name__}"
+                f"is a {type(layer).__name__}{hint}"
             )
     if not dense:
         raise ExplainError("the network has no Dense layer")
