@@ -114,7 +114,10 @@ def test_sequence_grid_skips_what_does_not_apply():
                              cell="lstm", hidden=3, length=64, batch_size=4)  # fmt: skip
     assert [r["schedule"] for r in rows] == ["bptt"]
     assert ("irprop-", "tbptt(4,4)") in rows.skipped
-    assert any("Elman" in s for _, s in rows.skipped)
+    assert ("irprop-", "rtrl") in rows.skipped
+    flags = {(s["method"], s["schedule"]): s["flag"] for s in summarize(rows)}
+    assert "Elman cell only" in flags[("irprop-", "rtrl")]
+    assert "full-batch rule on tbptt(4,4)" in flags[("irprop-", "tbptt(4,4)")]
 
 
 def test_cli_compare_recurrent_algorithms(tmp_path, capsys):

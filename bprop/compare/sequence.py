@@ -263,14 +263,15 @@ def run_sequence_grid(
     if sub < 2:
         raise ValueError(f"length {length} split into {batch_size} sub-streams is too short")
     seed_list = _as_seeds(seeds)
-    jobs, skipped = [], []
+    jobs, skipped, reasons = [], [], {}
     for a in algorithms:
         label, k1, k2 = parse_algorithm(a, sub)
         name = label.split("(")[0]
         for m in methods:
             full = make(m, {}).requires_full_batch
             if name == "rtrl" and cell != "elman":
-                skipped.append((m, f"{label} (RTRL is for the Elman cell)"))
+                skipped.append((m, label))
+                reasons[f"{m}/{label}"] = "skipped: RTRL is implemented for the Elman cell only"
                 continue
             mismatch = full and name != "bptt"
             if mismatch and not allow_full_batch_mismatch:
@@ -297,6 +298,7 @@ def run_sequence_grid(
         "batch_size": int(batch_size),
         "delay": int(delay),
         "lr": lr,
+        "skip_reasons": reasons,
     }
     rows: list[dict[str, Any]] = []
     try:
