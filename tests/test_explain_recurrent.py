@@ -190,6 +190,12 @@ def test_user_recurrent_network_and_sequence(tmp_path):
     stacked = bp.Sequential(
         Recurrent(GRU(1, 2, rng=0)), Recurrent(GRU(2, 2, rng=1)), TimeDistributed(bp.Dense(2, 1))
     )
+    with pytest.raises(ExplainError, match="NaN"):
+        explain(network=path, algorithm="bptt", inputs="0.1,nan;0,0", targets="1;2")
+    with pytest.raises(ExplainError, match="both"):
+        explain(algorithm="almeida-pineda", inputs="0.5,1")
+    with pytest.raises(ExplainError, match="NaN"):
+        explain(algorithm="almeida-pineda", inputs="0.5,inf", targets="1")
     with pytest.raises(ExplainError, match="Elman cell, not GRU"):
         explain(network=path, algorithm="rtrl", inputs=x, targets=y)
     with pytest.raises(ExplainError, match="one recurrent layer"):

@@ -119,6 +119,8 @@ def explain(
             with bp.backend.default_dtype("float64"):
                 network = bp.load(network)
         if algorithm == "almeida-pineda":
+            if (inputs is None) != (targets is None):
+                raise ExplainError("give both the input and the target")
             extra = {} if inputs is None else {"inputs": inputs, "targets": targets}
             ex = gather_settling(network, steps=steps, seed=seed, **extra, **common)
         else:

@@ -113,6 +113,8 @@ def parse_sequence(v: Any, name: str) -> np.ndarray:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[0] != 1:
         raise ExplainError(f"one {name} sequence of shape (T, D) or (1, T, D), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ExplainError(f"the {name} sequence holds NaN or infinite values")
     return arr
 
 

@@ -77,6 +77,8 @@ def _parse_vector(v: Any, size: int, name: str) -> np.ndarray:
     arr = np.asarray(v, np.float64).reshape(1, -1) if np.ndim(v) <= 1 else np.asarray(v, float)
     if size >= 0 and arr.shape[1] != size:
         raise ExplainError(f"the {name} has {arr.shape[1]} values; the network needs {size}")
+    if not np.all(np.isfinite(arr)):
+        raise ExplainError(f"the {name} holds NaN or infinite values: give finite numbers")
     return arr
 
 
