@@ -110,11 +110,11 @@ def render_html(explanation: Explanation, digits: int = 9) -> str:
         toc.append("</ul></li>")
     figure = ""
     if explanation.diagram is not None:
+        loops = "; dashed arcs are recurrent connections" if explanation.diagram.loops else ""
         figure = (
             f'<figure id="network">{to_svg(explanation.diagram)}<figcaption>The network (weights '
-            "after the last step): blue positive, red negative, width ∝ |w|; dashed arcs are "
-            "recurrent connections. Hover a connection for its name and value.</figcaption>"
-            "</figure>"
+            f"after the last step): blue positive, red negative, width ∝ |w|{loops}. Hover a "
+            "connection for its name and value.</figcaption></figure>"
         )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
