@@ -84,12 +84,15 @@ def trace(
     lr: float = LEARNING_RATE,
     rule: Any = None,
     state: Any = None,
+    loss: Any = None,
 ) -> dict[str, Any]:
     """One training step of ``net`` (default: the textbook network), returning every
     intermediate value: net inputs, activations, errors, deltas, gradients, updated weights.
 
     ``rule``/``state`` let a caller trace another update rule (default SGD(lr)); the returned
-    dict then also holds the rule's new ``state``.
+    dict then also holds the rule's new ``state``. ``loss`` is any loss (default the
+    textbook's ½ Σ (t − o)², :class:`bprop.SquaredError`); ``deltas[l]`` is ∂E/∂z of the net
+    inputs of Dense layer l, whatever follows it, and ``output_gradient`` is ∂E/∂o.
     """
     import bprop as bp
     from bprop.layers.activations import Activation
@@ -111,12 +114,14 @@ def trace(
             net_inputs.append(a.copy())
         elif isinstance(layer, Activation):
             activations.append(a.copy())
-    total, grad = bp.SquaredError().value_and_grad(a, t)
+    loss = bp.SquaredError() if loss is None else loss
+    total, grad = loss.value_and_grad(a, t)
+    output_gradient = grad.copy()
     deltas: list[np.ndarray] = []
     for layer, cache in zip(reversed(net.layers), reversed(caches), strict=True):
-        grad = layer.backward(grad, cache)
-        if isinstance(layer, Activation):
+        if isinstance(layer, bp.Dense):
             deltas.insert(0, grad.copy())  # δ = ∂E/∂(net input) of that layer's units
+        grad = layer.backward(grad, cache)
     grads = [d.grads["W"].copy() for d in dense]
     updates, state = rule.update(space.grads, state, space.params, total)
     space.params += updates
@@ -128,6 +133,7 @@ def trace(
         "outputs": a,
         "errors": 0.5 * (t - a) ** 2,
         "total_error": total,
+        "output_gradient": output_gradient,
         "deltas": deltas,
         "weight_gradients": grads,
         "weights_before": weights_before,

@@ -133,3 +133,20 @@ def test_ctrl_c_in_compare_writes_the_finished_runs(tmp_path, jobs):
         rows = list(csv.DictReader(fh))
     assert f"wrote the {len(rows)} finished runs" in line
     assert len(rows) < 50
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_in_a_sequence_comparison_writes_the_finished_runs(tmp_path, jobs):
+    code, out, err = interrupt_run(
+        ["compare", "--algorithm", "tbptt:2", "--algorithm", "rtrl", "--method", "sgd:lr=0.01",
+         "--seeds", "40", "--epochs", "20", "--target-loss", "0", "--length", "400",
+         "--batch-size", "4", "--hidden", "4", "--jobs", jobs, "--quiet", "--out", "seq"],
+        tmp_path,
+        after=2.0,
+    )  # fmt: skip
+    assert code == 130
+    line = _assert_one_line(out, err, "results.csv")
+    with open(tmp_path / "seq" / "results.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert f"wrote the {len(rows)} finished runs" in line
+    assert len(rows) < 80

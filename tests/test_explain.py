@@ -60,9 +60,9 @@ def test_user_network_file(tmp_path):
     bp.save(net, path)
     text = explain(network=path, inputs="0.1,0.2,0.3", targets="0.5", lr=0.1)
     assert "w1[1→1]" in text and "b[o1]" in text
-    big = bp.Sequential(bp.Dense(64, 32, rng=0), bp.Tanh(), bp.Dense(32, 10, rng=1))
+    big = bp.Sequential(bp.Dense(65, 32, rng=0), bp.Tanh(), bp.Dense(32, 10, rng=1))
     bp.save(big, tmp_path / "big.bprop")
     with pytest.raises(ExplainError, match="too large"):
-        explain(network=tmp_path / "big.bprop", inputs=np.zeros(64), targets=np.zeros(10))
+        explain(network=tmp_path / "big.bprop", inputs=np.zeros(65), targets=np.zeros(10))
     with pytest.raises(ExplainError, match="input"):
         explain(network=path)

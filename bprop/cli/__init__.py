@@ -14,6 +14,9 @@ Examples::
     bprop compare --data xor --methods sgd,momentum,irprop-,quickprop --schedules batch \\
         --seeds 5 --epochs 500 --target-loss 0.05 --hidden 4 --out report/
     bprop explain --method irprop+ --steps 2 --format md
+    bprop explain --algorithm bptt --cell lstm --arithmetic --format html --out bptt.html
+    bprop compare --algorithm bptt --algorithm tbptt:4,16 --algorithm rtrl --method adam:lr=1e-2
+    bprop diagnose --cells elman,lstm,gru --length 50 --out gradients
     bprop train --data digits --hidden 32,32,32 --activation sigmoid --diagnostics --out d.bprop
 
 Every error is one line, ``bprop CMD: error: …``, naming the option and what to do, with exit
@@ -47,7 +50,8 @@ from bprop.cli.common import (
     name_list,
     positive_float,
 )
-from bprop.cli.compare import cmd_compare
+from bprop.cli.compare import add_compare_options, cmd_compare
+from bprop.cli.diagnose import add_diagnose_parser
 from bprop.cli.export import add_export_parser
 from bprop.cli.models import (
     cmd_datasets,
@@ -59,7 +63,10 @@ from bprop.cli.models import (
 )
 from bprop.cli.train import cmd_train
 from bprop.cli.train_options import add_train_parser
+from bprop.explain import ALGORITHMS as EXPLAIN_ALGORITHMS
+from bprop.explain import FORMATS as EXPLAIN_FORMATS
 from bprop.layers.activations import ACTIVATION_LAYERS
+from bprop.losses import LOSSES
 from bprop.optim.methods import METHODS
 
 __all__ = ["CLIError", "build_parser", "main"]
@@ -125,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="compare training methods and schedules over several seeds (HTML report + CSV)",
     )
-    cmp_.add_argument("--data", required=True, help="built-in dataset name or CSV file")
+    cmp_.add_argument(
+        "--data", help="built-in dataset name or CSV file (with --algorithm: a sequence task)"
+    )
     cmp_.add_argument("--target", help="target column of a CSV file (name or 0-based index)")
     cmp_.add_argument("--delimiter", default=",", help="field separator of a CSV file")
     cmp_.add_argument(
@@ -178,25 +187,58 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--out", default="report", help="folder for index.html and results.csv")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_compare_options(cmp_)
     cmp_.set_defaults(func=cmd_compare)
 
     exp = sub.add_parser("explain", help="step-by-step trace of training a small network")
     exp.add_argument(
+        "--algorithm",
+        default="backprop",
+        choices=list(EXPLAIN_ALGORITHMS),
+        help="backprop (a feedforward net, default), bptt, tbptt (truncated BPTT), rtrl or "
+        "almeida-pineda",
+    )
+    exp.add_argument(
         "--method", default="sgd", choices=sorted(METHODS), help="update rule (default sgd)"
     )
     exp.add_argument("--steps", type=int_at_least(1), default=1, help="training steps to trace")
-    exp.add_argument("--format", default="text", choices=["text", "md"])
+    exp.add_argument("--format", default="text", choices=list(EXPLAIN_FORMATS))
     exp.add_argument(
         "--network",
         help="a small model saved with bp.save / bprop train --out (default: the "
-        "textbook 2-2-2 example)",
+        "textbook 2-2-2 example, or a tiny recurrent net)",
     )
-    exp.add_argument("--input", help="input values, e.g. 0.05,0.10")
-    exp.add_argument("--target", help="target values, e.g. 0.01,0.99")
+    exp.add_argument(
+        "--input", help="input values, e.g. 0.05,0.10 (a sequence: 0.5;-0.2;0.9, ';' between steps)"
+    )
+    exp.add_argument("--target", help="target values, e.g. 0.01,0.99 (a sequence: as --input)")
     exp.add_argument("--lr", type=positive_float, help="learning rate (textbook default 0.5)")
+    exp.add_argument(
+        "--loss", choices=sorted(LOSSES), help="loss (default: the model's, else squared error)"
+    )
+    exp.add_argument(
+        "--arithmetic", action="store_true", help="write each delta and update with its numbers"
+    )
+    exp.add_argument(
+        "--cell", default="elman", choices=["elman", "lstm", "gru"], help="cell for bptt/tbptt"
+    )
+    exp.add_argument(
+        "--length", type=int_at_least(1), default=4, help="time steps of the recurrent example"
+    )
+    exp.add_argument("--k1", type=int_at_least(1), default=2, help="tbptt: steps per update")
+    exp.add_argument("--k2", type=int_at_least(1), help="tbptt: steps backpropagated (≥ k1)")
+    exp.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the tiny nets")
+    exp.add_argument(
+        "--frozen",
+        action="store_true",
+        help="rtrl: keep the weights frozen over the sequence and update once at the end "
+        "(Σ e_t P_t is then full BPTT's gradient) instead of after every step",
+    )
+    exp.add_argument("--out", help="write the trace to this file (atomically) instead of stdout")
     exp.set_defaults(func=cmd_explain)
 
     add_export_parser(sub)
+    add_diagnose_parser(sub)
 
     ds = sub.add_parser("datasets", help="list the built-in datasets")
     ds.add_argument("--json", action="store_true")
@@ -216,6 +258,11 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
             print(line)
     elif command in ("sample", "explain"):
         print(result["text"].rstrip("\n"))
+    elif command == "diagnose":
+        print(result["table"])
+        for key in ("csv", "report"):
+            if key in result:
+                print(f"{key + ':':8s} {result[key]}")
     elif command == "compare":
         print(result["table"])
         print(f"\nresults: {result['csv']}\nreport:  {result['report']}")

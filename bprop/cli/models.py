@@ -149,6 +149,8 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
     """``bprop explain``: a step-by-step trace of a small network's training."""
     from bprop.explain import explain
 
+    if args.frozen and args.algorithm != "rtrl":
+        raise CLIError("--frozen applies to --algorithm rtrl only")
     text = explain(
         network=args.network,
         method=args.method,
@@ -157,5 +159,20 @@ def cmd_explain(args: argparse.Namespace) -> dict[str, Any]:
         lr=args.lr,
         inputs=args.input,
         targets=args.target,
+        algorithm=args.algorithm,
+        loss=args.loss,
+        arithmetic=args.arithmetic,
+        cell=args.cell,
+        T=args.length,
+        k1=args.k1,
+        k2=args.k2,
+        seed=args.seed,
+        realtime=not args.frozen,
     )
+    if args.out:
+        from bprop.modelfile.atomic import write_atomically
+
+        data = text.encode("utf-8")
+        write_atomically(args.out, lambda fh: fh.write(data))
+        return {"text": f"wrote {args.out}"}
     return {"text": text}

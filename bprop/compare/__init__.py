@@ -34,6 +34,15 @@ Example::
     4
     >>> print(format_summary(summarize(rows)))  # doctest: +SKIP
 
+A method may carry its own hyper-parameters (``"adam:lr=2e-3"``, :mod:`bprop.compare.methods`),
+and :func:`bprop.compare.search.search_lr` finds each method's best learning rate on seeds kept
+apart from the comparison's, so every method is shown at its best. Runs of one seed pair up
+across methods, and :func:`bprop.compare.stats.paired_tests` gives each method's Wilcoxon
+signed-rank test against the best one; :mod:`bprop.compare.tables` writes the summary as
+Markdown and LaTeX. :func:`bprop.compare.sequence.run_sequence_grid` compares the recurrent
+gradient algorithms — full BPTT, truncated BPTT(k1, k2), RTRL — on one sequence task, against
+updates, wall time and memory.
+
 The package: :mod:`bprop.compare.grid` plans and runs the grid, :mod:`bprop.compare.runs`
 trains one network of it (in a worker process), :mod:`bprop.compare.summary` reduces and
 formats the rows, :mod:`bprop.compare.results` writes and reads them as CSV.

@@ -82,11 +82,11 @@ def plan_grid(
 ) -> tuple[list[tuple[str, str, bool]], list[tuple[str, str]]]:
     """Which (method, schedule) pairs run, each with its mismatch flag, and which are skipped
     (full-batch rules on online/mini-batch updates without ``allow_full_batch_mismatch``)."""
-    from bprop.optim.methods import make_rule
+    from bprop.compare.methods import make
 
     run, skipped = [], []
     for m in methods:
-        full = make_rule(m).requires_full_batch
+        full = make(m, {}).requires_full_batch
         for s in schedules:
             if s not in SCHEDULES:
                 raise ValueError(f"unknown schedule {s!r}; choose from {SCHEDULES}")

@@ -13,7 +13,7 @@ CSV_COLUMNS: dict[str, str] = {
     "method": "update rule name (bprop.optim.methods.METHODS)",
     "schedule": "online, minibatch or batch",
     "seed": "seed of the initial weights, the data order and the validation split",
-    "lr": "learning rate given to the rule (empty: the rule's default)",
+    "lr": "learning rate the rule used, its default included (empty: the rule has none)",
     "success": "1 if the training loss reached target_loss, else 0",
     "epochs_to_target": "first epoch with training loss <= target_loss (empty: not reached)",
     "seconds_to_target": "training seconds up to the end of that epoch (empty: not reached)",
@@ -25,6 +25,8 @@ CSV_COLUMNS: dict[str, str] = {
     "seconds": "total training seconds",
     "stopped_because": "target_loss, epochs or diverged",
     "full_batch_mismatch": "1 if a full-batch rule ran on online/mini-batch updates",
+    "updates": "weight updates made (sequence comparisons; empty otherwise)",
+    "peak_memory_mb": "peak MB allocated while training (sequence comparisons; empty otherwise)",
 }
 
 
@@ -35,7 +37,8 @@ def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> str:
     ``success`` (1/0), ``epochs_to_target``, ``seconds_to_target`` (empty when the target was
     not reached), ``train_loss``, ``val_loss``, ``train_accuracy``, ``val_accuracy`` (the final
     values; empty when not applicable), ``epochs``, ``seconds``, ``stopped_because``
-    (``target_loss``, ``epochs`` or ``diverged``), ``full_batch_mismatch`` (1/0).
+    (``target_loss``, ``epochs`` or ``diverged``), ``full_batch_mismatch`` (1/0), ``updates``
+    and ``peak_memory_mb`` (filled by :func:`bprop.compare.sequence.run_sequence_grid`).
     Floats are written with ``repr`` precision, so medians recomputed from the file equal
     :func:`summarize`'s. Returns the path.
     """

@@ -16,8 +16,8 @@ def warm_up(job: dict[str, Any]) -> None:
     """Run one throwaway epoch on a few examples, once per process and configuration, so
     that one-off costs (loading the compiled online kernel, first BLAS calls) are not timed."""
     import bprop as bp
+    from bprop.compare.methods import make
     from bprop.losses import get_loss
-    from bprop.optim.methods import make_rule
 
     key = (job["activation"], job["schedule"], job["loss"], job["method"])
     if key in _WARM:
@@ -28,7 +28,7 @@ def warm_up(job: dict[str, Any]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer = bp.Trainer(
-            net, get_loss(job["loss"]), make_rule(job["method"]), job["schedule"], verbose=0
+            net, get_loss(job["loss"]), make(job["method"], {}), job["schedule"], verbose=0
         )
         try:
             trainer.fit(X, y, epochs=1)
@@ -39,8 +39,8 @@ def warm_up(job: dict[str, Any]) -> None:
 def one_run(job: dict[str, Any]) -> dict[str, Any]:
     """Train one network; runs in a worker process. Returns the row (with its curves)."""
     import bprop as bp
+    from bprop.compare.methods import make, rule_lr
     from bprop.losses import get_loss
-    from bprop.optim.methods import make_rule
 
     if job.get("worker"):
         # Ctrl-C in a terminal reaches every process of the group: only the parent stops
@@ -51,7 +51,7 @@ def one_run(job: dict[str, Any]) -> dict[str, Any]:
     hyper = dict(job["hyper"])
     if job["lr"] is not None:
         hyper.setdefault("lr", job["lr"])
-    rule = make_rule(method, **hyper)
+    rule = make(method, hyper)  # a spec's own hyper-parameters (adam:lr=2e-3) win
     net = bp.mlp(
         [X.shape[1], *job["hidden"], job["n_out"]],
         activation=job["activation"],
@@ -90,7 +90,7 @@ def one_run(job: dict[str, Any]) -> dict[str, Any]:
         "method": method,
         "schedule": schedule,
         "seed": seed,
-        "lr": hyper.get("lr"),
+        "lr": rule_lr(rule),  # the rate actually used, defaults included
         "success": te is not None,
         "epochs_to_target": te,
         "seconds_to_target": hist.seconds[te - 1] if te is not None else None,

@@ -39,7 +39,8 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     succeeded); the medians over all runs of the final ``train_loss``, ``val_loss``,
     ``train_accuracy``, ``val_accuracy``; ``diverged`` (runs that diverged); ``flag``:
     ``"full-batch rule on <schedule> updates"`` for a mismatch that ran, ``"skipped: …"`` for
-    one that was skipped (those have ``runs`` = 0).
+    one that was skipped (those have ``runs`` = 0; the reason is the grid's
+    ``config["skip_reasons"]["method/schedule"]`` when it gives one).
 
     Accepts the rows of :func:`run_grid` or of :func:`read_csv` (strings are converted).
     """
@@ -73,6 +74,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "flag": f"full-batch rule on {schedule} updates" if mismatch else "",
             }
         )
+    reasons = getattr(rows, "config", {}).get("skip_reasons", {})
     for method, schedule in getattr(rows, "skipped", []):
         out.append(
             {
@@ -96,7 +98,8 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                     )
                 ),
                 "diverged": 0,
-                "flag": f"skipped: full-batch rule on {schedule} updates "
+                "flag": reasons.get(f"{method}/{schedule}")
+                or f"skipped: full-batch rule on {schedule} updates "
                 "(allow_full_batch_mismatch / --allow-mismatch runs it)",
             }
         )

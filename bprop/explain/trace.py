@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +24,8 @@ from typing import Any
 import numpy as np
 
 #: the largest network ``explain`` traces: units per layer and weights in all
-MAX_UNITS = 12
-MAX_WEIGHTS = 400
+MAX_UNITS = 64
+MAX_WEIGHTS = 5000
 
 
 class ExplainError(ValueError):
@@ -45,9 +46,13 @@ def _check_network(net: Any) -> tuple[list[Any], list[Any]]:
         elif isinstance(layer, Activation):
             acts.append(layer)
         else:
+            hint = {
+                "Recurrent": " (trace it with --algorithm bptt, tbptt or rtrl)",
+                "SettlingNetwork": " (trace it with --algorithm almeida-pineda)",
+            }.get(type(layer).__name__, "")
             raise ExplainError(
                 f"explain traces stacks of Dense layers and element-wise activations; layer {i} "
-                f"is a {type(layer).__name__}"
+                f"is a {type(layer).__name__}{hint}"
             )
     if not dense:
         raise ExplainError("the network has no Dense layer")
@@ -70,15 +75,11 @@ def _parse_vector(v: Any, size: int, name: str) -> np.ndarray:
         except ValueError as err:
             raise ExplainError(f"--{name} takes comma-separated numbers, got {v!r}") from err
     arr = np.asarray(v, np.float64).reshape(1, -1) if np.ndim(v) <= 1 else np.asarray(v, float)
-    if arr.shape[1] != size:
+    if size >= 0 and arr.shape[1] != size:
         raise ExplainError(f"the {name} has {arr.shape[1]} values; the network needs {size}")
+    if not np.all(np.isfinite(arr)):
+        raise ExplainError(f"the {name} holds NaN or infinite values: give finite numbers")
     return arr
-
-
-def _is_rprop(rule: Any) -> bool:
-    from bprop.optim.rprop import Rprop
-
-    return isinstance(rule, Rprop)
 
 
 @dataclass
@@ -101,6 +102,9 @@ class Explanation:
     title: str
     summary: str
     steps: list[list[Section]]
+    step_label: str = "Step"
+    #: the network to draw (a :class:`bprop.explain.diagram.Diagram`), for the HTML page
+    diagram: Any = None
 
 
 def gather(
@@ -110,6 +114,8 @@ def gather(
     lr: float | None = None,
     inputs: Any = None,
     targets: Any = None,
+    loss: Any = None,
+    arithmetic: bool = False,
     **hyper: Any,
 ) -> Explanation:
     """Train for ``steps`` steps and collect every value static backpropagation computes.
@@ -123,23 +129,29 @@ def gather(
         lr: learning rate (default: 0.5 for the textbook example, else the rule's default).
         inputs, targets: one example (or a few, one per row) as numbers or a comma-separated
             string; required for a user's network, default 0.05,0.10 → 0.01,0.99 otherwise.
+        loss: a loss name or object; default the loss saved with the network, else the
+            textbook's ½ Σ (t − o)² (:class:`bprop.SquaredError`).
+        arithmetic: also write every delta and every weight change with its numbers.
         hyper: other hyper-parameters for :func:`bprop.optim.methods.make_rule`.
     """
     from bprop import textbook
+    from bprop.explain.weights import feedforward_weight_section
+    from bprop.losses import SquaredError, get_loss
     from bprop.optim.methods import make_rule
 
     if int(steps) < 1:
         raise ExplainError(f"steps must be at least 1, got {steps}")
-    net, source, textbook_net = _network(network)
+    net, source, textbook_net, saved_loss = _network(network)
     dense, acts = _check_network(net)
+    loss_fn = get_loss(loss) if loss is not None else saved_loss or SquaredError()
     if textbook_net:
         x = textbook.INPUTS if inputs is None else _parse_vector(inputs, 2, "input")
-        t = textbook.TARGETS if targets is None else _parse_vector(targets, 2, "target")
+        t = textbook.TARGETS if targets is None else _parse_targets(targets, 2, loss_fn)
     else:
         if inputs is None or targets is None:
             raise ExplainError("a user's network needs --input and --target values")
         x = _parse_vector(inputs, dense[0].n_in, "input")
-        t = _parse_vector(targets, dense[-1].n_out, "target")
+        t = _parse_targets(targets, dense[-1].n_out, loss_fn)
     if x.shape[0] != t.shape[0]:
         raise ExplainError(f"{x.shape[0]} input rows but {t.shape[0]} target rows")
     if lr is None and textbook_net:
@@ -154,8 +166,8 @@ def gather(
         ]
     )
     summary = (
-        f"Update rule: {rule!r} ({method}); {steps} step(s); loss E = ½ Σ (t − o)² over outputs"
-        + (" and examples" if x.shape[0] > 1 else "")
+        f"Update rule: {rule!r} ({method}); {steps} step(s); loss E = {_loss_text(loss_fn)}"
+        + (" (over the examples)" if x.shape[0] > 1 else "")
         + f". Layers: {layers}."
     )
     state = rule.init(net.space.params)
@@ -163,33 +175,84 @@ def gather(
     for step in range(1, int(steps) + 1):
         before_state = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in state.items()}
         biases_before = [d.params["b"].copy() if d.bias else None for d in dense]
-        r = textbook.trace(net, x, t, lr=lr or 0.0, rule=rule, state=state)
+        r = textbook.trace(net, x, t, lr=lr or 0.0, rule=rule, state=state, loss=loss_fn)
         state = r["state"]
-        ctx = _StepContext(dense, x, t, r, names)
-        weights = _weights_section(ctx, rule, before_state, state, biases_before, net.space)
+        ctx = _StepContext(dense, x, t, r, names, loss_fn, acts)
+        weights = feedforward_weight_section(
+            ctx, rule, before_state, state, biases_before, net.space
+        )
         if step == 1:
             frozen = [f"layer {i + 1}" for i, d in enumerate(dense) if d.bias and "b" in d.frozen]
             if frozen:
                 weights.notes.append(f"Biases of {', '.join(frozen)} are fixed (not trained).")
-        all_steps.append([_forward_section(ctx), _error_section(ctx), _delta_section(ctx), weights])
-    return Explanation(f"Backpropagation, step by step: {source}", summary, all_steps)
+        sections = [_forward_section(ctx), _error_section(ctx), _delta_section(ctx), weights]
+        if arithmetic:
+            from bprop.explain.arithmetic import arithmetic_section
+
+            sections.append(arithmetic_section(ctx, rule, before_state, state, biases_before, net))
+        all_steps.append(sections)
+    title = f"Backpropagation, step by step: {source}"
+    return Explanation(title, summary, all_steps, diagram=_diagram(dense, names))
 
 
-def _network(network: Any) -> tuple[Any, str, bool]:
-    """(the network in float64, a phrase naming it, whether it is the textbook example)."""
+def _diagram(dense: list[Any], names: _Names) -> Any:
+    """The layered drawing of the net, with the weights after the last step."""
+    from bprop.explain.diagram import Diagram
+
+    layers = [[names.source(0, i) for i in range(dense[0].n_in)]]
+    edges = []
+    for li, d in enumerate(dense):
+        layers.append([names.unit(li, j) for j in range(d.n_out)])
+        W = d.params["W"]
+        for i in range(d.n_in):
+            for j in range(d.n_out):
+                edges.append((li, i, li + 1, j, names.weight(li, i, j), float(W[i, j])))
+    return Diagram(layers, edges)
+
+
+def _network(network: Any) -> tuple[Any, str, bool, Any]:
+    """(the network in float64, a phrase naming it, whether it is the textbook example, the
+    loss saved with it or None)."""
     import bprop as bp
     from bprop import textbook
 
     if network is None:
-        return textbook.network(), "the textbook 2-2-2 example (Mazur 2015)", True
+        return textbook.network(), "the textbook 2-2-2 example (Mazur 2015)", True, None
+    saved_loss = None
     if isinstance(network, (str, os.PathLike)):
+        from bprop.io import load_checkpoint
+
         with bp.backend.default_dtype("float64"):
-            net = bp.load(network)
+            ck = load_checkpoint(network)
+        net, saved_loss = ck.net, ck.loss
         source = f"the network in {os.fspath(network)}"
     else:
-        net, source = network, "the given network"
+        net, source = copy.deepcopy(network), "the given network"  # traced on a copy
     net.astype(np.float64)
-    return net, source, False
+    return net, source, False, saved_loss
+
+
+def _loss_text(loss: Any) -> str:
+    from bprop.losses import SquaredError
+
+    if isinstance(loss, SquaredError):
+        return "½ Σ (t − o)² over outputs" + (" ÷ N" if loss.reduction == "mean" else "")
+    return f"{type(loss).__name__}(reduction={loss.reduction!r})"
+
+
+def _parse_targets(v: Any, size: int, loss: Any) -> np.ndarray:
+    """Targets as numbers per output, or (for a classifier's loss) class labels."""
+    from bprop.losses import SoftmaxCrossEntropy
+
+    if isinstance(loss, SoftmaxCrossEntropy) and size > 1:
+        arr = np.atleast_1d(_parse_vector(v, -1, "target").ravel()) if isinstance(v, str) else None
+        labels = np.asarray(v if arr is None else arr)
+        if labels.ndim == 1 and labels.size and np.all(labels == np.round(labels)):
+            if labels.size != size or not np.all((labels == 0) | (labels == 1)):
+                if labels.min() < 0 or labels.max() >= size:
+                    raise ExplainError(f"class labels must be 0 … {size - 1}, got {labels}")
+                return np.eye(size)[labels.astype(np.int64)]
+    return _parse_vector(v, size, "target")
 
 
 class _Names:
@@ -219,6 +282,14 @@ class _StepContext:
     t: np.ndarray
     r: dict[str, Any]
     names: _Names
+    loss: Any = None
+    acts: list[Any] = field(default_factory=list)
+
+    @property
+    def squared(self) -> bool:
+        from bprop.losses import SquaredError
+
+        return isinstance(self.loss, SquaredError) or self.loss is None
 
     def example(self, n: int) -> list[str]:
         """The leading "example" cell, present when several examples are traced."""
@@ -242,88 +313,40 @@ def _forward_section(c: _StepContext) -> Section:
 
 def _error_section(c: _StepContext) -> Section:
     o, last = c.r["outputs"], len(c.dense) - 1
+    last_col = c.r["errors"] if c.squared else c.r["output_gradient"]
     rows = [
-        [*c.example(n), c.names.unit(last, k), c.t[n, k], o[n, k], c.r["errors"][n, k]]
+        [*c.example(n), c.names.unit(last, k), c.t[n, k], o[n, k], last_col[n, k]]
         for n in range(c.x.shape[0])
         for k in range(o.shape[1])
     ]
-    heads = c.headers("output", "target t", "output o", "error ½(t − o)²")
-    return Section("Error", heads, rows, [("E_total", c.r["total_error"])])
+    head = "error ½(t − o)²" if c.squared else "∂E/∂o"
+    heads = c.headers("output", "target t", "output o", head)
+    notes: list[Any] = [("E_total", c.r["total_error"])]
+    if c.squared and c.loss is not None and c.loss.reduction == "mean":
+        notes.insert(0, "E_total = Σ ½(t − o)² ÷ N (the loss's mean reduction)")
+    elif not c.squared:
+        notes.insert(0, f"E = {_loss_text(c.loss)}; the table shows ∂E/∂o per output.")
+    return Section("Error", heads, rows, notes)
 
 
-def _deltas(c: _StepContext) -> list[Any]:
-    deltas = c.r["deltas"]
-    if len(deltas) < len(c.dense):  # a linear output: δ = ∂E/∂o
-        deltas = [*deltas, c.r["outputs"] - c.t]
-    return deltas
+def output_delta_text(c: _StepContext) -> str:
+    """How the output delta comes from the loss (the formula in words)."""
+    from bprop.losses import SoftmaxCrossEntropy
+
+    act = c.acts[len(c.dense) - 1].name if len(c.acts) >= len(c.dense) else "linear"
+    if c.squared:
+        return "output δ = (o − t)·f′(z)" if act != "linear" else "output δ = o − t"
+    mean = " ÷ N" if c.loss.reduction == "mean" and c.x.shape[0] > 1 else ""
+    if isinstance(c.loss, SoftmaxCrossEntropy) and act == "linear":
+        return f"output δ = softmax(z) − t{mean}"
+    return "output δ = ∂E/∂o · f′(z)"
 
 
 def _delta_section(c: _StepContext) -> Section:
-    rows, deltas, last = [], _deltas(c), len(c.dense) - 1
+    rows, deltas, last = [], c.r["deltas"], len(c.dense) - 1
     for li in range(last, -1, -1):
-        kind = "output δ = (o − t)·f′(z)" if li == last else "hidden δ = (Σ w δ)·f′(z)"
+        kind = output_delta_text(c) if li == last else "hidden δ = (Σ w δ)·f′(z)"
         for n in range(c.x.shape[0]):
             for j in range(c.dense[li].n_out):
                 rows.append([*c.example(n), c.names.unit(li, j), kind, deltas[li][n, j]])
     return Section("Deltas (backward pass)", c.headers("unit", "delta", "δ = ∂E/∂z"), rows)
-
-
-def _weights_section(
-    c: _StepContext, rule: Any, before: dict, after: dict, biases_before: list, space: Any
-) -> Section:
-    rprop, names, deltas = _is_rprop(rule), c.names, _deltas(c)
-    offsets = {(s.layer, s.name): s for s in space.slots}
-    rows = []
-    for li in range(len(c.dense) - 1, -1, -1):
-        d = c.dense[li]
-        g = c.r["weight_gradients"][li]
-        w0, w1 = c.r["weights_before"][li], c.r["weights_after"][li]
-        slot = offsets.get((d, "W"))
-        for j in range(d.n_out):
-            for i in range(d.n_in):
-                row = [names.weight(li, i, j), f"{names.source(li, i)}→{names.unit(li, j)}"]
-                row += [w0[i, j], g[i, j], w1[i, j] - w0[i, j], w1[i, j]]
-                if rprop:
-                    row += _rprop_cells(before, after, slot, (i, j), g[i, j])
-                rows.append(row)
-        if d.bias and "b" not in d.frozen:
-            slot_b, gb, b0, b1 = (
-                offsets.get((d, "b")),
-                deltas[li].sum(axis=0),
-                biases_before[li],
-                d.params["b"],
-            )
-            for j in range(d.n_out):
-                u = names.unit(li, j)
-                row = [f"b[{u}]", f"bias→{u}", b0[j], gb[j], b1[j] - b0[j], b1[j]]
-                if rprop:
-                    row += _rprop_cells(before, after, slot_b, (j,), gb[j])
-                rows.append(row)
-    heads = ["weight", "connection", "before", "∂E/∂w", "change Δw", "after"]
-    notes = []
-    if rprop:
-        heads += ["sign g(t−1)", "p", "step Δ before", "step Δ after"]
-        notes.append(
-            "p = sign(g(t−1)·g(t)): + same sign (Δ grows by η⁺), − sign changed (Δ shrinks "
-            "by η⁻; the gradient is forgotten"
-            + (", the previous change reverted" if rule.variant == "rprop+" else "")
-            + (", reverted only if E rose" if rule.variant == "irprop+" else "")
-            + "), 0 first step or after a forgotten gradient (Δ kept)."
-        )
-    return Section("Gradients and weight changes", heads, rows, notes)
-
-
-def _rprop_cells(before: dict, after: dict, slot: Any, index: tuple, g: float) -> list[Any]:
-    """Sign of g(t−1), p, Δ before and after for one parameter element."""
-    if slot is None:
-        return ["", "", "", ""]
-    flat = slot.offset + int(np.ravel_multi_index(index, slot.shape))
-    prev = float(before["prev_sign"][flat])
-    symbol = {1.0: "+", -1.0: "−", 0.0: "0"}
-    p = float(np.sign(prev * np.sign(g)))
-    return [
-        symbol[float(np.sign(prev))],
-        symbol[p],
-        before["step_size"][flat],
-        after["step_size"][flat],
-    ]

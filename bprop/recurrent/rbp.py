@@ -236,6 +236,9 @@ class SettlingNetwork(Layer):
         self.last_residual = float("nan")
         self.last_adjoint_iterations = 0
         self.last_adjoint_residual = float("nan")
+        #: set to a list to record every iterate of both relaxations (for ``bprop explain``):
+        #: ("forward" | "adjoint", iterate (N, n), residual) per iteration
+        self.iterates: list | None = None
 
     # --- sizes ------------------------------------------------------------------------------
     @property
@@ -280,7 +283,10 @@ class SettlingNetwork(Layer):
             return self._f(xp.add(a, drive, out=a))
 
         tol = self._tol(dtype)
-        x, it, residual = relax(F, x, self.relaxation_rate, tol, self.max_iter)
+        trace = None if self.iterates is None else []
+        x, it, residual = relax(F, x, self.relaxation_rate, tol, self.max_iter, trace=trace)
+        if trace is not None:
+            self.iterates += [("forward", v, r) for v, r in trace]
         self.last_iterations, self.last_residual = it, residual
         if not residual < tol:
             self._fail(
@@ -323,7 +329,10 @@ class SettlingNetwork(Layer):
             return new
 
         tol, max_iter = self._tol(cache.x.dtype), self.adjoint_max_iter or self.max_iter
-        delta, it, residual = relax(F, d * e, self.relaxation_rate, tol, max_iter, scale)
+        trace = None if self.iterates is None else []
+        delta, it, residual = relax(F, d * e, self.relaxation_rate, tol, max_iter, scale, trace)
+        if trace is not None:
+            self.iterates += [("adjoint", v, r) for v, r in trace]
         self.last_adjoint_iterations, self.last_adjoint_residual = it, residual
         if not residual < tol:
             self._fail(

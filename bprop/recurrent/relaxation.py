@@ -34,10 +34,12 @@ def relax(
     tol: float,
     max_iter: int,
     scale: float = 1.0,
+    trace: list | None = None,
 ) -> tuple[Any, int, float]:
     """Relax ``x`` (N, n; updated in place when ρ < 1) towards F's fixed point; returns
     (the last F(x), the iterations run, the final residual). A residual ≥ ``tol`` (or not
-    finite) means the relaxation did not converge; the caller decides what that means."""
+    finite) means the relaxation did not converge; the caller decides what that means.
+    With a list ``trace``, each iteration appends (a copy of F(xᵏ), its residual)."""
     xp = backend.get_xp()
     residual, it = math.inf, 0
     while it < max_iter:
@@ -45,6 +47,8 @@ def relax(
         fx = F(x)
         diff = fx - x
         residual = float(xp.sqrt((diff * diff).sum(axis=1)).max()) / scale if x.size else 0.0
+        if trace is not None:
+            trace.append((fx.copy(), residual))
         if residual < tol:
             return fx, it, residual
         if not math.isfinite(residual):
