@@ -103,8 +103,8 @@ class GRU(Cell):
         dn = g * (1 - z) * (1 - n * n)
         dz = g * (h_prev - n) * z * (1 - z)
         dr = dn * ahn * r * (1 - r)
-        dxp = xp.concatenate([dr, dz, dn], axis=1)
-        dah = xp.concatenate([dr, dz, dn * r], axis=1)
+        dxp = backend.concat([dr, dz, dn], axis=1)
+        dah = backend.concat([dr, dz, dn * r], axis=1)
         self._accumulate_step(x, h_prev, dxp, dah)
         dh_prev = g * z + dah @ self.params["W_hh"]
         return dxp @ self.params["W_ih"], (dh_prev,)

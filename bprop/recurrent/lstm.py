@@ -115,7 +115,7 @@ class LSTM(Cell):
         di = gc * g * i * (1 - i)
         df = gc * c_prev * f * (1 - f)
         dg = gc * i * (1 - g * g)
-        delta = xp.concatenate([di, df, dg, do], axis=1)
+        delta = backend.concat([di, df, dg, do], axis=1)
         self._accumulate_step(x, h_prev, delta, delta)
         return delta @ self.params["W_ih"], (delta @ self.params["W_hh"], gc * f)
 

@@ -44,7 +44,7 @@ def relax(
         it += 1
         fx = F(x)
         diff = fx - x
-        residual = float(xp.sqrt((diff * diff).sum(axis=1)).max()) / scale if x.size else 0.0
+        residual = float(xp.max(xp.sqrt(xp.sum(diff * diff, axis=1)))) / scale if x.size else 0.0
         if residual < tol:
             return fx, it, residual
         if not math.isfinite(residual):

@@ -327,5 +327,5 @@ class RTRL:
         self.reset(X.shape[0], h0)
         total = 0.0
         for t in range(X.shape[1]):
-            total += self.step(X[:, t], Tt[:, t])[1]
+            total += self.step(X[:, t, ...], Tt[:, t, ...])[1]
         return total

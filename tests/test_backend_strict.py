@@ -1,0 +1,182 @@
+"""The backend seam, proven: the reference path of every registered layer, cell and update rule,
+every loss and a few training steps of each schedule run with ``xp`` set to the array-API
+standard's strict namespace (``array_api_strict``), where any NumPy-only call on a model array
+fails, and give the NumPy results to round-off (same seeds, float64).
+
+The tables are keyed by the registry's names (:mod:`bprop.registry`), so a newly registered
+layer, cell or rule without a row here fails :func:`test_the_tables_cover_the_registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import bprop as bp
+from bprop import backend, registry
+from bprop.losses import LOSSES
+
+xps = pytest.importorskip("array_api_strict")
+
+RTOL, ATOL = 1e-12, 1e-13
+
+
+def host(tree: Any) -> Any:
+    """Arrays (of any backend) in nested tuples/lists/dicts as NumPy float64 arrays."""
+    if isinstance(tree, dict):
+        return {k: host(v) for k, v in sorted(tree.items())}
+    if isinstance(tree, list | tuple):
+        return [host(v) for v in tree]
+    if isinstance(tree, float | int | np.floating | np.integer) or tree is None:
+        return tree
+    return np.asarray(backend.to_numpy(tree))
+
+
+def assert_same(a: Any, b: Any, where: str = "") -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif a is None:
+        assert b is None, where
+    else:
+        np.testing.assert_allclose(b, a, rtol=RTOL, atol=ATOL, err_msg=where)
+
+
+def on_both(run: Callable[[], Any]) -> tuple[Any, Any]:
+    """``run()`` under NumPy and under array_api_strict (float64 both), results on the host.
+    Under strict, every array ``run`` returns must be a strict array (it ran there)."""
+    with backend.default_dtype("float64"):
+        ref = host(run())
+        with backend.using("array_api_strict"):
+            out = run()
+            _assert_strict(out)
+            strict = host(out)
+    return ref, strict
+
+
+def _assert_strict(tree: Any) -> None:
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, list | tuple):
+        for v in tree:
+            _assert_strict(v)
+    elif hasattr(tree, "shape"):
+        assert isinstance(tree, type(xps.asarray(0.0))), f"a {type(tree).__name__} escaped the strict run"
+
+
+def data(*shape: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=shape)
+
+
+# --- layers -------------------------------------------------------------------------------
+def _settling() -> bp.Layer:
+    from bprop.recurrent import SettlingNetwork
+
+    return SettlingNetwork(5, 3, output_units=2, init_scale=0.5, rng=4)
+
+
+def _recurrent() -> bp.Layer:
+    from bprop.recurrent import Elman, Recurrent
+
+    return Recurrent(Elman(3, 4, rng=0), fast=False)
+
+
+def _time_distributed() -> bp.Layer:
+    from bprop.recurrent import TimeDistributed
+
+    return TimeDistributed(bp.Dense(3, 2, rng=0))
+
+
+# registered name: (make the layer, input shape)
+LAYERS: dict[str, tuple[Callable[[], bp.Layer], tuple[int, ...]]] = {
+    "BatchNorm": (lambda: bp.BatchNorm(5), (6, 5)),
+    "Dense": (lambda: bp.Dense(5, 4, rng=1), (6, 5)),
+    "Dropout": (lambda: bp.Dropout(0.4, rng=7), (6, 5)),
+    "Identity": (bp.Identity, (6, 5)),
+    "LeakyReLU": (lambda: bp.LeakyReLU(0.1), (6, 5)),
+    "ReLU": (bp.ReLU, (6, 5)),
+    "Recurrent": (_recurrent, (2, 5, 3)),
+    "Sequential": (
+        lambda: bp.Sequential(bp.Dense(5, 4, rng=0), bp.Tanh(), bp.Dense(4, 3, rng=1)),
+        (6, 5),
+    ),
+    "SettlingNetwork": (_settling, (4, 3)),
+    "Sigmoid": (bp.Sigmoid, (6, 5)),
+    "Softmax": (bp.Softmax, (6, 5)),
+    "Tanh": (bp.Tanh, (6, 5)),
+    "TimeDistributed": (_time_distributed, (2, 4, 3)),
+}
+
+
+def forward_backward(layer: bp.Layer, x: np.ndarray, train: bool) -> Any:
+    xb = backend.asarray(x)
+    y, cache = layer.forward(xb, train=train)
+    dx = layer.backward(backend.asarray(data(*y.shape, seed=9)), cache)
+    grads = {f"{i}.{k}": v for i, leaf in enumerate(layer.leaves()) for k, v in leaf.grads.items()}
+    return y, dx, grads
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_forward_backward(name: str, train: bool) -> None:
+    make, shape = LAYERS[name]
+    ref, strict = on_both(lambda: forward_backward(make(), data(*shape), train))
+    assert_same(ref, strict, name)
+
+
+# --- losses ---------------------------------------------------------------------------------
+def _targets(name: str) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    if name == "softmax_cross_entropy":
+        return rng.integers(0, 4, 6)
+    if name == "binary_cross_entropy":
+        return rng.integers(0, 2, (6, 4)).astype(np.float64)
+    return rng.normal(size=(6, 4))
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_loss_value_and_grad(name: str) -> None:
+    y = data(6, 4)
+    if name == "binary_cross_entropy":
+        y = 1 / (1 + np.exp(-y))
+
+    def run() -> Any:
+        t = _targets(name)
+        t = backend.get_xp().asarray(t) if t.dtype.kind == "i" else backend.asarray(t)
+        loss, dy = LOSSES[name]().value_and_grad(backend.asarray(y), t)
+        assert isinstance(loss, float)
+        return [loss, dy]
+
+    ref, strict = on_both(run)
+    assert_same(ref, strict, name)
+
+
+# --- cells (the per-step reference path, through a Recurrent layer) -----------------------
+def _cell(name: str) -> Any:
+    cls = registry.lookup("cell", name)
+    kwargs = {} if name == "Elman" else {"kernel": "numpy"}
+    return cls(3, 4, rng=5, **kwargs)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("name", sorted(registry.table("cell")))
+def test_cell_forward_backward_through_time(name: str, return_sequences: bool) -> None:
+    from bprop.recurrent import Recurrent
+
+    def run() -> Any:
+        rnn = Recurrent(_cell(name), return_sequences=return_sequences, fast=False)
+        x = backend.asarray(data(2, 6, 3))
+        y, cache = rnn.forward(x, train=True)
+        dx = rnn.backward(backend.asarray(data(*y.shape, seed=2)), cache)
+        return y, dx, dict(rnn.grads), cache.dinitial_state
+
+    ref, strict = on_both(run)
+    assert_same(ref, strict, name)
