@@ -180,3 +180,83 @@ def test_cell_forward_backward_through_time(name: str, return_sequences: bool) -
 
     ref, strict = on_both(run)
     assert_same(ref, strict, name)
+
+
+# --- update rules -----------------------------------------------------------------------
+def _rules() -> dict[str, Callable[[], Any]]:
+    from bprop import optim as o
+    from bprop.optim import schedules as s
+
+    per = "update"  # the schedules advance per update here (and per epoch in the loop below)
+    return {
+        "AdaGrad": lambda: o.AdaGrad(0.5),
+        "Adam": lambda: o.Adam(0.05),
+        "BoldDriver": lambda: o.BoldDriver(0.1),
+        "BoldDriver+momentum": lambda: o.BoldDriver(0.1, momentum=0.5),
+        "Chain": lambda: o.Chain(o.ClipByValue(1.0), o.Momentum(0.1, 0.5)),
+        "ClipByGlobalNorm": lambda: o.Chain(o.ClipByGlobalNorm(1.0), o.Adam(0.05)),
+        "ClipByValue": lambda: o.Chain(o.ClipByValue(0.5), o.SGD(0.1)),
+        "Quickprop": lambda: o.Quickprop(0.1),
+        "Quickprop+decay": lambda: o.Quickprop(0.1, decay=0.05),
+        "RMSprop": lambda: o.RMSprop(0.01, rho=0.9),
+        "ReduceOnPlateau": lambda: o.Chain(o.Momentum(0.1, 0.5), o.ReduceOnPlateau(patience=1)),
+        **{f"Rprop({v})": (lambda v=v: o.Rprop(v)) for v in ("rprop+", "rprop-", "irprop+", "irprop-")},
+        "SGD": lambda: o.SGD(0.1),
+        "SGD+momentum": lambda: o.SGD(0.1, momentum=0.9),
+        "SGD+nesterov": lambda: o.SGD(0.1, momentum=0.9, nesterov=True),
+        "Scale": lambda: o.Scale(-0.2),
+        "ScaleByAdagrad": lambda: o.Chain(o.ScaleByAdagrad(), o.Scale(-0.5)),
+        "ScaleByAdam": lambda: o.Chain(o.ScaleByAdam(), o.Scale(-0.05)),
+        "ScaleByBoldDriver": lambda: o.ScaleByBoldDriver(0.1, momentum=0.5),
+        "ScaleByQuickprop": lambda: o.Chain(o.WeightDecay(0.05), o.ScaleByQuickprop(0.1)),
+        "ScaleByRms": lambda: o.Chain(o.ScaleByRms(0.9), o.Scale(-0.01)),
+        "ScaleByRprop": lambda: o.ScaleByRprop("irprop+"),
+        "ScaleBySchedule(constant)": lambda: o.Chain(o.SGD(0.1), s.ScaleBySchedule(s.Constant())),
+        "ScaleBySchedule(step)": lambda: o.Chain(o.SGD(0.1), s.ScaleBySchedule(s.StepDecay(2, 0.5))),
+        "ScaleBySchedule(exponential)": lambda: o.Chain(
+            o.Adam(0.05), s.ScaleBySchedule(s.Exponential(0.9), per)
+        ),
+        "ScaleBySchedule(warmup)": lambda: o.Chain(
+            o.SGD(0.1), s.ScaleBySchedule(s.LinearWarmup(4), per)
+        ),
+        "ScaleBySchedule(cosine)": lambda: o.Chain(
+            o.Adam(0.05), s.ScaleBySchedule(s.Cosine(12, warmup=3), per)
+        ),
+        "Trace": lambda: o.Chain(o.Trace(0.5), o.Scale(-0.1)),
+        "Trace+nesterov": lambda: o.Chain(o.Scale(-0.1), o.Trace(0.5, nesterov=True)),
+        "WeightDecay": lambda: o.Chain(o.WeightDecay(0.05), o.SGD(0.1)),
+    }
+
+
+RULES = _rules()
+_A = data(7, 7, seed=11)
+_A = _A @ _A.T / 7 + np.eye(7)  # symmetric positive definite
+_B = data(7, seed=12)
+
+
+def descend(rule: Any, steps: int = 12) -> Any:
+    """``steps`` updates of ``rule`` on f(w) = ½ wᵀAw − bᵀw (an epoch end every 4 updates,
+    with a validation loss, for the epoch schedules and reduce-on-plateau)."""
+    A, B = backend.asarray(_A), backend.asarray(_B)
+    w = backend.asarray(data(7, seed=13))
+    state = rule.init(w)
+    for i in range(steps):
+        loss = float(0.5 * (w @ (A @ w)) - B @ w)
+        state = rule.apply(A @ w - B, state, w, loss)
+        if i % 4 == 3:
+            state = rule.on_epoch_end(state, {"train_loss": loss, "val_loss": loss})
+    return w, {k: v for k, v in state.items() if not isinstance(v, str | bool)}
+
+
+@pytest.mark.parametrize("scheduled", [False, True])
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_rule_steps(name: str, scheduled: bool) -> None:
+    from bprop.optim import Chain
+    from bprop.optim.schedules import Cosine, ScaleBySchedule
+
+    def make() -> Any:
+        rule = RULES[name]()
+        return Chain(rule, ScaleBySchedule(Cosine(12, warmup=2), "update")) if scheduled else rule
+
+    ref, strict = on_both(lambda: descend(make()))
+    assert_same(ref, strict, name)
