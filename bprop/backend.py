@@ -125,13 +125,13 @@ def default_dtype(dtype: Any) -> Iterator[None]:
 def xp_dtype(dtype: Any = None) -> Any:
     """The current array module's dtype object for a NumPy dtype or name (the default float
     dtype when None): the NumPy dtype itself on NumPy and CuPy, ``xp.float64`` & co. elsewhere."""
-    dt = _dtype if dtype is None else numpy.dtype(dtype)
+    dt = _dtype if dtype is None else np_dtype(dtype)
     return dt if numpy_like() else getattr(_xp, dt.name)
 
 
 def np_dtype(dtype: Any) -> numpy.dtype:
     """The NumPy dtype matching an array's ``dtype`` under any backend."""
-    if isinstance(dtype, numpy.dtype) or _xp is numpy:
+    if numpy_like() or not isinstance(dtype, type(_xp.float64)):  # a NumPy dtype or name
         return numpy.dtype(dtype)
     for name in ("float32", "float64", "int64", "int32", "bool"):
         if dtype == getattr(_xp, name):
@@ -160,7 +160,9 @@ def to_numpy(a: Any) -> numpy.ndarray:
     """Bring an array back to host NumPy (a no-op for NumPy arrays)."""
     if isinstance(a, numpy.ndarray):
         return a
-    get = getattr(a, "get", None)
+    get = getattr(a, "get", None)  # CuPy
+    if get is None and hasattr(a, "__array_namespace__"):  # another array-API namespace
+        return numpy.from_dlpack(a)
     return numpy.asarray(get() if get is not None else a)
 
 
@@ -168,6 +170,11 @@ def concat(arrays: Any, axis: int = 0) -> Any:
     """Join arrays along an axis: the standard's ``concat`` (NumPy ≥ 2), else ``concatenate``."""
     f = getattr(_xp, "concat", None) or _xp.concatenate
     return f(arrays, axis=axis)
+
+
+def copy(a: Any) -> Any:
+    """A copy of an array of any backend (the standard's arrays have no ``.copy()``)."""
+    return a.copy() if hasattr(a, "copy") else _xp.asarray(a, copy=True)
 
 
 def numpy_like() -> bool:

@@ -24,6 +24,18 @@ xps = pytest.importorskip("array_api_strict")
 RTOL, ATOL = 1e-12, 1e-13
 
 
+@pytest.fixture(autouse=True)
+def _no_silent_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A NumPy function given a strict array converts it through ``__array__`` and carries on
+    in NumPy (on Python < 3.12): make that fail, as it does on Python ≥ 3.12 and for arrays
+    on a device, so a NumPy-only call on a model array cannot pass unseen."""
+
+    def refuse(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a NumPy function was called on an array_api_strict array")
+
+    monkeypatch.setattr(type(xps.asarray(0.0)), "__array__", refuse)
+
+
 def host(tree: Any) -> Any:
     """Arrays (of any backend) in nested tuples/lists/dicts as NumPy float64 arrays."""
     if isinstance(tree, dict):
@@ -260,3 +272,64 @@ def test_rule_steps(name: str, scheduled: bool) -> None:
 
     ref, strict = on_both(lambda: descend(make()))
     assert_same(ref, strict, name)
+
+
+# --- training steps of each schedule --------------------------------------------------------
+def _examples() -> tuple[np.ndarray, np.ndarray]:
+    X = data(12, 3, seed=21)
+    return X, (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+
+
+def _fit(schedule: Any, loss: str, rule: Any) -> Any:
+    from bprop.train import Trainer
+
+    X, y = _examples()
+    net = bp.Sequential(bp.Dense(3, 4, rng=0), bp.Tanh(), bp.Dense(4, 2, rng=1))
+    trainer = Trainer(net, loss, rule, schedule, verbose=0, seed=3, l2=1e-3)
+    h = trainer.fit(X, y, epochs=2, validation_data=(X[:4], y[:4]))
+    return net.space.params, [*h.train_loss, *h.val_loss]
+
+
+@pytest.mark.parametrize("schedule", ["online", "minibatch", "batch"])
+def test_training_steps_on_examples(schedule: str) -> None:
+    from bprop.train.schedules import get_schedule
+
+    sched = get_schedule(schedule, 5 if schedule == "minibatch" else None)
+    rule = bp.Rprop("irprop+") if schedule == "batch" else bp.SGD(0.1, momentum=0.5)
+    ref, strict = on_both(lambda: _fit(sched, "softmax_cross_entropy", rule))
+    assert_same(ref, strict, schedule)
+    ref, strict = on_both(lambda: _fit(sched, "squared_error", bp.Adam(0.01)))
+    assert_same(ref, strict, schedule)
+
+
+def test_training_steps_on_a_stream_truncated_bptt() -> None:
+    from bprop.recurrent import Recurrent, TimeDistributed
+    from bprop.train import StreamSchedule, Trainer
+
+    stream = np.random.default_rng(0).integers(0, 3, 61)
+
+    def run() -> Any:
+        cell = registry.lookup("cell", "LSTM")(3, 4, rng=0, kernel="numpy")
+        net = bp.Sequential(Recurrent(cell, fast=False), TimeDistributed(bp.Dense(4, 3, rng=1)))
+        trainer = Trainer(net, "cross_entropy", bp.Adam(0.01), StreamSchedule(5, 7, 2), verbose=0)
+        h = trainer.fit(stream[:-1], stream[1:], epochs=2, validation_data=(stream[:-1], stream[1:]))
+        return net.space.params, [*h.train_loss, *h.val_loss]
+
+    ref, strict = on_both(run)
+    assert_same(ref, strict, "stream")
+
+
+def test_training_steps_of_rtrl() -> None:
+    from bprop.recurrent.rtrl import RTRL, rtrl_network
+    from bprop.train import StepSchedule, Trainer
+
+    X = np.sin(np.arange(21) / 4.0)[None, :, None]
+
+    def run() -> Any:
+        rtrl = RTRL(rtrl_network(1, 4, 1, rng=0))
+        trainer = Trainer(rtrl.net, rtrl.loss, bp.SGD(0.05, momentum=0.5), StepSchedule(), verbose=0)
+        h = trainer.fit(X[:, :-1], X[:, 1:], epochs=2, rtrl=rtrl)
+        return rtrl.net.space.params, list(h.train_loss)
+
+    ref, strict = on_both(run)
+    assert_same(ref, strict, "rtrl")

@@ -71,7 +71,10 @@ class Layer:
 
     def zero_grad(self) -> None:
         for g in self.grads.values():
-            g.fill(0)
+            if backend.numpy_like():
+                g.fill(0)
+            else:
+                g[...] = 0
 
     def leaves(self) -> list[Layer]:
         """The leaf layers inside this one (itself, for a leaf)."""
@@ -81,7 +84,7 @@ class Layer:
         """Convert parameters, gradients and buffers to ``dtype`` in place; returns self."""
         for d in (self.params, self.grads, self.buffers):
             for k, v in d.items():
-                d[k] = v.astype(dtype)
+                d[k] = backend.get_xp().astype(v, backend.xp_dtype(dtype))
         self._version += 1
         return self
 
