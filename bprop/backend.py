@@ -172,9 +172,20 @@ def concat(arrays: Any, axis: int = 0) -> Any:
     return f(arrays, axis=axis)
 
 
+def astype(a: Any, dtype: Any) -> Any:
+    """``a`` converted to ``dtype`` (a NumPy dtype or name, or the namespace's own dtype)."""
+    return _xp.astype(a, xp_dtype(dtype))
+
+
 def copy(a: Any) -> Any:
     """A copy of an array of any backend (the standard's arrays have no ``.copy()``)."""
     return a.copy() if hasattr(a, "copy") else _xp.asarray(a, copy=True)
+
+
+def norm64(a: Any) -> float:
+    """The Euclidean norm of all of ``a``, summed in float64."""
+    xp = _xp
+    return float(xp.sqrt(xp.sum(xp.astype(a, xp_dtype("float64")) ** 2)))
 
 
 def numpy_like() -> bool:

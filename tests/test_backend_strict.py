@@ -81,7 +81,9 @@ def _assert_strict(tree: Any) -> None:
         for v in tree:
             _assert_strict(v)
     elif hasattr(tree, "shape"):
-        assert isinstance(tree, type(xps.asarray(0.0))), f"a {type(tree).__name__} escaped the strict run"
+        assert isinstance(tree, type(xps.asarray(0.0))), (
+            f"a {type(tree).__name__} escaped the strict run"
+        )
 
 
 def data(*shape: int, seed: int = 0) -> np.ndarray:
@@ -154,16 +156,24 @@ def _targets(name: str) -> np.ndarray:
     return rng.normal(size=(6, 4))
 
 
-@pytest.mark.parametrize("name", sorted(LOSSES))
-def test_loss_value_and_grad(name: str) -> None:
+# every loss, in each of its forms: (name, constructor arguments, probabilities as outputs)
+LOSS_CASES = [
+    *((name, {"reduction": r}, name == "binary_cross_entropy") for name in LOSSES
+      for r in ("sum", "mean")),
+    ("binary_cross_entropy", {"from_logits": True}, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "kwargs", "probabilities"), LOSS_CASES)
+def test_loss_value_and_grad(name: str, kwargs: dict[str, Any], probabilities: bool) -> None:
     y = data(6, 4)
-    if name == "binary_cross_entropy":
+    if probabilities:
         y = 1 / (1 + np.exp(-y))
 
     def run() -> Any:
         t = _targets(name)
         t = backend.get_xp().asarray(t) if t.dtype.kind == "i" else backend.asarray(t)
-        loss, dy = LOSSES[name]().value_and_grad(backend.asarray(y), t)
+        loss, dy = LOSSES[name](**kwargs).value_and_grad(backend.asarray(y), t)
         assert isinstance(loss, float)
         return [loss, dy]
 
@@ -212,7 +222,10 @@ def _rules() -> dict[str, Callable[[], Any]]:
         "Quickprop+decay": lambda: o.Quickprop(0.1, decay=0.05),
         "RMSprop": lambda: o.RMSprop(0.01, rho=0.9),
         "ReduceOnPlateau": lambda: o.Chain(o.Momentum(0.1, 0.5), o.ReduceOnPlateau(patience=1)),
-        **{f"Rprop({v})": (lambda v=v: o.Rprop(v)) for v in ("rprop+", "rprop-", "irprop+", "irprop-")},
+        **{
+            f"Rprop({v})": (lambda v=v: o.Rprop(v))
+            for v in ("rprop+", "rprop-", "irprop+", "irprop-")
+        },
         "SGD": lambda: o.SGD(0.1),
         "SGD+momentum": lambda: o.SGD(0.1, momentum=0.9),
         "SGD+nesterov": lambda: o.SGD(0.1, momentum=0.9, nesterov=True),
@@ -224,7 +237,9 @@ def _rules() -> dict[str, Callable[[], Any]]:
         "ScaleByRms": lambda: o.Chain(o.ScaleByRms(0.9), o.Scale(-0.01)),
         "ScaleByRprop": lambda: o.ScaleByRprop("irprop+"),
         "ScaleBySchedule(constant)": lambda: o.Chain(o.SGD(0.1), s.ScaleBySchedule(s.Constant())),
-        "ScaleBySchedule(step)": lambda: o.Chain(o.SGD(0.1), s.ScaleBySchedule(s.StepDecay(2, 0.5))),
+        "ScaleBySchedule(step)": lambda: o.Chain(
+            o.SGD(0.1), s.ScaleBySchedule(s.StepDecay(2, 0.5))
+        ),
         "ScaleBySchedule(exponential)": lambda: o.Chain(
             o.Adam(0.05), s.ScaleBySchedule(s.Exponential(0.9), per)
         ),
@@ -287,7 +302,9 @@ def _fit(schedule: Any, loss: str, rule: Any) -> Any:
     net = bp.Sequential(bp.Dense(3, 4, rng=0), bp.Tanh(), bp.Dense(4, 2, rng=1))
     trainer = Trainer(net, loss, rule, schedule, verbose=0, seed=3, l2=1e-3)
     h = trainer.fit(X, y, epochs=2, validation_data=(X[:4], y[:4]))
-    return net.space.params, [*h.train_loss, *h.val_loss]
+    predicted = net.predict(X, batch_size=5)  # a NumPy array, whatever the backend
+    assert isinstance(predicted, np.ndarray)
+    return net.space.params, [*h.train_loss, *h.val_loss], backend.asarray(predicted)
 
 
 @pytest.mark.parametrize("schedule", ["online", "minibatch", "batch"])
@@ -312,7 +329,9 @@ def test_training_steps_on_a_stream_truncated_bptt() -> None:
         cell = registry.lookup("cell", "LSTM")(3, 4, rng=0, kernel="numpy")
         net = bp.Sequential(Recurrent(cell, fast=False), TimeDistributed(bp.Dense(4, 3, rng=1)))
         trainer = Trainer(net, "cross_entropy", bp.Adam(0.01), StreamSchedule(5, 7, 2), verbose=0)
-        h = trainer.fit(stream[:-1], stream[1:], epochs=2, validation_data=(stream[:-1], stream[1:]))
+        h = trainer.fit(
+            stream[:-1], stream[1:], epochs=2, validation_data=(stream[:-1], stream[1:])
+        )
         return net.space.params, [*h.train_loss, *h.val_loss]
 
     ref, strict = on_both(run)
@@ -327,9 +346,55 @@ def test_training_steps_of_rtrl() -> None:
 
     def run() -> Any:
         rtrl = RTRL(rtrl_network(1, 4, 1, rng=0))
-        trainer = Trainer(rtrl.net, rtrl.loss, bp.SGD(0.05, momentum=0.5), StepSchedule(), verbose=0)
+        trainer = Trainer(
+            rtrl.net, rtrl.loss, bp.SGD(0.05, momentum=0.5), StepSchedule(), verbose=0
+        )
         h = trainer.fit(X[:, :-1], X[:, 1:], epochs=2, rtrl=rtrl)
         return rtrl.net.space.params, list(h.train_loss)
 
     ref, strict = on_both(run)
     assert_same(ref, strict, "rtrl")
+
+
+# --- the tables cover the registry -------------------------------------------------------
+def _parts(rule: Any) -> list[Any]:
+    return [*getattr(rule, "rules", []), *getattr(rule, "transforms", [])]
+
+
+def test_the_tables_cover_the_registry() -> None:
+    assert set(LAYERS) == set(registry.table("layer")), "add a row to LAYERS for a new layer"
+    used: set[type] = set()
+
+    def collect(rule: Any) -> None:
+        used.add(type(rule))
+        for inner in _parts(rule):
+            collect(inner)
+
+    for make in RULES.values():
+        collect(make())
+    missing = sorted(n for n, cls in registry.table("rule").items() if cls not in used)
+    assert not missing, f"rules without a row in RULES: {missing}"
+    assert set(LOSSES) == {case[0] for case in LOSS_CASES}
+
+
+# --- the backend module itself -------------------------------------------------------------
+def test_using_switches_for_a_block_and_back_even_on_error() -> None:
+    with pytest.raises(RuntimeError, match="inside"):
+        with backend.using("array_api_strict") as xp:
+            assert xp is xps and backend.get_xp() is xps and not backend.numpy_like()
+            raise RuntimeError("inside")
+    assert backend.get_xp() is np and backend.is_numpy()
+    with pytest.raises(ValueError, match="unknown backend 'jax'"):
+        backend.set_backend("jax")
+    assert backend.get_xp() is np
+
+
+@pytest.mark.parametrize("name", ["numpy", "array_api_strict"])
+def test_into_writes_into_out_on_any_namespace(name: str) -> None:
+    with backend.using(name) as xp:
+        x = xp.asarray([-1.0, 0.5, 2.0])
+        out = xp.zeros(3)
+        assert backend.into(xp.maximum, x, 0.0, out=out) is out
+        assert backend.to_numpy(out).tolist() == [0.0, 0.5, 2.0]
+        assert backend.to_numpy(backend.into(xp.negative, x)).tolist() == [1.0, -0.5, -2.0]
+        assert backend.np_dtype(x.dtype) == np.float64 and backend.xp_dtype("float64") == x.dtype

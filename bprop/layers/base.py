@@ -84,7 +84,7 @@ class Layer:
         """Convert parameters, gradients and buffers to ``dtype`` in place; returns self."""
         for d in (self.params, self.grads, self.buffers):
             for k, v in d.items():
-                d[k] = backend.get_xp().astype(v, backend.xp_dtype(dtype))
+                d[k] = backend.astype(v, dtype)
         self._version += 1
         return self
 

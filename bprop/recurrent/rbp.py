@@ -300,8 +300,10 @@ class SettlingNetwork(Layer):
                 f"{tuple(x.shape)}"
             )
         cache = self.relax(x)
-        xp = backend.get_xp()
-        y = cache.x if self._all_outputs else xp.take(cache.x, xp.asarray(self.output_index), axis=1)
+        y = cache.x
+        if not self._all_outputs:
+            xp = backend.get_xp()
+            y = xp.take(y, xp.asarray(self.output_index), axis=1)
         return y, cache
 
     # --- backward: the adjoint relaxation ------------------------------------------------------

@@ -78,7 +78,7 @@ class SequenceCache:
         """The (detached copy of the) state after ``t`` steps; t = 0 is the initial state."""
         if self.fast:
             return self.cell.fast_state(self.ws, t)
-        return tuple(s.copy() for s in self.states[t])
+        return tuple(backend.copy(s) for s in self.states[t])
 
 
 class Recurrent(Layer):
@@ -92,7 +92,7 @@ class Recurrent(Layer):
         stateful: start each forward from the state the previous forward ended in (carried
             over without its gradient), as when a long stream is fed in chunks; the state is
             kept in ``self.state`` and cleared by :meth:`reset_state`.
-        fast: use the fast path (default) or the per-step reference path.
+        fast: the in-place fast path (default; NumPy or CuPy only) or the per-step reference.
         record_grad_norms: record ‖∂L/∂h_t‖ per step during backward.
 
     ``forward(x, train, initial_state=None)`` also takes an explicit initial state (a tuple of
@@ -150,7 +150,7 @@ class Recurrent(Layer):
     def astype(self, dtype: Any) -> Recurrent:
         Layer.astype(self, dtype)
         if self.state is not None:
-            self.state = tuple(s.astype(dtype) for s in self.state)
+            self.state = tuple(backend.astype(s, dtype) for s in self.state)
         return self
 
     # --- forward --------------------------------------------------------------------------
@@ -183,7 +183,6 @@ class Recurrent(Layer):
             state0 = cell.check_state(self.state, N)
         else:
             state0 = cell.init_state(N, xp.result_type(x.dtype, cell.params["W_hh"].dtype))
-        # the fast path works in place with NumPy's API (out=, strides): NumPy or CuPy only
         cache = SequenceCache(self.fast and backend.numpy_like(), T, N, tuple(x.shape))
         if cache.fast:
             ws = cell.fast_begin(x, state0, owner=cache)
