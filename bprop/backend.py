@@ -90,11 +90,12 @@ def using(name: str) -> Iterator[ModuleType]:
         >>> bp.backend.backend_name()
         'numpy'
     """
+    global _xp
     old = _xp
     try:
         yield set_backend(name)
     finally:
-        globals()["_xp"] = old
+        _xp = old
 
 
 def get_dtype() -> numpy.dtype:

@@ -398,3 +398,14 @@ def test_into_writes_into_out_on_any_namespace(name: str) -> None:
         assert backend.to_numpy(out).tolist() == [0.0, 0.5, 2.0]
         assert backend.to_numpy(backend.into(xp.negative, x)).tolist() == [1.0, -0.5, -2.0]
         assert backend.np_dtype(x.dtype) == np.float64 and backend.xp_dtype("float64") == x.dtype
+
+
+def test_the_in_place_fast_path_is_left_to_numpy_like_namespaces() -> None:
+    from bprop.recurrent import LSTM, Recurrent
+
+    with backend.default_dtype("float64"):
+        x = data(2, 3, 3)
+        assert Recurrent(LSTM(3, 4, rng=0)).forward(backend.asarray(x))[1].fast
+        with backend.using("array_api_strict"):
+            y, cache = Recurrent(LSTM(3, 4, rng=0)).forward(backend.asarray(x))
+    assert not cache.fast and y.shape == (2, 3, 4)
