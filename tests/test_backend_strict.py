@@ -204,6 +204,35 @@ def test_cell_forward_backward_through_time(name: str, return_sequences: bool) -
     assert_same(ref, strict, name)
 
 
+# --- the op table's readable online epoch -----------------------------------------------
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("loss", ["softmax_ce", "squared", "mse", "bce", "bce_logits"])
+def test_online_epoch_reference(loss: str, nesterov: bool) -> None:
+    from bprop.ops import online
+
+    sizes, w_off, b_off = np.array([3, 4, 2]), np.array([0, 16]), np.array([12, 24])
+    out_act = online.ACTIVATIONS.index("sigmoid" if loss == "bce" else "identity")
+    acts, alphas = np.array([online.ACTIVATIONS.index("leaky_relu"), out_act]), np.array([0.1, 0])
+    decay = np.r_[np.ones(12), np.zeros(4), np.ones(8), np.zeros(2)]
+    rng = np.random.default_rng(31)
+    labels = loss == "softmax_ce"
+    T = rng.integers(0, 2, (6, 1 if labels else 2))
+    T = T if labels or loss.startswith("bce") else rng.normal(size=(6, 2))
+
+    def run() -> Any:
+        P, V = backend.asarray(data(26, seed=32) * 0.5), backend.asarray(np.zeros(26))
+        Tb = backend.get_xp().asarray(T) if labels else backend.asarray(T)
+        code = online.LOSSES.index(loss)
+        total, right = online.online_epoch(
+            backend.asarray(data(6, 3, seed=33)), Tb, labels, P, V, sizes, w_off, b_off, acts,
+            alphas, code, 0.1, 0.5, nesterov, 1e-3, backend.asarray(decay), None, None, 0.5,
+        )  # fmt: skip
+        return P, V, float(total), int(right)
+
+    ref, strict = on_both(run)
+    assert_same(ref, strict, loss)
+
+
 # --- update rules -----------------------------------------------------------------------
 def _rules() -> dict[str, Callable[[], Any]]:
     from bprop import optim as o
