@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop.backend import get_xp, into, is_numpy, xp_dtype
+from bprop.backend import get_xp, into, numpy_like, xp_dtype
 
 
 def sigmoid(x: Any, out: Any = None) -> Any:
@@ -84,7 +84,7 @@ def relu(x: Any, out: Any = None) -> Any:
 def relu_backward(y: Any, dy: Any, out: Any = None) -> Any:
     xp = get_xp()
     on = y > 0
-    return into(xp.multiply, dy, on if is_numpy() else xp.astype(on, dy.dtype), out=out)
+    return into(xp.multiply, dy, on if numpy_like() else xp.astype(on, dy.dtype), out=out)
 
 
 def leaky_relu(x: Any, alpha: float = 0.01) -> Any:
@@ -149,7 +149,7 @@ def softmax_cross_entropy(y: Any, target: Any) -> tuple[float, Any]:
     if target.ndim == 1:
         rows = xp.arange(y.shape[0])
         loss = float(xp.sum(xp.astype(logsum[:, 0] - z[rows, target], f64)))
-        if is_numpy():
+        if numpy_like():
             p[rows, target] -= 1.0
         else:  # the standard has no fancy-index assignment: subtract the one-hot rows
             p -= xp.astype(target[:, None] == xp.arange(p.shape[1])[None, :], p.dtype)
