@@ -101,7 +101,7 @@ def reference_loss(evaluate: Callable[[], float], params: Any) -> float | None:
     start = float(evaluate())
     saved = backend.copy(params)
     try:
-        params[...] = 0
+        backend.zero(params)
         null = float(evaluate())
     finally:
         params[...] = saved

@@ -71,10 +71,7 @@ class Layer:
 
     def zero_grad(self) -> None:
         for g in self.grads.values():
-            if backend.numpy_like():
-                g.fill(0)
-            else:
-                g[...] = 0
+            backend.zero(g)
 
     def leaves(self) -> list[Layer]:
         """The leaf layers inside this one (itself, for a leaf)."""

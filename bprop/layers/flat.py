@@ -85,10 +85,7 @@ class ParamSpace:
         return self.params.dtype
 
     def zero_grad(self) -> None:
-        if backend.numpy_like():
-            self.grads.fill(0)
-        else:
-            self.grads[...] = 0
+        backend.zero(self.grads)
 
     def slot_of(self, index: int) -> tuple[Slot, tuple[int, ...]]:
         """Which parameter (and which element of it) flat position ``index`` belongs to."""
