@@ -42,6 +42,10 @@ class Layer:
 
     # --- conveniences -------------------------------------------------------------------
     def __call__(self, x: Any) -> Any:
+        """The output for ``x`` in evaluation mode; NumPy data under another backend becomes an
+        array of that backend here, keeping its dtype."""
+        if isinstance(x, np.ndarray) and not backend.is_numpy():
+            x = backend.get_xp().asarray(x)
         return self.forward(x, train=False)[0]
 
     def add_param(self, name: str, value: Any, decay: bool = False) -> None:

@@ -45,3 +45,15 @@ def test_the_in_place_fast_path_is_left_to_numpy_like_namespaces() -> None:
         with backend.using("array_api_strict"):
             y, cache = Recurrent(LSTM(3, 4, rng=0)).forward(backend.asarray(x))
     assert not cache.fast and y.shape == (2, 3, 4)
+
+
+def test_calling_a_layer_converts_numpy_data_at_the_boundary() -> None:
+    import bprop as bp
+
+    x = data(4, 3)
+    with backend.default_dtype("float64"):
+        want = bp.Dense(3, 2, rng=0)(x)
+        with backend.using("array_api_strict"):
+            got = bp.Dense(3, 2, rng=0)(x)  # NumPy in, a strict array out
+    assert not isinstance(got, np.ndarray)
+    np.testing.assert_allclose(backend.to_numpy(got), want, rtol=1e-12)
