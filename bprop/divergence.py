@@ -87,7 +87,7 @@ def check_factor(factor: float | None) -> float | None:
 def copy_state(state: dict[str, Any]) -> dict[str, Any]:
     """A copy of an update rule's state (a dict of arrays and numbers) to restore later:
     rules update their state in place."""
-    return {k: v.copy() if hasattr(v, "copy") else v for k, v in state.items()}
+    return {k: backend.copy(v) if hasattr(v, "shape") else v for k, v in state.items()}
 
 
 def reference_loss(evaluate: Callable[[], float], params: Any) -> float | None:
@@ -99,9 +99,9 @@ def reference_loss(evaluate: Callable[[], float], params: Any) -> float | None:
     restores them bit for bit. Non-finite values are ignored; None if neither is finite.
     """
     start = float(evaluate())
-    saved = params.copy()
+    saved = backend.copy(params)
     try:
-        params.fill(0)
+        backend.zero(params)
         null = float(evaluate())
     finally:
         params[...] = saved
@@ -132,7 +132,8 @@ class DivergenceGuard:
         diverged, or None while it has not."""
         if not math.isfinite(loss):
             return f"the loss became {loss}"
-        if params is not None and not bool(backend.get_xp().isfinite(params).all()):
+        xp = backend.get_xp()
+        if params is not None and not bool(xp.all(xp.isfinite(params))):
             return "the weights became NaN or infinite"
         limit = self.threshold
 

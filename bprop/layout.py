@@ -25,16 +25,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from bprop.backend import get_xp
+
 
 def rows(x: Any) -> tuple[Any, bool]:
     """(N, T, ...) → ((N·T, ...) rows, time_major): rows ordered (t, n) when that is a view of
     x and (n, t) is not, else ordered (n, t) (a view when the memory allows, else a copy)."""
     N, T = x.shape[:2]
     rest = tuple(x.shape[2:])
-    s_n, s_t = x.strides[:2]
+    s_n, s_t = getattr(x, "strides", (0, 0))[:2]  # an array-API array has no strides
     if N > 1 and T > 1 and s_n != T * s_t and s_t == N * s_n:
         return x.swapaxes(0, 1).reshape((T * N, *rest)), True
-    return x.reshape((N * T, *rest)), False
+    return get_xp().reshape(x, (N * T, *rest)), False
 
 
 def unrows(r: Any, N: int, T: int, time_major: bool) -> Any:
@@ -42,7 +44,7 @@ def unrows(r: Any, N: int, T: int, time_major: bool) -> Any:
     rest = tuple(r.shape[1:])
     if time_major:
         return r.reshape((T, N, *rest)).swapaxes(0, 1)
-    return r.reshape((N, T, *rest))
+    return get_xp().reshape(r, (N, T, *rest))
 
 
 def rows_like(a: Any, time_major: bool) -> Any:
@@ -52,4 +54,4 @@ def rows_like(a: Any, time_major: bool) -> Any:
     rest = tuple(a.shape[2:])
     if time_major:
         return a.swapaxes(0, 1).reshape((T * N, *rest))
-    return a.reshape((N * T, *rest))
+    return get_xp().reshape(a, (N * T, *rest))

@@ -99,6 +99,12 @@ def _check_labels(t: np.ndarray, n_classes: int) -> None:
         )
 
 
+def _sum_of_squares(a: Any) -> float:
+    """Σ a², summed in float64."""
+    xp = backend.get_xp()
+    return float(xp.sum(xp.astype(a, backend.xp_dtype("float64"), copy=False) ** 2))
+
+
 def _check_shapes(y: Any, t: Any) -> None:
     if y.shape != t.shape:
         raise ValueError(f"output shape {tuple(y.shape)} does not match target {tuple(t.shape)}")
@@ -117,7 +123,7 @@ class SquaredError(Loss):
         _check_shapes(y, target)
         diff = y - target
         s = self._scale(y)
-        loss = 0.5 * s * float((diff.astype(np.float64, copy=False) ** 2).sum())
+        loss = 0.5 * s * _sum_of_squares(diff)
         if s != 1.0:
             diff *= s
         return loss, diff
@@ -133,7 +139,7 @@ class MeanSquaredError(Loss):
         _check_shapes(y, target)
         diff = y - target
         s = self._scale(y) / y.shape[-1]
-        loss = s * float((diff.astype(np.float64, copy=False) ** 2).sum())
+        loss = s * _sum_of_squares(diff)
         diff *= 2.0 * s
         return loss, diff
 
@@ -202,7 +208,7 @@ class BinaryCrossEntropy(Loss):
             p = xp.clip(y, self.eps, 1 - self.eps)
             per = -(target * xp.log(p) + (1 - target) * xp.log1p(-p))
             grad = (p - target) / (p * (1 - p))
-        loss = s * float(per.astype(np.float64).sum())
+        loss = s * float(xp.sum(xp.astype(per, backend.xp_dtype("float64"))))
         if s != 1.0:
             grad *= s
         return loss, grad

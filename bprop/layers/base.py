@@ -45,6 +45,10 @@ class Layer:
 
     # --- conveniences -------------------------------------------------------------------
     def __call__(self, x: Any) -> Any:
+        """The output for ``x`` in evaluation mode; NumPy data under another backend becomes an
+        array of that backend here, keeping its dtype."""
+        if isinstance(x, np.ndarray) and not backend.is_numpy():
+            x = backend.get_xp().asarray(x)
         return self.forward(x, train=False)[0]
 
     def add_param(self, name: str, value: Any, decay: bool = False) -> None:
@@ -78,7 +82,7 @@ class Layer:
     def zero_grad(self) -> None:
         """Set every gradient of this layer to zero."""
         for g in self.grads.values():
-            g.fill(0)
+            backend.zero(g)
 
     def leaves(self) -> list[Layer]:
         """The leaf layers inside this one (itself, for a leaf)."""
@@ -88,7 +92,7 @@ class Layer:
         """Convert parameters, gradients and buffers to ``dtype`` in place; returns self."""
         for d in (self.params, self.grads, self.buffers):
             for k, v in d.items():
-                d[k] = v.astype(dtype)
+                d[k] = backend.astype(v, dtype)
         self._version += 1
         return self
 

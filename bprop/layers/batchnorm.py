@@ -59,8 +59,8 @@ class BatchNorm(Layer):
                     "BatchNorm in training needs batches of at least 2 examples; "
                     "use mini-batch or batch training, or remove BatchNorm for online training"
                 )
-            mu = x.mean(axis=0)
-            var = x.var(axis=0)
+            mu = xp.mean(x, axis=0)
+            var = xp.var(x, axis=0)
             m = self.momentum
             self.buffers["running_mean"] *= 1 - m
             self.buffers["running_mean"] += m * mu
@@ -74,17 +74,20 @@ class BatchNorm(Layer):
 
     def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
         xhat, inv_std, train = cache
+        xp = get_xp()
         if "gamma" not in self.frozen:
-            self.grads["gamma"] += (dy * xhat).sum(axis=0)
+            self.grads["gamma"] += xp.sum(dy * xhat, axis=0)
         if "beta" not in self.frozen:
-            self.grads["beta"] += dy.sum(axis=0)
+            self.grads["beta"] += xp.sum(dy, axis=0)
         if not need_dx:
             return None
         dxhat = dy * self.params["gamma"]
         if not train:
             return dxhat * inv_std
         n = dy.shape[0]
-        return (inv_std / n) * (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0))
+        return (inv_std / n) * (
+            n * dxhat - xp.sum(dxhat, axis=0) - xhat * xp.sum(dxhat * xhat, axis=0)
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {"n": self.n, "momentum": self.momentum, "eps": self.eps}

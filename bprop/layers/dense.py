@@ -92,7 +92,7 @@ class Dense(Layer):
         if "W" not in self.frozen:
             self.grads["W"] += x.T @ dy
         if self.bias and "b" not in self.frozen:
-            self.grads["b"] += dy.sum(axis=0)
+            self.grads["b"] += backend.get_xp().sum(dy, axis=0)
         return dy @ self.params["W"].T if need_dx else None
 
     def get_config(self) -> dict[str, Any]:

@@ -57,18 +57,18 @@ class ParamSpace:
                     continue
                 self.slots.append(Slot(layer, name, offset, tuple(value.shape)))
                 offset += int(value.size)
-                dtypes.add(np.dtype(value.dtype))
+                dtypes.add(backend.np_dtype(value.dtype))
         if len(dtypes) > 1:
             raise ValueError(f"parameters have mixed dtypes {sorted(map(str, dtypes))}")
-        dtype = dtypes.pop() if dtypes else backend.get_dtype()
+        dtype = backend.xp_dtype(dtypes.pop() if dtypes else None)
         self.params = xp.empty(offset, dtype=dtype)
         self.grads = xp.zeros(offset, dtype=dtype)
         self.decay_mask = xp.zeros(offset, dtype=dtype)
         for s in self.slots:
-            p = self.params[s.offset : s.offset + s.size].reshape(s.shape)
+            p = xp.reshape(self.params[s.offset : s.offset + s.size], s.shape)
             p[...] = s.layer.params[s.name]
             s.layer.params[s.name] = p
-            s.layer.grads[s.name] = self.grads[s.offset : s.offset + s.size].reshape(s.shape)
+            s.layer.grads[s.name] = xp.reshape(self.grads[s.offset : s.offset + s.size], s.shape)
             if s.name in s.layer.decay:
                 self.decay_mask[s.offset : s.offset + s.size] = 1
         # frozen parameters get private gradient arrays (computed or not, never used)
@@ -89,7 +89,7 @@ class ParamSpace:
 
     def zero_grad(self) -> None:
         """Set the whole flat gradient buffer to zero (one fill)."""
-        self.grads.fill(0)
+        backend.zero(self.grads)
 
     def slot_of(self, index: int) -> tuple[Slot, tuple[int, ...]]:
         """Which parameter (and which element of it) flat position ``index`` belongs to."""

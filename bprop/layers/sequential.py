@@ -122,10 +122,11 @@ class Sequential(Layer):
         """
         X = backend.asarray(X, dtype=self.space.dtype)
         if X.ndim == 1:
-            X = X.reshape(1, -1)
+            X = backend.get_xp().reshape(X, (1, -1))
+        n = X.shape[0]
         outs = [
-            backend.to_numpy(self.forward(X[i : i + batch_size])[0])
-            for i in range(0, X.shape[0], batch_size)
+            backend.to_numpy(self.forward(X[i : min(i + batch_size, n), ...])[0])
+            for i in range(0, n, batch_size)
         ]
         return np.concatenate(outs) if outs else np.empty((0, self.n_out or 0))
 

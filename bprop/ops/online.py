@@ -41,21 +41,21 @@ def _loss(code: int, a: Any, t: Any, threshold: float) -> tuple[float, Any, bool
     name = LOSSES[code]
     if name == "softmax_ce":
         label = int(t[0])
-        z = a - a.max()
-        s = xp.exp(z).sum()
+        z = a - xp.max(a)
+        s = xp.sum(xp.exp(z))
         d = xp.exp(z) / s
         d[label] -= 1.0
         return float(xp.log(s) - z[label]), d, int(xp.argmax(a)) == label
     if name == "squared":
-        loss, d = 0.5 * ((a - t) ** 2).sum(), a - t
+        loss, d = 0.5 * xp.sum((a - t) ** 2), a - t
     elif name == "mse":
-        loss, d = ((a - t) ** 2).sum() / a.shape[0], 2.0 * (a - t) / a.shape[0]
+        loss, d = xp.sum((a - t) ** 2) / a.shape[0], 2.0 * (a - t) / a.shape[0]
     elif name == "bce":
         p = xp.clip(a, 1e-7, 1.0 - 1e-7)
-        loss = -(t * xp.log(p) + (1.0 - t) * xp.log1p(-p)).sum()
+        loss = -xp.sum(t * xp.log(p) + (1.0 - t) * xp.log1p(-p))
         d = (p - t) / (p * (1.0 - p))
     else:  # bce_logits: softplus(a) − t a, computed stably
-        loss = (xp.maximum(a, 0.0) + xp.log1p(xp.exp(-abs(a))) - t * a).sum()
+        loss = xp.sum(xp.maximum(a, 0.0) + xp.log1p(xp.exp(-abs(a))) - t * a)
         d = reference.sigmoid(a) - t
     if a.shape[0] == 1:
         right = bool(a[0] > threshold) == bool(t[0] > 0.5)
@@ -67,6 +67,7 @@ def _loss(code: int, a: Any, t: Any, threshold: float) -> tuple[float, Any, bool
 def _activation(code: int, alpha: float) -> tuple[Any, Any]:
     """(forward, backward) of activation ``code`` from the op table's activations."""
     f, df = reference.ACTIVATIONS[ACTIVATIONS[code]]
+    alpha = float(alpha)  # a Python number: the array-API standard takes no NumPy scalars
     if ACTIVATIONS[code] == "leaky_relu":
         return (lambda x: f(x, alpha)), (lambda y, dy: df(y, dy, alpha))
     return f, df
@@ -80,6 +81,7 @@ def online_epoch(
     (see the module docstring). Updates P (and the velocity V, when μ > 0) in place; ``a`` and
     ``d`` are scratch buffers of Σ nₗ values (the fused twin's; unused here). Returns (the
     summed loss, the number of examples classified right)."""
+    xp = get_xp()
     L = sizes.shape[0] - 1
     layers = []
     for k in range(L):
@@ -88,10 +90,11 @@ def online_epoch(
         w = slice(wo, wo + n_in * n_out)
         layers.append((w, slice(bo, bo + n_out), (n_in, n_out), _activation(acts[k], alphas[k])))
     loss_sum, correct = 0.0, 0
-    for x, t in zip(X, T, strict=True):
-        outs = [x]  # a⁰ … aᴸ
+    for i in range(X.shape[0]):
+        t = T[i, ...]
+        outs = [X[i, ...]]  # a⁰ … aᴸ
         for w, b, shape, (f, _) in layers:
-            outs.append(f(outs[-1] @ P[w].reshape(shape) + P[b]))
+            outs.append(f(outs[-1] @ xp.reshape(P[w], shape) + P[b]))
         loss, dy, right = _loss(loss_code, outs[-1], t, threshold)
         loss_sum += loss
         correct += right
@@ -99,12 +102,12 @@ def online_epoch(
         for k in range(L - 1, -1, -1):  # all δ with the weights before the update
             w, _, shape, (_, df) = layers[k]
             deltas[k] = df(outs[k + 1], dy)
-            dy = P[w].reshape(shape) @ deltas[k]
+            dy = xp.reshape(P[w], shape) @ deltas[k]
         for k, (w, b, _, _) in enumerate(layers):
-            gw = (outs[k][:, None] * deltas[k][None, :]).reshape(-1)
+            gw = xp.reshape(outs[k][:, None] * deltas[k][None, :], (-1,))
             for idx, g in ((w, gw), (b, deltas[k])):
                 if l2 > 0.0:
-                    loss_sum += 0.5 * l2 * float((decay[idx] * P[idx] * P[idx]).sum())
+                    loss_sum += 0.5 * l2 * float(xp.sum(decay[idx] * P[idx] * P[idx]))
                     g = g + l2 * decay[idx] * P[idx]
                 step = -lr * g
                 if mu > 0.0:

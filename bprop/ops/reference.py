@@ -37,14 +37,14 @@ from typing import Any
 
 import numpy as np
 
-from bprop.backend import get_xp
+from bprop.backend import get_xp, into, numpy_like, xp_dtype
 
 
 def sigmoid(x: Any, out: Any = None) -> Any:
     """σ(x) = 1 / (1 + e^(−x)), computed as ½ tanh(x/2) + ½ (no overflow for large |x|)."""
     xp = get_xp()
-    out = xp.multiply(x, 0.5, out=out)
-    xp.tanh(out, out=out)
+    out = into(xp.multiply, x, 0.5, out=out)
+    into(xp.tanh, out, out=out)
     out *= 0.5
     out += 0.5
     return out
@@ -53,7 +53,7 @@ def sigmoid(x: Any, out: Any = None) -> Any:
 def sigmoid_backward(y: Any, dy: Any, out: Any = None) -> Any:
     """∂L/∂x = dy · y (1 − y), from the sigmoid's output y."""
     xp = get_xp()
-    out = xp.subtract(1.0, y, out=out)
+    out = into(xp.subtract, 1.0, y, out=out)
     out *= y
     out *= dy
     return out
@@ -61,14 +61,14 @@ def sigmoid_backward(y: Any, dy: Any, out: Any = None) -> Any:
 
 def tanh(x: Any, out: Any = None) -> Any:
     """tanh(x)."""
-    return get_xp().tanh(x, out=out)
+    return into(get_xp().tanh, x, out=out)
 
 
 def tanh_backward(y: Any, dy: Any, out: Any = None) -> Any:
     """∂L/∂x = dy · (1 − y²), from tanh's output y."""
     xp = get_xp()
-    out = xp.multiply(y, y, out=out)
-    xp.subtract(1.0, out, out=out)
+    out = into(xp.multiply, y, y, out=out)
+    into(xp.subtract, 1.0, out, out=out)
     out *= dy
     return out
 
@@ -83,14 +83,14 @@ def relu(x: Any, out: Any = None) -> Any:
         # for big x, of its last axis (broadcast, still faster than the scalar).
         shape = x.shape if x.size <= _ZEROS_MAX_SIZE else x.shape[-1:]
         return np.maximum(x, _zeros(shape, x.dtype), out=out)
-    return get_xp().maximum(x, 0, out=out)
+    return into(get_xp().maximum, x, 0.0, out=out)
 
 
 def relu_backward(y: Any, dy: Any, out: Any = None) -> Any:
     """∂L/∂x = dy where y > 0, else 0 (from the ReLU's output y)."""
     xp = get_xp()
-    out = xp.multiply(dy, y > 0, out=out)
-    return out
+    on = y > 0
+    return into(xp.multiply, dy, on if numpy_like() else xp.astype(on, dy.dtype), out=out)
 
 
 def leaky_relu(x: Any, alpha: float = 0.01) -> Any:
@@ -106,7 +106,7 @@ def leaky_relu_backward(y: Any, dy: Any, alpha: float = 0.01) -> Any:
 def identity(x: Any, out: Any = None) -> Any:
     """x itself, copied (into ``out`` if given)."""
     if out is None:
-        return x.copy()
+        return get_xp().asarray(x, copy=True)
     out[...] = x
     return out
 
@@ -119,27 +119,28 @@ def identity_backward(y: Any, dy: Any, out: Any = None) -> Any:
 def softmax(x: Any, axis: int = -1) -> Any:
     """Numerically stable softmax: subtract the row maximum before exponentiating."""
     xp = get_xp()
-    e = x - x.max(axis=axis, keepdims=True)
-    xp.exp(e, out=e)
-    e /= e.sum(axis=axis, keepdims=True)
+    e = x - xp.max(x, axis=axis, keepdims=True)
+    into(xp.exp, e, out=e)
+    e /= xp.sum(e, axis=axis, keepdims=True)
     return e
 
 
 def softmax_backward(y: Any, dy: Any) -> Any:
     """∂L/∂x of y = softmax(x) over the last axis, in terms of y: ∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ), so
     ∂L/∂x = y ⊙ (dy − Σⱼ dyⱼ yⱼ)."""
-    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+    return y * (dy - get_xp().sum(dy * y, axis=-1, keepdims=True))
 
 
 def row_max(y: Any) -> Any:
     """Row maxima of y (N, K) as a column. NumPy's ``max(axis=1)`` over a few columns is slow (a
     strided reduction); for up to 16 columns an element-wise maximum over the columns is ~5×
     faster."""
+    xp = get_xp()
     if y.shape[1] > 16:
-        return y.max(axis=1, keepdims=True)
-    m = y[:, 0].copy()
+        return xp.max(y, axis=1, keepdims=True)
+    m = xp.asarray(y[:, 0], copy=True)
     for k in range(1, y.shape[1]):
-        get_xp().maximum(m, y[:, k], out=m)
+        into(xp.maximum, m, y[:, k], out=m)
     return m[:, None]
 
 
@@ -154,12 +155,16 @@ def softmax_cross_entropy(y: Any, target: Any) -> tuple[float, Any]:
     sums = (p @ xp.ones(p.shape[1], dtype=p.dtype))[:, None]  # BLAS: faster than .sum
     logsum = xp.log(sums)
     p /= sums
+    f64 = xp_dtype("float64")
     if target.ndim == 1:
         rows = xp.arange(y.shape[0])
-        loss = float((logsum[:, 0] - z[rows, target]).astype(np.float64).sum())
-        p[rows, target] -= 1.0
+        loss = float(xp.sum(xp.astype(logsum[:, 0] - z[rows, target], f64)))
+        if numpy_like():
+            p[rows, target] -= 1.0
+        else:  # the standard has no fancy-index assignment: subtract the one-hot rows
+            p -= xp.astype(target[:, None] == xp.arange(p.shape[1])[None, :], p.dtype)
     else:
-        loss = float(((logsum - z) * target).astype(np.float64).sum())
+        loss = float(xp.sum(xp.astype((logsum - z) * target, f64)))
         p -= target
     return loss, p
 
@@ -203,10 +208,10 @@ def lstm_forward(G: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, col: int) -> Non
     tanh(G[2 * H : 3 * H], out=G[2 * H : 3 * H])  # g
     sigmoid(G[3 * H :], out=G[3 * H :])  # o
     i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]
-    xp.multiply(f, c_prev, out=c)
+    into(xp.multiply, f, c_prev, out=c)
     c += i * g
     tanh(c, out=tc)
-    xp.multiply(o, tc, out=Hs[:, col : col + N])
+    into(xp.multiply, o, tc, out=Hs[:, col : col + N])
 
 
 def lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int) -> None:

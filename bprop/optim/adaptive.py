@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from bprop.backend import get_xp
+from bprop.backend import get_xp, into
 from bprop.ops.numba import njit
 from bprop.optim.base import Alias, State, UpdateRule, check_lr
 from bprop.optim.registry import register
@@ -181,7 +181,7 @@ class ScaleByAdam(UpdateRule):
         denom = xp.sqrt(v)
         denom /= math.sqrt(bc2)
         denom += self.eps
-        xp.divide(m, denom, out=grads)
+        into(xp.divide, m, denom, out=grads)
         grads *= factor / bc1
         return grads, state
 

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bprop.backend import get_xp
+from bprop.backend import get_xp, into
 from bprop.optim.base import Alias, State, UpdateRule, check_lr
 from bprop.optim.registry import register
 
@@ -120,7 +120,7 @@ class ScaleByBoldDriver(UpdateRule):
             # worse by more than the tolerance: shrink η, undo the trial step, restart momentum
             state["lr"] = lr * self.decrease
             state["prev_loss"] = None
-            xp.negative(v, out=grads)
+            into(xp.negative, v, out=grads)
             v[...] = grads
             return grads, state
         if base is None:  # first step, or retry after a rejection: plain −η·g

@@ -77,7 +77,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bprop.backend import get_xp
+from bprop.backend import get_xp, into
 from bprop.optim.base import Alias, State, UpdateRule
 from bprop.optim.registry import register
 
@@ -161,19 +161,19 @@ class ScaleByRprop(UpdateRule):
                 "params, loss=E)"
             )
         step, prev = state["step_size"], state["prev_sign"]
-        sign = xp.sign(grads, out=grads)  # grads now holds sign(g(t))
+        sign = into(xp.sign, grads, out=grads)  # grads now holds sign(g(t))
         p = sign * prev  # sign of g(t−1)·g(t): +1, −1 or 0
         # Δ ← Δ·(η⁻, 1, η⁺)[p + 1], exactly, by table look-up (masked ufuncs are slow)
-        step *= self._factor_table(step.dtype).take((p + 1).astype(xp.int8))
-        xp.minimum(step, self.delta_max, out=step)
-        xp.maximum(step, self.delta_min, out=step)
+        step *= xp.take(self._factor_table(step.dtype), xp.astype(p + 1, xp.int8))
+        into(xp.minimum, step, self.delta_max, out=step)
+        into(xp.maximum, step, self.delta_min, out=step)
         if self._forgets:
-            keep = xp.minimum(p, 0, out=p)
+            keep = into(xp.minimum, p, 0.0, out=p)
             keep += 1  # 0 where the sign changed, 1 elsewhere
             sign *= keep  # forget g(t) where its sign changed
         prev[...] = sign
-        upd = xp.multiply(sign, step, out=grads)
-        xp.negative(upd, out=upd)  # −sign(g)·Δ; 0 where forgotten
+        upd = into(xp.multiply, sign, step, out=grads)
+        into(xp.negative, upd, out=upd)  # −sign(g)·Δ; 0 where forgotten
         if self._backtracks:
             last = state["prev_update"]
             revert = True
@@ -182,7 +182,7 @@ class ScaleByRprop(UpdateRule):
                 revert = prev_loss is not None and float(loss) > prev_loss
                 state["prev_loss"] = float(loss)
             if revert:
-                changed = xp.subtract(1, keep, out=keep)  # 1 where the sign changed
+                changed = into(xp.subtract, 1.0, keep, out=keep)  # 1 where the sign changed
                 changed *= last
                 upd -= changed  # −Δw(t−1) where the sign changed (upd is 0 there)
             last[...] = upd

@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bprop.backend import get_xp
+from bprop.backend import get_xp, into, numpy_like
 from bprop.optim.base import Chain, State, UpdateRule
 from bprop.optim.registry import register
 
@@ -112,7 +112,7 @@ class ClipByValue(UpdateRule):
         self.limit = float(limit)
 
     def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
-        get_xp().clip(grads, -self.limit, self.limit, out=grads)
+        into(get_xp().clip, grads, -self.limit, self.limit, out=grads)
         return grads, state
 
     def get_config(self) -> dict[str, Any]:
@@ -130,9 +130,11 @@ class ClipByGlobalNorm(UpdateRule):
 
     def update(self, grads: Any, state: State, params: Any, loss: float | None = None):
         xp = get_xp()
-        norm_sq = float(xp.vdot(grads, grads))
+        dot = xp.vdot if numpy_like() else xp.vecdot  # vdot: BLAS on NumPy and CuPy
+        norm_sq = float(dot(grads, grads))
         if math.isinf(norm_sq) and grads.dtype != xp.float64:  # float32 squares overflowed
-            norm_sq = float(xp.vdot(grads.astype(xp.float64), grads.astype(xp.float64)))
+            g64 = xp.astype(grads, xp.float64)
+            norm_sq = float(dot(g64, g64))
         norm = math.sqrt(norm_sq)
         if norm > self.max_norm:
             grads *= self.max_norm / norm

@@ -197,9 +197,10 @@ class Cell(Layer):
         """Per-step weight gradients of the reference path (one outer product per step)."""
         self.grads["W_ih"] += dxp.T @ x
         self.grads["W_hh"] += dah.T @ h_prev
-        self.grads[self.x_bias] += dxp.sum(axis=0)
+        xp = backend.get_xp()
+        self.grads[self.x_bias] += xp.sum(dxp, axis=0)
         if self.h_bias is not None:
-            self.grads[self.h_bias] += dah.sum(axis=0)
+            self.grads[self.h_bias] += xp.sum(dah, axis=0)
 
     # --- the Layer view of one step (for gradcheck) ---------------------------------------
     def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
@@ -212,13 +213,13 @@ class Cell(Layer):
             )
         state = tuple(x[:, D + k * H : D + (k + 1) * H] for k in range(S))
         _, new_state, cache = self.step(x[:, :D], state)
-        return backend.get_xp().concatenate(new_state, axis=1), cache
+        return backend.concat(new_state, axis=1), cache
 
     def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
         H, S = self.n_hidden, len(self.state_names)
         dstate = tuple(dy[:, k * H : (k + 1) * H] for k in range(S))
         dx, dprev = self.step_backward(None, dstate, cache)
-        return backend.get_xp().concatenate((dx, *dprev), axis=1)
+        return backend.concat((dx, *dprev), axis=1)
 
     # --- the fast path --------------------------------------------------------------------
     @property

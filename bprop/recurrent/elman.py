@@ -100,16 +100,17 @@ class Elman(Cell):
 
     def fast_step(self, ws: Any, t: int) -> None:
         a = ws.cols(ws.Hs, t + 1)
-        np.matmul(ws.W, ws.cols(ws.Z, t), out=a)  # [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
+        # [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
+        backend.get_xp().matmul(ws.W, ws.cols(ws.Z, t), out=a)
         ws.forward_op(a, out=a)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         g = bw.dstate[0]
         if dy_t is not None:
             g += dy_t
-        n = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
+        n = backend.norm64(g) if norm else None
         delta = ws.backward_op(ws.cols(ws.Hs, t + 1), g, out=bw.cols(bw.dXP, t))
-        np.matmul(self.params["W_hh"].T, delta, out=g)
+        backend.get_xp().matmul(self.params["W_hh"].T, delta, out=g)
         return n
 
     def get_config(self) -> dict[str, Any]:

@@ -118,8 +118,8 @@ class GRU(Cell):
         dn = g * (1 - z) * (1 - n * n)
         dz = g * (h_prev - n) * z * (1 - z)
         dr = dn * ahn * r * (1 - r)
-        dxp = xp.concatenate([dr, dz, dn], axis=1)
-        dah = xp.concatenate([dr, dz, dn * r], axis=1)
+        dxp = backend.concat([dr, dz, dn], axis=1)
+        dah = backend.concat([dr, dz, dn * r], axis=1)
         self._accumulate_step(x, h_prev, dxp, dah)
         dh_prev = g * z + dah @ self.params["W_hh"]
         return dxp @ self.params["W_ih"], (dh_prev,)
@@ -136,16 +136,17 @@ class GRU(Cell):
 
     def fast_step(self, ws: Any, t: int) -> None:
         N = ws.N
-        np.matmul(self.params["W_hh"], ws.cols(ws.Hs, t), out=ws.AH[t])  # W_hh h_{t-1}
+        # W_hh h_{t-1}
+        backend.get_xp().matmul(self.params["W_hh"], ws.cols(ws.Hs, t), out=ws.AH[t])
         ws.forward_op(ws.AH[t], ws.G[t], self.params["b_hh"], ws.XP, t * N, ws.Hs, (t + 1) * N)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         g = bw.dstate[0]
         if dy_t is not None:
             g += dy_t
-        nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
+        nrm = backend.norm64(g) if norm else None
         col = (t % bw.steps) * ws.N  # δˣ, δʰ into the ring; g ← g ⊙ z
         ws.backward_op(ws.G[t], ws.AH[t], ws.Hs, t * ws.N, g, bw.dXP, bw.dAH, col)
-        np.matmul(self.params["W_hh"].T, bw.cols(bw.dAH, t), out=ws.WdAH)
+        backend.get_xp().matmul(self.params["W_hh"].T, bw.cols(bw.dAH, t), out=ws.WdAH)
         g += ws.WdAH  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
         return nrm

@@ -115,7 +115,7 @@ class LSTM(Cell):
         di = gc * g * i * (1 - i)
         df = gc * c_prev * f * (1 - f)
         dg = gc * i * (1 - g * g)
-        delta = xp.concatenate([di, df, dg, do], axis=1)
+        delta = backend.concat([di, df, dg, do], axis=1)
         self._accumulate_step(x, h_prev, delta, delta)
         return delta @ self.params["W_ih"], (delta @ self.params["W_hh"], gc * f)
 
@@ -142,7 +142,7 @@ class LSTM(Cell):
 
     def fast_step(self, ws: Any, t: int) -> None:
         z, G, c_prev, c, tc = self._step_views(ws)[t]
-        np.matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
+        backend.get_xp().matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
         # gates, c_t, tanh c_t; h_t into the rows of Z that hold it (ws.Hs = Z[D : D + H])
         ws.forward_op(G, c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
 
@@ -153,13 +153,13 @@ class LSTM(Cell):
         gh, gc = bw.dstate
         if dy_t is not None:
             gh += dy_t
-        nrm = float(np.sqrt((gh.astype(np.float64) ** 2).sum())) if norm else None
+        nrm = backend.norm64(gh) if norm else None
         _, G, c_prev, _, tc = self._step_views(ws)[t]
         ws.backward_op(G, tc, c_prev, gh, gc, bw.dXP, (t % bw.steps) * ws.N)  # δ, gc ← ∂L/∂c_{t-1}
         # ∂L/∂h_{t-1} = W_hhᵀ δ, with the current weights (as the other cells and the reference
         # step: truncated BPTT backpropagates stored chunks after updates); BLAS reads the
         # transposed view where it lies
-        np.matmul(self.params["W_hh"].T, bw.cols(bw.dXP, t), out=gh)
+        backend.get_xp().matmul(self.params["W_hh"].T, bw.cols(bw.dXP, t), out=gh)
         return nrm
 
     def get_config(self) -> dict[str, Any]:

@@ -249,7 +249,7 @@ class SettlingNetwork(Layer):
     def _tol(self, dtype: Any) -> float:
         if self.tol is not None:
             return self.tol
-        return 1e-10 if np.dtype(dtype).itemsize >= 8 else 1e-5
+        return 1e-10 if backend.np_dtype(dtype).itemsize >= 8 else 1e-5
 
     def effective_W(self) -> Any:
         """W with the mask applied (the weights the dynamics actually use)."""
@@ -272,15 +272,15 @@ class SettlingNetwork(Layer):
         xp = backend.get_xp()
         p = self.params
         W = self.effective_W()
-        dtype = np.result_type(u.dtype, W.dtype)
+        dtype = xp.result_type(u.dtype, W.dtype)
         drive = u @ p["U"].T
         drive += p["b"]  # U u + b, constant during the relaxation
         x = xp.zeros((u.shape[0], self.n_units), dtype=dtype)
         a = xp.empty_like(x)
 
         def F(x: Any) -> Any:  # f(W x + U u + b), row by row
-            xp.matmul(x, W.T, out=a)
-            return self._f(xp.add(a, drive, out=a))
+            backend.into(xp.matmul, x, W.T, out=a)
+            return self._f(backend.into(xp.add, a, drive, out=a))
 
         tol = self._tol(dtype)
         trace = None if self.iterates is None else []
@@ -307,7 +307,10 @@ class SettlingNetwork(Layer):
                 f"{tuple(x.shape)}"
             )
         cache = self.relax(x)
-        y = cache.x if self._all_outputs else cache.x[:, self.output_index]
+        y = cache.x
+        if not self._all_outputs:
+            xp = backend.get_xp()
+            y = xp.take(y, xp.asarray(self.output_index), axis=1)
         return y, cache
 
     # --- backward: the adjoint relaxation ------------------------------------------------------
@@ -316,8 +319,8 @@ class SettlingNetwork(Layer):
         xp = backend.get_xp()
         W = self.effective_W()
         d = self._df(cache.x, xp.ones_like(cache.x))  # f′(a*) from f(a*)
-        enorm = xp.sqrt((e * e).sum(axis=1))
-        scale = float(enorm.max()) if e.size else 0.0
+        enorm = xp.sqrt(xp.sum(e * e, axis=1))
+        scale = float(xp.max(enorm)) if e.size else 0.0
         if scale == 0.0:
             self.last_adjoint_iterations, self.last_adjoint_residual = 0, 0.0
             return xp.zeros_like(e)
@@ -350,14 +353,18 @@ class SettlingNetwork(Layer):
             e = dy
         else:
             e = xp.zeros_like(cache.x)
-            e[:, self.output_index] = dy
+            if backend.numpy_like():
+                e[:, self.output_index] = dy
+            else:  # the array-API standard has no fancy-index assignment
+                for j, i in enumerate(self.output_index.tolist()):
+                    e[:, i] = dy[:, j]
         delta = self.adjoint(e, cache)
         gW = delta.T @ cache.x
         if self.mask is not None:
             gW *= self.mask
         self.grads["W"] += gW
         self.grads["U"] += delta.T @ cache.u
-        self.grads["b"] += delta.sum(axis=0)
+        self.grads["b"] += xp.sum(delta, axis=0)
         return delta @ self.params["U"] if need_dx else None
 
     # --- persistence --------------------------------------------------------------------------

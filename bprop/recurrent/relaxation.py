@@ -46,9 +46,9 @@ def relax(
         it += 1
         fx = F(x)
         diff = fx - x
-        residual = float(xp.sqrt((diff * diff).sum(axis=1)).max()) / scale if x.size else 0.0
+        residual = float(xp.max(xp.sqrt(xp.sum(diff * diff, axis=1)))) / scale if x.size else 0.0
         if trace is not None:
-            trace.append((fx.copy(), residual))
+            trace.append((backend.copy(fx), residual))
         if residual < tol:
             return fx, it, residual
         if not math.isfinite(residual):

@@ -201,7 +201,7 @@ class RTRL:
     # --- size ---------------------------------------------------------------------------------
     def cost(self, batch: int = 1) -> dict[str, int]:
         """:func:`rtrl_cost` for this network."""
-        itemsize = np.dtype(self.cell.params["W_hh"].dtype).itemsize
+        itemsize = backend.np_dtype(self.cell.params["W_hh"].dtype).itemsize
         return rtrl_cost(self.cell.n_in, self.cell.n_hidden, batch, itemsize)
 
     def check_size(self, batch: int) -> None:
@@ -236,7 +236,7 @@ class RTRL:
         if h0 is None:
             self.h = xp.zeros((batch, H), dtype=dtype)
         else:
-            self.h = self.cell.check_state(h0, batch)[0].copy()
+            self.h = xp.asarray(self.cell.check_state(h0, batch)[0], copy=True)
         self.P = xp.zeros((batch, H, self.n_theta), dtype=dtype)
 
     def _advance(self, x_t: Any) -> Any:
@@ -248,14 +248,21 @@ class RTRL:
         a = x_t @ p["W_ih"].T
         a += h_prev @ p["W_hh"].T
         a += p["b"]
+        xp = backend.get_xp()
         h = self.cell._f(a)
-        d = self.cell._df(h, backend.get_xp().ones_like(h))  # f′(a_t) from h_t
-        P = np.matmul(p["W_hh"], P_prev)  # (H, H) @ (N, H, |θ|): W_hh P_{t−1}, O(n⁴)
+        d = self.cell._df(h, xp.ones_like(h))  # f′(a_t) from h_t
+        P = xp.matmul(p["W_hh"], P_prev)  # (H, H) @ (N, H, |θ|): W_hh P_{t−1}, O(n⁴)
         # the direct term, row k: x_t in W_ih[k, :], h_{t−1} in W_hh[k, :], 1 in b[k]
         ar, o_hh, o_b = self._ar, self._offsets["W_hh"], self._offsets["b"]
-        P[:, :, :o_hh].reshape(N, H, H, D)[:, ar, ar, :] += x_t[:, None, :]
-        P[:, :, o_hh:o_b].reshape(N, H, H, H)[:, ar, ar, :] += h_prev[:, None, :]
-        P[:, ar, o_b + ar] += 1
+        if backend.numpy_like():
+            P[:, :, :o_hh].reshape(N, H, H, D)[:, ar, ar, :] += x_t[:, None, :]
+            P[:, :, o_hh:o_b].reshape(N, H, H, H)[:, ar, ar, :] += h_prev[:, None, :]
+            P[:, ar, o_b + ar] += 1
+        else:  # the same additions, row by row (the standard has no fancy-index assignment)
+            for k in range(H):
+                P[:, k, k * D : (k + 1) * D] += x_t
+                P[:, k, o_hh + k * H : o_hh + (k + 1) * H] += h_prev
+                P[:, k, o_b + k] += 1.0
         P *= d[:, :, None]
         self.h, self.P = h, P
         return h
@@ -274,11 +281,12 @@ class RTRL:
 
     def _add_cell_grad(self, e: Any) -> None:
         """∂L_t/∂θ = e_t P_t (summed over the batch), added into the cell's grads."""
-        g = np.matmul(e[:, None, :], self.P).sum(axis=0)[0]
+        xp = backend.get_xp()
+        g = xp.sum(xp.matmul(e[:, None, :], self.P), axis=0)[0, ...]
         grads = self.cell.grads
         for name in THETA:
             off = self._offsets[name]
-            grads[name] += g[off : off + grads[name].size].reshape(grads[name].shape)
+            grads[name] += xp.reshape(g[off : off + grads[name].size], grads[name].shape)
 
     def step(self, x_t: Any, target_t: Any = None) -> tuple[Any, float | None]:
         """Advance one step on inputs ``x_t`` (N, D). With a target (N, K) (or labels (N,)),
@@ -329,5 +337,5 @@ class RTRL:
         self.reset(X.shape[0], h0)
         total = 0.0
         for t in range(X.shape[1]):
-            total += self.step(X[:, t], Tt[:, t])[1]
+            total += self.step(X[:, t, ...], Tt[:, t, ...])[1]
         return total

@@ -102,7 +102,7 @@ class _Inputs:
                     f"input symbols must be in 0 … {n_in - 1} (the network's input size), "
                     f"got {X.min()} … {X.max()}"
                 )
-            self.eye = np.eye(n_in, dtype=dtype)
+            self.eye = np.eye(n_in, dtype=backend.np_dtype(dtype))
         elif X.ndim == 2:
             self.X = X[..., None]
         elif X.ndim != 3:
@@ -210,9 +210,9 @@ def tbptt_updates(
                 r.state = None
         for a in range(0, X.shape[1], k1):
             b = min(a + k1, X.shape[1])
-            space.grads.fill(0)
+            space.zero_grad()
             out, cache = net.forward(inputs.chunk(a, b), train=True)
-            value, dy = loss.value_and_grad(out, T_all[:, a:b])
+            value, dy = loss.value_and_grad(out, T_all[:, a:b, ...])
             net.backward(dy, cache, need_dx=False)
             covered = b - a
             delta = [c.dinitial_state for c in _recurrent_caches(net, cache)]

@@ -78,7 +78,7 @@ class SequenceCache:
         """The (detached copy of the) state after ``t`` steps; t = 0 is the initial state."""
         if self.fast:
             return self.cell.fast_state(self.ws, t)
-        return tuple(s.copy() for s in self.states[t])
+        return tuple(backend.copy(s) for s in self.states[t])
 
 
 class Recurrent(Layer):
@@ -92,7 +92,7 @@ class Recurrent(Layer):
         stateful: start each forward from the state the previous forward ended in (carried
             over without its gradient), as when a long stream is fed in chunks; the state is
             kept in ``self.state`` and cleared by :meth:`reset_state`.
-        fast: use the fast path (default) or the per-step reference path.
+        fast: the in-place fast path (default; NumPy or CuPy only) or the per-step reference.
         record_grad_norms: record ‖∂L/∂h_t‖ per step during backward.
 
     ``forward(x, train, initial_state=None)`` also takes an explicit initial state (a tuple of
@@ -152,7 +152,7 @@ class Recurrent(Layer):
     def astype(self, dtype: Any) -> Recurrent:
         Layer.astype(self, dtype)
         if self.state is not None:
-            self.state = tuple(s.astype(dtype) for s in self.state)
+            self.state = tuple(backend.astype(s, dtype) for s in self.state)
         return self
 
     # --- forward --------------------------------------------------------------------------
@@ -178,15 +178,15 @@ class Recurrent(Layer):
         x = self._check_input(x)
         N, T, _ = x.shape
         cell = self.cell
+        xp = backend.get_xp()
         if initial_state is not None:
             state0 = cell.check_state(initial_state, N)
         elif self.stateful and self.state is not None and self.state[0].shape[0] == N:
             state0 = cell.check_state(self.state, N)
         else:
-            state0 = cell.init_state(N, np.result_type(x.dtype, cell.params["W_hh"].dtype))
-        cache = SequenceCache(self.fast, T, N, tuple(x.shape))
-        xp = backend.get_xp()
-        if self.fast:
+            state0 = cell.init_state(N, xp.result_type(x.dtype, cell.params["W_hh"].dtype))
+        cache = SequenceCache(self.fast and backend.numpy_like(), T, N, tuple(x.shape))
+        if cache.fast:
             ws = cell.fast_begin(x, state0, owner=cache)
             for t in range(T):
                 cell.fast_step(ws, t)
@@ -198,14 +198,14 @@ class Recurrent(Layer):
             cache.states.append(state0)
             hs = []
             for t in range(T):
-                h, state, c = cell.step(x[:, t], state)
+                h, state, c = cell.step(x[:, t, ...], state)
                 cache.steps.append(c)
                 cache.states.append(state)
                 hs.append(h)
-            cache.final_state = tuple(s.copy() for s in state)
-            y = xp.stack(hs, axis=1) if self.return_sequences else hs[-1].copy()
+            cache.final_state = tuple(xp.asarray(s, copy=True) for s in state)
+            y = xp.stack(hs, axis=1) if self.return_sequences else xp.asarray(hs[-1], copy=True)
         if self.stateful:  # carried over without its gradient
-            self.state = tuple(s.copy() for s in cache.final_state)
+            self.state = tuple(xp.asarray(s, copy=True) for s in cache.final_state)
         return y, cache
 
     # --- full BPTT ------------------------------------------------------------------------
@@ -233,7 +233,7 @@ class Recurrent(Layer):
             if dy is None:
                 return None
             if seq:
-                return dy[:, t]
+                return dy[:, t, ...]
             return dy if t == T - 1 else None
 
         cell = self.cell
@@ -267,10 +267,10 @@ class Recurrent(Layer):
                 e = dy_at(t)
                 if record:
                     total = e if dstate is None else (dstate[0] if e is None else e + dstate[0])
-                    norms[t] = 0.0 if total is None else float(np.sqrt((total**2).sum()))
+                    norms[t] = 0.0 if total is None else float(xp.sqrt(xp.sum(total**2)))
                 dx_t, dstate = cell.step_backward(e, dstate, cache.steps[t])
                 if need_dx:
-                    dx[:, t] = dx_t
+                    dx[:, t, ...] = dx_t
             if dstate is None:
                 dstate = cell.init_state(N, cache.states[0][0].dtype)
             cache.dinitial_state = dstate

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bprop import backend
+
 
 class Callback:
     """Hooks into :class:`bprop.Trainer`'s loop; subclass and override what you need.
@@ -96,7 +98,7 @@ class EarlyStopping(Callback):
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
-                self.best_params = trainer.net.space.params.copy()
+                self.best_params = backend.copy(trainer.net.space.params)
             return None
         self.wait += 1
         if self.wait >= self.patience:

@@ -97,8 +97,8 @@ class RTRLSource:
         self.passes += 1
         self.outs = []
         for step in range(T):
-            space.grads.fill(0)
-            y, loss = rtrl.step(X[:, step], Tt[:, step])
+            space.zero_grad()
+            y, loss = rtrl.step(X[:, step, ...], Tt[:, step, ...])
             self.guard.check(
                 loss,
                 False,
@@ -111,20 +111,20 @@ class RTRLSource:
             self.losses[step] = loss
             self.outs.append(backend.to_numpy(y))
             if interrupt.pending() is not None:
-                space.grads.fill(0)
+                space.zero_grad()
                 done = OnlineResult(
                     self.losses[: step + 1].copy(), np.stack(self.outs, axis=1), t.state
                 )
                 interrupt.check(
                     net=t.net, optimizer_state=t.state, step=step + 1, result=done, trainer=t
                 )
-        space.grads.fill(0)
+        space.zero_grad()
         return float(np.mean(self.losses)), None
 
     def _restored(self) -> None:
         """After a divergence restore: no gradient left over, h and P cleared (the next
         call starts from h = 0, P = 0)."""
-        self.trainer.net.space.grads.fill(0)
+        self.trainer.net.space.zero_grad()
         self.rtrl.h = self.rtrl.P = None
 
     def check(self, loss: float) -> None:

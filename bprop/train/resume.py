@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bprop import divergence, interrupt
+from bprop import backend, divergence, interrupt
 
 
 class Resumable:
@@ -50,7 +50,7 @@ class Resumable:
         """Everything :meth:`_restore` puts back: weights, rule state, generator, epoch
         count, history length and the epoch in progress."""
         return {
-            "params": self.net.space.params.copy(),
+            "params": backend.copy(self.net.space.params),
             "state": divergence.copy_state(self.state),
             "rng_state": self.rng.bit_generator.state,
             "epoch": self.epoch,

@@ -107,7 +107,7 @@ class ExampleSource:
         t = self.trainer
         n = X.shape[0]
         step = -(-n // divergence.REFERENCE_ROWS)
-        Xs, Ts = X[::step], T[::step]
+        Xs, Ts = X[::step, ...], T[::step, ...]
         scale = n / Xs.shape[0] if t.loss.reduction == "sum" else 1.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             ref = divergence.reference_loss(
@@ -136,7 +136,7 @@ class UpdateGuard:
         factor = trainer.divergence_factor
         reference = None if factor is None else divergence.reference_loss(evaluate, params)
         self.guard = divergence.DivergenceGuard(factor, reference)
-        self.good = params.copy(), divergence.copy_state(trainer.state)
+        self.good = backend.copy(params), divergence.copy_state(trainer.state)
 
     def check(
         self,
@@ -163,7 +163,7 @@ class UpdateGuard:
                 divergence.message(reason, where(), restored, t.optimizer, t.l2, data)
             )
         if self.guard.passed():
-            np.copyto(self.good[0], space.params)
+            self.good[0][...] = space.params
             self.good = self.good[0], divergence.copy_state(t.state)
 
 
@@ -198,16 +198,18 @@ def prepare_examples(net: Any, loss: Any, X: Any, y: Any) -> tuple[Any, Any]:
 
 def counts_accuracy(T: Any) -> bool:
     """Accuracy is reported for integer labels and for 0/1 target vectors."""
-    return T.dtype.kind in "iu" or bool(backend.get_xp().all((T == 0) | (T == 1)))
+    integer = backend.np_dtype(T.dtype).kind in "iu"
+    return integer or bool(backend.get_xp().all((T == 0) | (T == 1)))
 
 
 def count_correct(out: Any, tb: Any, threshold: float) -> tuple[int, int]:
     """(number correct, number of decisions) for outputs ``out`` against targets ``tb``; a
     single output counts as class 1 above ``threshold`` (the loss's)."""
-    if tb.dtype.kind in "iu":
-        return int((out.argmax(axis=-1) == tb).sum()), int(tb.size)
+    xp = backend.get_xp()
+    if backend.np_dtype(tb.dtype).kind in "iu":
+        return int(xp.count_nonzero(xp.argmax(out, axis=-1) == tb)), int(tb.size)
     if out.shape[-1] == 1:
         hits = (out[..., 0] > threshold) == (tb[..., 0] > 0.5)
     else:
-        hits = out.argmax(axis=-1) == tb.argmax(axis=-1)
-    return int(hits.sum()), int(hits.size)
+        hits = xp.argmax(out, axis=-1) == xp.argmax(tb, axis=-1)
+    return int(xp.count_nonzero(hits)), int(hits.size)

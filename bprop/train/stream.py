@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from bprop import divergence, interrupt
+from bprop import backend, divergence, interrupt
 from bprop.layers.base import Layer
 from bprop.losses import Loss, get_loss
 from bprop.optim.base import Chain, UpdateRule
@@ -188,7 +188,7 @@ class StreamSource:
         hist.val_seconds.append(time.perf_counter() - t.t_start)
         hist.val_loss.append(v)
         if self.keep_best and v <= min(hist.val_loss):
-            self.best = t.net.space.params.copy()
+            self.best = backend.copy(t.net.space.params)
             hist.best_update = hist.updates
         if t.verbose:
             tqdm.write(

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from bprop import divergence
+from bprop import backend, divergence
 from bprop.distributed import gradient_source, is_sharded
 from bprop.errors import TrainingDiverged, TrainingInterrupted
 from bprop.layers.sequential import Sequential
@@ -151,7 +151,7 @@ class Trainer(Resumable):
     # --- one step and one epoch ---------------------------------------------------------
     def step(self, xb: Any, tb: Any) -> tuple[float, Any]:
         """One forward/backward/update on a batch; returns (batch loss, outputs)."""
-        self.net.space.grads.fill(0)
+        self.net.space.zero_grad()
         out, cache = self.net.forward(xb, train=True)
         loss, dy = self.loss.value_and_grad(out, tb)
         self.net.backward(dy, cache, need_dx=False)
@@ -198,7 +198,8 @@ class Trainer(Resumable):
         rng_state = self.rng.bit_generator.state
         order = self.schedule.order(n, self.rng)
         if order is not None:
-            X, T = X[order], T[order]
+            xp = backend.get_xp()  # X[order] on NumPy: take is the same gather
+            X, T = xp.take(X, xp.asarray(order), axis=0), xp.take(T, xp.asarray(order), axis=0)
         bs = self.schedule.size(n)
         done, total, correct, count = 0, 0.0, 0, 0
         if resume is not None:
@@ -211,7 +212,8 @@ class Trainer(Resumable):
             done, count = n, (n if classify else 0)
             self._check_interrupt(rng_state, n, done, total, correct, count)
         for i in range(done * bs, n, bs):
-            xb, tb = X[i : i + bs], T[i : i + bs]
+            j = min(i + bs, n)  # the standard has no slices past the end
+            xb, tb = X[i:j, ...], T[i:j, ...]
             loss, out = self.step(xb, tb)
             if not math.isfinite(loss):
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
@@ -230,11 +232,13 @@ class Trainer(Resumable):
         total, correct, count, n = 0.0, 0, 0, X.shape[0]
         classify = counts_accuracy(T)
         for i in range(0, n, batch_size):
-            out, _ = self.net.forward(X[i : i + batch_size], train=False)
-            loss, _ = self.loss.value_and_grad(out, T[i : i + batch_size])
+            j = min(i + batch_size, n)
+            xb, tb = X[i:j, ...], T[i:j, ...]
+            out, _ = self.net.forward(xb, train=False)
+            loss, _ = self.loss.value_and_grad(out, tb)
             total += loss if self.loss.reduction == "sum" else loss * out.shape[0]
             if classify:
-                c, k = count_correct(out, T[i : i + batch_size], self.loss.threshold)
+                c, k = count_correct(out, tb, self.loss.threshold)
                 correct, count = correct + c, count + k
         return (total if self.loss.reduction == "sum" else total / n), (
             correct / count if classify else None
