@@ -109,7 +109,7 @@ class Elman(Cell):
             g += dy_t
         n = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
         delta = ws.backward_op(ws.cols(ws.Hs, t + 1), g, out=bw.cols(bw.dXP, t))
-        np.matmul(self.params["W_hh"].T, delta, out=g)
+        np.matmul(bw.W_hhT, delta, out=g)
         return n
 
     def get_config(self) -> dict[str, Any]:

@@ -146,6 +146,6 @@ class GRU(Cell):
         nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
         col = (t % bw.steps) * ws.N  # δˣ, δʰ into the ring; g ← g ⊙ z
         ws.backward_op(ws.G[t], ws.AH[t], ws.Hs, t * ws.N, g, bw.dXP, bw.dAH, col)
-        np.matmul(self.params["W_hh"].T, bw.cols(bw.dAH, t), out=ws.WdAH)
+        np.matmul(bw.W_hhT, bw.cols(bw.dAH, t), out=ws.WdAH)
         g += ws.WdAH  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
         return nrm
