@@ -8,6 +8,9 @@ compiler:
   (SGD, momentum, Nesterov), L2 on or off — is taken once per layer (or per weight row), and
   each choice has its own branch-free inner loop over the units, which the compiler
   vectorises; no per-element dispatch on codes;
+- each layer is reached through views made once per example (Wˡ as an (nₗ₋₁, nₗ) matrix), so
+  the inner loops index from 0 (no negative-index wrap-around test per element, which stops
+  vectorisation) and no view is made per weight row;
 - arithmetic stays in the parameters' dtype: the learning rate, momentum, λ and constants like
   ½ and 1 are converted to it first, so float32 updates are not widened to float64 and back
   (the epoch's loss sum is accumulated in float64, as the reference does);
@@ -16,7 +19,10 @@ compiler:
 
 Registered in :data:`bprop.ops.numba.TWINS` (that module is the one importing Numba; this one
 compiles through its :func:`~bprop.ops.numba.njit`). Tested equal to the reference for every
-activation, loss and rule (``tests/train/test_online_fast.py``).
+activation, loss and rule (``tests/train/test_online_fast.py``). Measured (64-32-10 tanh,
+digits, SGD, float32, one loaded 2-core machine): 1.7 µs an example against 5.3 for the loop
+with per-element branches it replaces, and 1.3 for the hand loop of ``bench_online.py
+--floor``, written for that one network.
 """
 
 from __future__ import annotations
@@ -128,9 +134,12 @@ def _online_epoch(
     decay, a, d, threshold,
 ):  # fmt: skip
     """:func:`bprop.ops.online.online_epoch` as one compiled loop over the flat buffers: the
-    activations aˡ of all layers side by side in ``a``, their δ in ``d``."""
+    activations aˡ of all layers side by side in ``a``, their δ in ``d``. Each layer is
+    worked on through views made once per example (Wˡ as an (nₗ₋₁, nₗ) matrix), so the
+    inner loops run from 0 over contiguous rows and vectorise."""
     f = P.dtype.type
     lr, mu, l2, zero = f(lr), f(mu), f(l2), f(0)
+    one = np.ones(1, P.dtype)  # the bias row's "input"
     rational = P.itemsize == 4  # float32: tanh32
     n_layers = sizes.shape[0] - 1
     a_off = np.zeros(n_layers + 1, np.int64)
@@ -141,14 +150,13 @@ def _online_epoch(
     for ex in range(X.shape[0]):
         a[: sizes[0]] = X[ex]  # ---- forward
         for layer in range(n_layers):
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo, bo = a_off[layer], a_off[layer + 1], w_off[layer], b_off[layer]
-            out = a[ao : ao + n_o]  # views: 0-based loops vectorise (no index wrap-around)
-            out[:] = P[bo : bo + n_o]
+            n_in, n_o, ai, ao = sizes[layer], sizes[layer + 1], a_off[layer], a_off[layer + 1]
+            W = P[w_off[layer] : w_off[layer] + n_in * n_o].reshape((n_in, n_o))
+            x, out = a[ai : ai + n_in], a[ao : ao + n_o]
+            out[:] = P[b_off[layer] : b_off[layer] + n_o]
             for i in range(n_in):
-                xi, w = a[ai + i], P[wo + i * n_o : wo + (i + 1) * n_o]
                 for j in range(n_o):
-                    out[j] += xi * w[j]
+                    out[j] += x[i] * W[i, j]
             _activate(out, acts[layer], f(alphas[layer]), rational)
         loss, right = _output_loss(a, d, T, ex, top, k, loss_code)  # ---- loss, δ at the top
         if right < 0 and k == 1:
@@ -164,50 +172,52 @@ def _online_epoch(
         loss_sum += loss
         correct += right
         for layer in range(n_layers - 1, -1, -1):  # ---- backward, weights before the update
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo = a_off[layer], a_off[layer + 1], w_off[layer]
-            _derivative(a[ao : ao + n_o], d[ao : ao + n_o], acts[layer], f(alphas[layer]))
+            n_in, n_o, ai, ao = sizes[layer], sizes[layer + 1], a_off[layer], a_off[layer + 1]
+            delta = d[ao : ao + n_o]
+            _derivative(a[ao : ao + n_o], delta, acts[layer], f(alphas[layer]))
             if layer > 0:
-                delta = d[ao : ao + n_o]
+                W = P[w_off[layer] : w_off[layer] + n_in * n_o].reshape((n_in, n_o))
+                below = d[ai : ai + n_in]
                 for i in range(n_in):
-                    w, s = P[wo + i * n_o : wo + (i + 1) * n_o], zero
+                    s = zero
                     for j in range(n_o):
-                        s += w[j] * delta[j]
-                    d[ai + i] = s
+                        s += W[i, j] * delta[j]
+                    below[i] = s
         for layer in range(n_layers):  # ---- update: g = a ⊗ δ (+ λ m W); the rule
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo, bo = a_off[layer], a_off[layer + 1], w_off[layer], b_off[layer]
-            for i in range(n_in + 1):
-                base = wo + i * n_o if i < n_in else bo
-                xi = a[ai + i] if i < n_in else f(1)
+            n_in, n_o, ai, ao = sizes[layer], sizes[layer + 1], a_off[layer], a_off[layer + 1]
+            x, delta = a[ai : ai + n_in], d[ao : ao + n_o]
+            for lo, rows, xs in ((w_off[layer], n_in, x), (b_off[layer], 1, one)):
+                hi = lo + rows * n_o
                 if l2 > 0:  # the penalty of the weights before this update
-                    for j in range(base, base + n_o):
+                    for j in range(lo, hi):
                         loss_sum += 0.5 * l2 * decay[j] * P[j] * P[j]
-                sl = slice(base, base + n_o)
-                v = V[sl] if mu > 0 else V  # V is empty without momentum
-                _rule_row(P[sl], v, d[ao : ao + n_o], decay[sl], xi, lr, mu, nesterov, l2)
+                v = V[lo:hi].reshape((rows, n_o)) if mu > 0 else V[:0].reshape((0, n_o))
+                Pm, m = P[lo:hi].reshape((rows, n_o)), decay[lo:hi].reshape((rows, n_o))
+                _rule(Pm, v, m, xs, delta, lr, mu, nesterov, l2)
     return loss_sum, correct
 
 
-def _rule_row(p, v, delta, m, xi, lr, mu, nesterov, l2) -> None:
-    """Update one weight row p with g = xi·δ (+ λ m p): plain SGD, momentum (velocity row v)
-    or Nesterov, each its own loop."""
-    if mu > 0 and nesterov:
-        for j in range(p.shape[0]):
-            g = xi * delta[j] + (l2 * m[j] * p[j] if l2 > 0 else 0 * xi)
-            v[j] = mu * v[j] - lr * g
-            p[j] += mu * v[j] - lr * g
-    elif mu > 0:
-        for j in range(p.shape[0]):
-            g = xi * delta[j] + (l2 * m[j] * p[j] if l2 > 0 else 0 * xi)
-            v[j] = mu * v[j] - lr * g
-            p[j] += v[j]
-    elif l2 > 0:
-        for j in range(p.shape[0]):
-            p[j] -= lr * (xi * delta[j] + l2 * m[j] * p[j])
-    else:
-        for j in range(p.shape[0]):
-            p[j] -= lr * (xi * delta[j])
+def _rule(W, V, m, x, delta, lr, mu, nesterov, l2) -> None:
+    """W ← W + the rule's step for g = x ⊗ δ (+ λ m W): plain SGD, momentum (velocity V) or
+    Nesterov, each its own loops."""
+    for i in range(W.shape[0]):
+        xi = x[i]
+        if mu > 0 and nesterov:
+            for j in range(W.shape[1]):
+                g = xi * delta[j] + (l2 * m[i, j] * W[i, j] if l2 > 0 else 0 * xi)
+                V[i, j] = mu * V[i, j] - lr * g
+                W[i, j] += mu * V[i, j] - lr * g
+        elif mu > 0:
+            for j in range(W.shape[1]):
+                g = xi * delta[j] + (l2 * m[i, j] * W[i, j] if l2 > 0 else 0 * xi)
+                V[i, j] = mu * V[i, j] - lr * g
+                W[i, j] += V[i, j]
+        elif l2 > 0:
+            for j in range(W.shape[1]):
+                W[i, j] -= lr * (xi * delta[j] + l2 * m[i, j] * W[i, j])
+        else:
+            for j in range(W.shape[1]):
+                W[i, j] -= lr * (xi * delta[j])
 
 
 # helpers inlined into the loop (Numba IR inlining), so their branches sit outside its loops
@@ -215,6 +225,6 @@ _INLINE = dict(inline="always", **fused._VECTOR)
 _activate = fused.njit(_activate, **_INLINE)
 _derivative = fused.njit(_derivative, **_INLINE)
 _output_loss = fused.njit(_output_loss, **_INLINE)
-_rule_row = fused.njit(_rule_row, **_INLINE)
+_rule = fused.njit(_rule, **_INLINE)
 online_epoch = fused.njit(_online_epoch, **fused._VECTOR)
 """The compiled twin (None without Numba)."""
