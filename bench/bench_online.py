@@ -16,6 +16,10 @@ Rows, each timed as what a user runs for one epoch:
   over ``torch.from_numpy`` views of the same arrays, summing ``loss.item()`` for the epoch
   loss, with ``torch.set_num_threads(2)``.
 
+* ``hand loop`` (``--floor``): the same epoch as a plain compiled loop written for this one
+  network (Numba, fixed shapes, 2-D weight arrays, ``tanh`` from libm): the floor that FANN's
+  plain C loop stands for (goal: bprop at or under it).
+
 Numba's one-time compilation is excluded: every row first runs one untimed warm-up epoch.
 
 Run from the repository root::
@@ -52,6 +56,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     common.add_common_args(parser, repeats=5)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--floor", action="store_true", help="also time a plain compiled loop")
     args = parser.parse_args(argv)
     if args.processes > 1:
         return pooled_main(args, argv if argv is not None else sys.argv[1:])
@@ -107,12 +112,77 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return total / n, common.torch_weights(model)
 
     runs = {ROWS[0]: bprop_run(True), ROWS[1]: bprop_run(False), ROWS[2]: run_torch}
+    if args.floor:
+        runs["hand loop"] = lambda: hand_loop(X, y, init_weights, args.lr)
     # warmup=1: one untimed epoch per row first (compiles the Numba kernels)
     timing = common.interleaved(runs, args.repeats, warmup=1)
     result = common.mlp_result(
         "online", args, timing, (X, y), init_weights, np.tanh, torch.__version__
     )
     return common.emit(result, args.json, report)
+
+
+def _hand_epoch(X, y, W1, b1, W2, b2, lr, h, z):  # noqa: ANN001 - compiled by Numba
+    """One online epoch of the 64-32-10 tanh / softmax cross-entropy / SGD net, plain loops."""
+    total = 0.0
+    n_in, n_h = W1.shape
+    n_out = W2.shape[1]
+    for ex in range(X.shape[0]):
+        x = X[ex]
+        for j in range(n_h):
+            h[j] = b1[j]
+        for i in range(n_in):
+            for j in range(n_h):
+                h[j] += x[i] * W1[i, j]
+        for j in range(n_h):
+            h[j] = np.tanh(h[j])
+        m = -np.inf
+        for k in range(n_out):
+            s = b2[k]
+            for j in range(n_h):
+                s += h[j] * W2[j, k]
+            z[k] = s
+            m = max(m, s)
+        norm = np.float32(0.0)
+        for k in range(n_out):
+            z[k] = np.exp(z[k] - m)
+            norm += z[k]
+        t = y[ex]
+        total += np.log(norm) - np.log(z[t])
+        for k in range(n_out):
+            z[k] = z[k] / norm - (np.float32(1.0) if k == t else np.float32(0.0))
+        for j in range(n_h):  # δ of the hidden layer, with W2 before its update, into h
+            s = np.float32(0.0)
+            for k in range(n_out):
+                s += W2[j, k] * z[k]
+            hj = h[j]
+            for k in range(n_out):
+                W2[j, k] -= lr * hj * z[k]
+            h[j] = s * (np.float32(1.0) - hj * hj)
+        for k in range(n_out):
+            b2[k] -= lr * z[k]
+        for i in range(n_in):
+            for j in range(n_h):
+                W1[i, j] -= lr * x[i] * h[j]
+        for j in range(n_h):
+            b1[j] -= lr * h[j]
+    return total
+
+
+_HAND = None
+
+
+def hand_loop(X: np.ndarray, y: np.ndarray, init: list, lr: float) -> tuple[float, list]:
+    """The epoch as a plain compiled loop (the ``--floor`` row); returns (loss, weights)."""
+    global _HAND
+    if _HAND is None:
+        import numba
+
+        _HAND = numba.njit(_hand_epoch)
+    (W1, b1), (W2, b2) = [(W.copy(), b.copy()) for W, b in init]
+    h, z = np.empty(W1.shape[1], X.dtype), np.empty(W2.shape[1], X.dtype)
+    total = _HAND(X, y, W1, b1, W2, b2, X.dtype.type(lr), h, z)
+    return total / X.shape[0], [(W1, b1), (W2, b2)]
 
 
 def report(result: dict[str, Any]) -> None:
@@ -142,6 +212,9 @@ def report(result: dict[str, Any]) -> None:
     print(f"bprop: {s:.1f}x faster than PyTorch eager; target >= {TARGET_SPEEDUP:g}x: {verdict}")
     s = common.median(common.paired_ratios(ref, times["bprop fast=False"]))
     print(f"bprop fast=False (the NumPy path, for reference): {s:.1f}x faster than PyTorch eager")
+    if "hand loop" in times:
+        r = common.median(common.paired_ratios(times["bprop"], times["hand loop"]))
+        print(f"bprop / hand loop = {r:.2f} (goal: at or under 1, FANN's plain C loop)")
     print(common.busy_note(result))
     common.print_machine_info(result["machine"])
 

@@ -13,7 +13,9 @@ What is timed, per side:
   bookkeeping (finiteness check, history, training accuracy);
 * bprop step loop: ``trainer.step(X, y)`` 100 times (zero gradients, forward, loss, backward,
   update), the same work as the PyTorch loop, to show the trainer's own share;
-* PyTorch: the eager loop ``zero_grad, forward, cross_entropy, backward, step``.
+* PyTorch: the eager loop ``zero_grad, forward, cross_entropy, backward, step``;
+* hand NumPy (``--floor``): the same epochs as a tight hand-written NumPy loop on one flat
+  parameter buffer (the pure-NumPy floor of §4; goal: bprop's ``fit`` within 1.1× of it).
 
 Threads: both sides use ``--threads`` (default 1): threadpoolctl limits NumPy's BLAS and
 ``torch.set_num_threads`` PyTorch's.
@@ -30,7 +32,7 @@ Run from the repository root::
     python bench/bench_rprop.py                 # 7 interleaved repeats in this process
     python bench/bench_rprop.py --processes 10  # the §4 protocol: 10 fresh processes
 
-Target (DESIGN.md §4): bprop (Trainer.fit) / PyTorch ≤ 0.5.
+Target (DESIGN.md §4): bprop (Trainer.fit) / PyTorch ≤ 0.5, and ≤ 1.1 × the hand NumPy loop.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--delta0", type=float, default=0.01, help="Δ0 = PyTorch's lr")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
+    parser.add_argument("--floor", action="store_true", help="also time a hand NumPy loop")
     args = parser.parse_args(argv)
     if args.processes > 1:
         return pooled_main(args, argv if argv is not None else sys.argv[1:])
@@ -191,6 +194,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return torch_flat(s["model"])
 
     runs = {"bprop": run_fit, "bprop step loop": run_steps, "PyTorch eager": run_torch}
+    if args.floor:
+        runs["hand NumPy"] = lambda: hand_numpy(s["X"], s["y"], s["init"], args)
     with threadpool_limits(limits=args.threads):
         times, _, _ = common.interleaved(runs, args.repeats, warmup=1)
         check = lockstep(torch, bp, s, args.epochs, args.delta0)
@@ -203,6 +208,49 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine,
     }
     return common.emit(result, args.json, report)
+
+
+def hand_numpy(X: np.ndarray, y: np.ndarray, init: np.ndarray, args: Any) -> np.ndarray:
+    """The same epochs as a tight hand-written NumPy loop (the §4 "hand NumPy" floor): tanh
+    MLP, mean softmax cross-entropy, iRprop− on one flat buffer; returns the final weights."""
+    params = init.copy()
+    grads = np.empty_like(params)
+    W1, b1, W2, b2 = unflatten(params)
+    gW1, gb1, gW2, gb2 = unflatten(grads)
+    step = np.full_like(params, args.delta0)
+    prev = np.zeros_like(params)
+    n, rows = X.shape[0], np.arange(X.shape[0])
+    for _ in range(args.epochs):
+        h = X @ W1
+        h += b1
+        np.tanh(h, out=h)
+        z = h @ W2
+        z += b2
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        z[rows, y] -= 1
+        z *= 1.0 / n
+        np.matmul(h.T, z, out=gW2)
+        z.sum(axis=0, out=gb2)
+        d = z @ W2.T
+        h *= h
+        np.subtract(1, h, out=h)
+        d *= h
+        np.matmul(X.T, d, out=gW1)
+        d.sum(axis=0, out=gb1)
+        # iRprop−: grow Δ where the sign held, shrink it and forget g where it flipped
+        np.sign(grads, out=grads)
+        p = grads * prev
+        step[p > 0] *= ETAS[1]
+        flipped = p < 0
+        step[flipped] *= ETAS[0]
+        np.clip(step, STEP_SIZES[0], STEP_SIZES[1], out=step)
+        grads[flipped] = 0
+        prev[...] = grads
+        grads *= step
+        params -= grads
+    return params
 
 
 def report(result: dict[str, Any]) -> None:

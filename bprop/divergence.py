@@ -84,10 +84,22 @@ def check_factor(factor: float | None) -> float | None:
     return factor
 
 
-def copy_state(state: dict[str, Any]) -> dict[str, Any]:
+def copy_state(state: dict[str, Any], into: dict[str, Any] | None = None) -> dict[str, Any]:
     """A copy of an update rule's state (a dict of arrays and numbers) to restore later:
-    rules update their state in place."""
-    return {k: backend.copy(v) if hasattr(v, "shape") else v for k, v in state.items()}
+    rules update their state in place. ``into``: an old copy whose arrays of the same shape
+    and dtype are overwritten instead of allocated anew (it becomes the returned copy)."""
+    if not into:
+        return {k: backend.copy(v) if hasattr(v, "shape") else v for k, v in state.items()}
+    out = {}
+    for k, v in state.items():
+        old = into.get(k)
+        same = hasattr(v, "shape") and getattr(old, "shape", None) == v.shape
+        if same and old.dtype == v.dtype and type(old) is type(v):
+            old[...] = v
+            out[k] = old
+        else:
+            out[k] = backend.copy(v) if hasattr(v, "shape") else v
+    return out
 
 
 def reference_loss(evaluate: Callable[[], float], params: Any) -> float | None:

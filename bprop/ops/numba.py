@@ -208,164 +208,6 @@ def _gru_backward(
             gj[n] = gh * z
 
 
-def _online_epoch(
-    X,
-    T,
-    labels,
-    P,
-    V,
-    sizes,
-    w_off,
-    b_off,
-    acts,
-    alphas,
-    loss_code,
-    lr,
-    mu,
-    nesterov,
-    l2,
-    decay,
-    a,
-    d,
-    threshold,
-):  # pragma: no cover - compiled below
-    """:func:`bprop.ops.online.online_epoch` as one compiled loop over the flat buffers: the
-    activations aˡ of all layers side by side in ``a``, their δ in ``d``; activation and loss
-    chosen by their codes."""
-    n_layers = sizes.shape[0] - 1
-    a_off = np.zeros(n_layers + 1, np.int64)
-    for layer in range(n_layers):
-        a_off[layer + 1] = a_off[layer] + sizes[layer]
-    n_out = sizes[n_layers]
-    top = a_off[n_layers]
-    use_momentum = mu > 0.0
-    loss_sum = 0.0
-    correct = 0
-    for ex in range(X.shape[0]):
-        # ---- forward
-        for i in range(sizes[0]):
-            a[i] = X[ex, i]
-        for layer in range(n_layers):
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo, bo = a_off[layer], a_off[layer + 1], w_off[layer], b_off[layer]
-            for j in range(n_o):
-                a[ao + j] = P[bo + j]
-            for i in range(n_in):
-                xi = a[ai + i]
-                row = wo + i * n_o
-                for j in range(n_o):
-                    a[ao + j] += xi * P[row + j]
-            code = acts[layer]
-            for j in range(n_o):
-                z = a[ao + j]
-                if code == 1:
-                    a[ao + j] = 0.5 * np.tanh(0.5 * z) + 0.5
-                elif code == 2:
-                    a[ao + j] = np.tanh(z)
-                elif code == 3:
-                    a[ao + j] = z if z > 0 else 0.0 * z
-                elif code == 4:
-                    a[ao + j] = z if z > 0 else alphas[layer] * z
-        # ---- loss and δ at the output (derivative w.r.t. the last layer's output)
-        loss = 0.0
-        if loss_code == 0:
-            t = int(T[ex, 0])
-            m = a[top]
-            best = 0
-            for k in range(1, n_out):
-                if a[top + k] > m:
-                    m = a[top + k]
-                    best = k
-            s = 0.0
-            for k in range(n_out):
-                e = np.exp(a[top + k] - m)
-                d[top + k] = e
-                s += e
-            loss = np.log(s) - (a[top + t] - m)
-            for k in range(n_out):
-                d[top + k] = d[top + k] / s
-            d[top + t] -= 1.0
-            if best == t:
-                correct += 1
-        else:
-            for k in range(n_out):
-                o = a[top + k]
-                tk = T[ex, k]
-                if loss_code == 1:
-                    loss += 0.5 * (o - tk) * (o - tk)
-                    d[top + k] = o - tk
-                elif loss_code == 2:
-                    loss += (o - tk) * (o - tk) / n_out
-                    d[top + k] = 2.0 * (o - tk) / n_out
-                elif loss_code == 3:
-                    p = min(max(o, 1e-7), 1.0 - 1e-7)
-                    loss -= tk * np.log(p) + (1.0 - tk) * np.log1p(-p)
-                    d[top + k] = (p - tk) / (p * (1.0 - p))
-                else:
-                    loss += max(o, 0.0) + np.log1p(np.exp(-abs(o))) - tk * o
-                    d[top + k] = (0.5 * np.tanh(0.5 * o) + 0.5) - tk
-            if n_out == 1:
-                if (a[top] > threshold) == (T[ex, 0] > 0.5):
-                    correct += 1
-            else:
-                bo_ = 0
-                bt_ = 0
-                for k in range(1, n_out):
-                    if a[top + k] > a[top + bo_]:
-                        bo_ = k
-                    if T[ex, k] > T[ex, bt_]:
-                        bt_ = k
-                if bo_ == bt_:
-                    correct += 1
-        loss_sum += loss
-        # ---- backward: δ through each activation, then to the layer below
-        for layer in range(n_layers - 1, -1, -1):
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo = a_off[layer], a_off[layer + 1], w_off[layer]
-            code = acts[layer]
-            for j in range(n_o):
-                y = a[ao + j]
-                if code == 1:
-                    d[ao + j] *= y * (1.0 - y)
-                elif code == 2:
-                    d[ao + j] *= 1.0 - y * y
-                elif code == 3:
-                    if not y > 0:
-                        d[ao + j] = 0.0
-                elif code == 4:
-                    if not y > 0:
-                        d[ao + j] *= alphas[layer]
-            if layer > 0:
-                for i in range(n_in):
-                    row = wo + i * n_o
-                    s = 0.0 * d[ao]
-                    for j in range(n_o):
-                        s += P[row + j] * d[ao + j]
-                    d[ai + i] = s
-        # ---- update every layer: g = a ⊗ δ (+ λW); SGD / momentum / Nesterov
-        for layer in range(n_layers):
-            n_in, n_o = sizes[layer], sizes[layer + 1]
-            ai, ao, wo, bo = a_off[layer], a_off[layer + 1], w_off[layer], b_off[layer]
-            for i in range(n_in + 1):
-                base = wo + i * n_o if i < n_in else bo
-                xi = a[ai + i] if i < n_in else 1.0
-                for j in range(n_o):
-                    idx = base + j
-                    g = xi * d[ao + j]
-                    if l2 > 0.0:
-                        g += l2 * decay[idx] * P[idx]
-                        loss_sum += 0.5 * l2 * decay[idx] * P[idx] * P[idx]
-                    step = -lr * g
-                    if use_momentum:
-                        V[idx] = mu * V[idx] + step
-                        if nesterov:
-                            step = step + mu * V[idx]
-                        else:
-                            step = V[idx]
-                    P[idx] += step
-    return loss_sum, correct
-
-
 # the compiled twins (no wrapper: the recurrent ones run at every time step). What lets the
 # rational tanh vectorise: no zero-division check (error_model="numpy"), fused multiply-adds and
 # a reciprocal for the division; not "nnan"/"ninf", so NaN and inf still propagate (a diverging
@@ -374,6 +216,9 @@ _VECTOR = dict(fastmath={"contract", "arcp", "nsz"}, error_model="numpy")
 tanh32 = njit(_tanh32, inline="always", **_VECTOR)
 _F32_ONLY, _FLOATS = (np.dtype(np.float32),), (np.dtype(np.float32), np.dtype(np.float64))
 
+# the online epoch's twin has its own module (it compiles through njit and tanh32 above)
+from bprop.ops.online_numba import online_epoch  # noqa: E402
+
 TWINS: dict[str, tuple[Any, tuple[np.dtype, ...]]] = {
     "lstm_forward": (njit(_lstm_forward32, **_VECTOR), _F32_ONLY),
     "lstm_backward": (njit(_lstm_backward), _FLOATS),
@@ -381,6 +226,6 @@ TWINS: dict[str, tuple[Any, tuple[np.dtype, ...]]] = {
     "peephole_lstm_backward": (njit(_peephole_lstm_backward), _FLOATS),
     "gru_forward": (njit(_gru_forward32, **_VECTOR), _F32_ONLY),
     "gru_backward": (njit(_gru_backward), _FLOATS),
-    "online_epoch": (njit(_online_epoch), _FLOATS),
+    "online_epoch": (online_epoch, _FLOATS),
 }
 """Op name → (the compiled twin, or None without Numba; the dtypes it serves)."""

@@ -110,7 +110,7 @@ class Elman(Cell):
             g += dy_t
         n = backend.norm64(g) if norm else None
         delta = ws.backward_op(ws.cols(ws.Hs, t + 1), g, out=bw.cols(bw.dXP, t))
-        backend.get_xp().matmul(self.params["W_hh"].T, delta, out=g)
+        backend.get_xp().matmul(bw.W_hhT, delta, out=g)
         return n
 
     def get_config(self) -> dict[str, Any]:

@@ -147,6 +147,6 @@ class GRU(Cell):
         nrm = backend.norm64(g) if norm else None
         col = (t % bw.steps) * ws.N  # δˣ, δʰ into the ring; g ← g ⊙ z
         ws.backward_op(ws.G[t], ws.AH[t], ws.Hs, t * ws.N, g, bw.dXP, bw.dAH, col)
-        backend.get_xp().matmul(self.params["W_hh"].T, bw.cols(bw.dAH, t), out=ws.WdAH)
+        backend.get_xp().matmul(bw.W_hhT, bw.cols(bw.dAH, t), out=ws.WdAH)
         g += ws.WdAH  # ∂L/∂h_{t-1} = g z + W_hhᵀ δʰ
         return nrm

@@ -157,9 +157,9 @@ class LSTM(Cell):
         _, G, c_prev, _, tc = self._step_views(ws)[t]
         ws.backward_op(G, tc, c_prev, gh, gc, bw.dXP, (t % bw.steps) * ws.N)  # δ, gc ← ∂L/∂c_{t-1}
         # ∂L/∂h_{t-1} = W_hhᵀ δ, with the current weights (as the other cells and the reference
-        # step: truncated BPTT backpropagates stored chunks after updates); BLAS reads the
-        # transposed view where it lies
-        backend.get_xp().matmul(self.params["W_hh"].T, bw.cols(bw.dXP, t), out=gh)
+        # step: truncated BPTT backpropagates stored chunks after updates), copied contiguous
+        # once per backward pass (workspace.backward_begin)
+        backend.get_xp().matmul(bw.W_hhT, bw.cols(bw.dXP, t), out=gh)
         return nrm
 
     def get_config(self) -> dict[str, Any]:

@@ -148,7 +148,7 @@ class PeepholeLSTM(LSTM):
         _, G, c_prev, _, tc = self._step_views(ws)[t]
         col = (t % bw.steps) * ws.N
         ws.backward_op(G, self.params["p"], tc, c_prev, gh, gc, bw.dXP, col)
-        np.matmul(self.params["W_hh"].T, bw.cols(bw.dXP, t), out=gh)  # ∂L/∂h_{t-1} = W_hhᵀ δ
+        np.matmul(bw.W_hhT, bw.cols(bw.dXP, t), out=gh)  # ∂L/∂h_{t-1} = W_hhᵀ δ
         return nrm
 
     def fast_backward_flush(self, ws: Any, bw: Any, lo: int, hi: int) -> None:

@@ -46,12 +46,19 @@ class Resumable:
     history: Any
     progress: dict[str, Any] | None
 
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self, spare: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything :meth:`_restore` puts back: weights, rule state, generator, epoch
-        count, history length and the epoch in progress."""
+        count, history length and the epoch in progress. ``spare``: a snapshot no longer
+        needed, whose arrays are reused (no allocation per epoch)."""
+        params = self.net.space.params
+        if spare is not None and spare["params"].shape == params.shape:
+            spare["params"][...] = params
+            params = spare["params"]
+        else:
+            params = backend.copy(params)
         return {
-            "params": backend.copy(self.net.space.params),
-            "state": divergence.copy_state(self.state),
+            "params": params,
+            "state": divergence.copy_state(self.state, spare and spare["state"]),
             "rng_state": self.rng.bit_generator.state,
             "epoch": self.epoch,
             "history": self.history.epochs,

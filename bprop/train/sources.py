@@ -56,6 +56,7 @@ class ExampleSource:
         self.train = trainer.prepare(X_np, y_np)
         self.val = trainer.prepare(*validation_data) if validation_data is not None else None
         self.data = self.train[0]  # named in the divergence message
+        self.plan: dict[str, Any] | None = None  # epoch_plan() of the training data
         self.guard = divergence.DivergenceGuard(
             trainer.divergence_factor, self._reference_loss(*self.train)
         )
@@ -68,7 +69,9 @@ class ExampleSource:
     def run_epoch(self) -> tuple[float, float | None]:
         """One epoch of updates; returns the epoch's training loss and accuracy (None if not
         classifying)."""
-        return self.trainer.run_epoch(*self.train)
+        if self.plan is None:  # once per fit, on the trainer's settings when training starts
+            self.plan = self.epoch_plan(self.trainer, *self.train)
+        return self.trainer.run_epoch(*self.train, plan=self.plan)
 
     def check(self, loss: float) -> str | None:
         """The divergence test on ``loss``: None while training is healthy, else why it diverged."""
@@ -89,6 +92,21 @@ class ExampleSource:
     def finish(self) -> None:
         """Called when training ends (nothing to do for examples)."""
         pass
+
+    @staticmethod
+    def epoch_plan(trainer: Any, X: Any, T: Any) -> dict[str, Any]:
+        """What :meth:`bprop.Trainer.run_epoch` needs to know that does not change from epoch
+        to epoch, worked out once per fit: whether accuracy is counted, the class of every
+        target (:func:`target_classes`), and the compiled online path's plan
+        (:func:`bprop.train.online_fast.supports`, or None)."""
+        from bprop.train import online_fast
+
+        classify = counts_accuracy(T)
+        return {
+            "classify": classify,
+            "classes": target_classes(T) if classify else None,
+            "fast": online_fast.supports(trainer, X, T) if trainer.fast else None,
+        }
 
     def _reference_loss(self, X: Any, T: Any) -> float | None:
         """The divergence test's scale (:func:`bprop.divergence.reference_loss`) on
@@ -202,14 +220,26 @@ def counts_accuracy(T: Any) -> bool:
     return integer or bool(backend.get_xp().all((T == 0) | (T == 1)))
 
 
-def count_correct(out: Any, tb: Any, threshold: float) -> tuple[int, int]:
+def target_classes(T: Any) -> Any:
+    """The class each target stands for, as :func:`count_correct` compares it: integer labels
+    as they are, a single 0/1 output as ``t > 0.5``, a target vector as its arg-max. A fit
+    computes them once (:meth:`ExampleSource.epoch_plan`), not every epoch."""
+    if backend.np_dtype(T.dtype).kind in "iu":
+        return T
+    if T.shape[-1] == 1:
+        return T[..., 0] > 0.5
+    return backend.get_xp().argmax(T, axis=-1)
+
+
+def count_correct(out: Any, tb: Any, threshold: float, classes: Any = None) -> tuple[int, int]:
     """(number correct, number of decisions) for outputs ``out`` against targets ``tb``; a
-    single output counts as class 1 above ``threshold`` (the loss's)."""
+    single output counts as class 1 above ``threshold`` (the loss's). ``classes``: the
+    :func:`target_classes` of ``tb``, if already known."""
     xp = backend.get_xp()
-    if backend.np_dtype(tb.dtype).kind in "iu":
-        return int(xp.count_nonzero(xp.argmax(out, axis=-1) == tb)), int(tb.size)
-    if out.shape[-1] == 1:
-        hits = (out[..., 0] > threshold) == (tb[..., 0] > 0.5)
+    if classes is None:
+        classes = target_classes(tb)
+    if backend.np_dtype(tb.dtype).kind not in "iu" and out.shape[-1] == 1:
+        hits = (out[..., 0] > threshold) == classes
     else:
-        hits = xp.argmax(out, axis=-1) == xp.argmax(tb, axis=-1)
+        hits = xp.argmax(out, axis=-1) == classes
     return int(xp.count_nonzero(hits)), int(hits.size)

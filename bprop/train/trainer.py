@@ -175,8 +175,9 @@ class Trainer(Resumable):
         space.grads += w
         return penalty
 
-    def run_epoch(self, X: Any, T: Any) -> tuple[float, float | None]:
-        """Train one epoch; returns (epoch loss, training accuracy or None).
+    def run_epoch(self, X: Any, T: Any, plan: dict | None = None) -> tuple[float, float | None]:
+        """Train one epoch; returns (epoch loss, training accuracy or None). ``plan``: the
+        :meth:`ExampleSource.epoch_plan` of ``X``, ``T`` (made here if not given).
 
         If ``progress`` holds an interrupted epoch, the data-order generator is rewound to
         that epoch's start, the same order is drawn again and training continues from the
@@ -196,19 +197,21 @@ class Trainer(Resumable):
             self.rng.bit_generator.state = resume["rng_state"]
         self.progress = None
         rng_state = self.rng.bit_generator.state
+        plan = ExampleSource.epoch_plan(self, X, T) if plan is None else plan
+        classify, classes = plan["classify"], plan["classes"]
         order = self.schedule.order(n, self.rng)
         if order is not None:
             xp = backend.get_xp()  # X[order] on NumPy: take is the same gather
-            X, T = xp.take(X, xp.asarray(order), axis=0), xp.take(T, xp.asarray(order), axis=0)
+            idx = xp.asarray(order)
+            X, T = xp.take(X, idx, axis=0), xp.take(T, idx, axis=0)
+            classes = xp.take(classes, idx, axis=0) if classify else None
         bs = self.schedule.size(n)
         done, total, correct, count = 0, 0.0, 0, 0
         if resume is not None:
             done, total = int(resume["updates"]), float(resume["total"])
             correct, count = int(resume["correct"]), int(resume["count"])
-        classify = counts_accuracy(T)
-        plan = online_fast.supports(self, X, T) if self.fast and done == 0 else None
-        if plan is not None:
-            total, correct = online_fast.run_epoch(self, plan, X, T)
+        if plan["fast"] is not None and done == 0:
+            total, correct = online_fast.run_epoch(self, plan["fast"], X, T)
             done, count = n, (n if classify else 0)
             self._check_interrupt(rng_state, n, done, total, correct, count)
         for i in range(done * bs, n, bs):
@@ -219,7 +222,7 @@ class Trainer(Resumable):
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
             if classify:
-                c, k = count_correct(out, tb, self.loss.threshold)
+                c, k = count_correct(out, tb, self.loss.threshold, classes[i : i + bs])
                 correct, count = correct + c, count + k
             self._check_interrupt(rng_state, n, i // bs + 1, total, correct, count)
         epoch_loss = total if self.loss.reduction == "sum" else total / n
@@ -295,10 +298,11 @@ class Trainer(Resumable):
         )
         self.history.stopped_because = "epochs"
         good = self._snapshot()  # the last point whose loss passed the divergence check
+        spare = None  # an old snapshot whose buffers the next one reuses
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for _ in range(epochs):
-                    start = self._snapshot() if self.epoch > good["epoch"] else good
+                    start = self._snapshot(spare) if self.epoch > good["epoch"] else good
                     try:
                         loss, acc = src.run_epoch()
                         reason = src.check(loss)
@@ -322,7 +326,7 @@ class Trainer(Resumable):
                             )
                         )
                     if src.passed():
-                        good = start
+                        good, spare = start, (good if good is not start else None)
                         good["passed"] = True
                     self.epoch += 1
                     logs: dict[str, Any] = {"train_loss": loss, "train_accuracy": acc}

@@ -29,13 +29,39 @@ def run(cell, fast, X, dy, s0, dfin, return_sequences=True, need_dx=True, record
     return y, cache, dx, grads
 
 
-@pytest.fixture(params=[320, 4], ids=["one-block", "blocks-of-2-steps"])
+@pytest.fixture(
+    params=[(320, None), (4, None), (4, 1)],
+    ids=["one-block", "blocks-of-2-steps", "scaled-by-weight-size-and-capped"],
+)
 def block_columns(request, monkeypatch):
-    """The fast backward pass's gradient blocks (workspace.BACKWARD_BLOCK_COLUMNS): the default
-    (one block for these short sequences) and 2-step blocks (N = 3), so that the ring of
-    pre-activation gradients wraps round and is flushed in several products."""
-    monkeypatch.setattr("bprop.recurrent.workspace.BACKWARD_BLOCK_COLUMNS", request.param)
-    return request.param
+    """The fast backward pass's gradient blocks (workspace.block_steps): the default (one
+    block for these short sequences), 2-step blocks (N = 3), so that the ring of
+    pre-activation gradients wraps round and is flushed in several products, and blocks
+    grown for a weight gradient "larger than the cache" (1 byte) but capped by a ring of
+    ~4 columns per gate row (so again several, uneven, blocks)."""
+    columns, cache = request.param
+    monkeypatch.setattr("bprop.recurrent.workspace.BACKWARD_BLOCK_COLUMNS", columns)
+    if cache is not None:
+        monkeypatch.setattr("bprop.recurrent.workspace.BACKWARD_CACHE_BYTES", cache)
+        monkeypatch.setattr("bprop.recurrent.workspace.BACKWARD_RING_BYTES", 1000)
+    return columns
+
+
+def test_backward_blocks_grow_with_the_weight_gradient():
+    from bprop.recurrent.workspace import block_steps
+
+    mib = 1 << 20
+    # a weight gradient within the cache: 320 columns = 10 steps of 32
+    assert block_steps(100, 32, 1024, mib // 2, 4) == 10
+    # 256-unit LSTM on 65 inputs: 1024 × 322 floats = 1.26 MiB -> 402 columns = 13 steps
+    assert block_steps(100, 32, 1024, 1024 * 322 * 4, 4) == 13
+    # 512 units: 4.5 MiB -> 1443 columns = 46 steps
+    assert block_steps(100, 32, 2048, 2048 * 578 * 4, 4) == 46
+    # 1024 units: 17 MiB -> 5,450 columns, capped by the 64 MiB ring at 4096: all 100 steps
+    assert block_steps(100, 32, 4096, 4096 * 1090 * 4, 4) == 100
+    # a long sequence: the ring cap (4096 columns = 128 steps) holds
+    assert block_steps(1000, 32, 4096, 4096 * 1090 * 4, 4) == 128
+    assert block_steps(5, 1, 8, 10**9, 8) == 5  # never more than T, never less than 1
 
 
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-5)])
