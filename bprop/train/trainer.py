@@ -222,7 +222,7 @@ class Trainer(Resumable):
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
             if classify:
-                c, k = count_correct(out, tb, self.loss.threshold, classes[i : i + bs])
+                c, k = count_correct(out, tb, self.loss.threshold, classes[i:j])
                 correct, count = correct + c, count + k
             self._check_interrupt(rng_state, n, i // bs + 1, total, correct, count)
         epoch_loss = total if self.loss.reduction == "sum" else total / n
