@@ -217,7 +217,7 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
             "data": ds.name,
             "method": args.method,
             "schedule": trainer.schedule.name,
-            "epochs": hist.epochs,
+            "epochs": hist.n_epochs,
             "seconds": time.perf_counter() - start,
             "train_loss": hist.train_loss[-1] if hist.train_loss else None,
             "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,

@@ -4,6 +4,7 @@ history."""
 
 from bprop.errors import TrainingDiverged
 from bprop.train.callbacks import Callback, EarlyStopping
+from bprop.train.checkpoint import ModelCheckpoint
 from bprop.train.history import History, StreamHistory
 from bprop.train.realtime import train_online
 from bprop.train.schedules import (
@@ -24,6 +25,7 @@ __all__ = [
     "FullBatch",
     "History",
     "MiniBatch",
+    "ModelCheckpoint",
     "Online",
     "Schedule",
     "StreamHistory",

@@ -54,7 +54,7 @@ class Resumable:
             "state": divergence.copy_state(self.state),
             "rng_state": self.rng.bit_generator.state,
             "epoch": self.epoch,
-            "history": self.history.epochs,
+            "history": self.history.n_epochs,
             "progress": self.progress,
             "passed": False,
         }

@@ -40,13 +40,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from bprop import divergence
+from bprop import backend, divergence
 from bprop.errors import TrainingDiverged, TrainingInterrupted
 from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, get_loss
 from bprop.optim.base import State, UpdateRule
 from bprop.optim.sgd import SGD
-from bprop.train import online_fast
+from bprop.train import metrics, online_fast
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
 from bprop.train.fit import default_loss, fit
 from bprop.train.history import History, StreamHistory
@@ -223,7 +223,10 @@ class Trainer(Resumable):
         return epoch_loss, (correct / count if classify else None)
 
     # --- evaluation ---------------------------------------------------------------------
-    def evaluate_prepared(self, X: Any, T: Any, batch_size: int = 4096) -> tuple[float, Any]:
+    def evaluate_prepared(
+        self, X: Any, T: Any, batch_size: int = 4096, outputs: list[Any] | None = None
+    ) -> tuple[float, Any]:
+        """(loss, accuracy or None) on prepared data; ``outputs`` collects the outputs."""
         total, correct, count, n = 0.0, 0, 0, X.shape[0]
         classify = counts_accuracy(T)
         for i in range(0, n, batch_size):
@@ -233,15 +236,23 @@ class Trainer(Resumable):
             if classify:
                 c, k = count_correct(out, T[i : i + batch_size], self.loss.threshold)
                 correct, count = correct + c, count + k
+            if outputs is not None:
+                outputs.append(backend.to_numpy(out))
         return (total if self.loss.reduction == "sum" else total / n), (
             correct / count if classify else None
         )
 
     def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
-        """Loss and (for classification) accuracy on ``X``, ``y`` in evaluation mode."""
+        """The loss on ``X``, ``y`` in evaluation mode and the metrics of
+        :mod:`bprop.train.metrics`: for classes ``accuracy``, ``confusion_matrix`` (rows: true
+        class, columns: predicted) and ``labels``; for regression ``r2``, ``mae``, ``rmse``."""
         Xb, Tb = self.prepare(X, y)
-        loss, acc = self.evaluate_prepared(Xb, Tb)
-        return {"loss": loss, "accuracy": acc}
+        outs: list[Any] = []
+        loss, acc = self.evaluate_prepared(Xb, Tb, outputs=outs)
+        out, T = np.concatenate(outs), backend.to_numpy(Tb)
+        if acc is not None:
+            return {"loss": loss, **metrics.class_metrics(out, T, self.loss.threshold)}
+        return {"loss": loss, "accuracy": None, **metrics.regression_metrics(out, T)}
 
     # --- the loop -----------------------------------------------------------------------
     def fit(
