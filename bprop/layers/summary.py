@@ -71,9 +71,8 @@ class Summary:
         lines = [fmt.format(*heads).rstrip()]
         lines += [fmt.format(*c).rstrip() for c in cells]
         size = f"{self.bytes:,} B" if self.bytes < 10_000 else f"{self.bytes / 2**20:.3g} MiB"
-        lines.append(
-            f"total {self.total:,} parameters ({self.trainable:,} trainable), {size} in {self.dtype}"
-        )
+        total = f"total {self.total:,} parameters ({self.trainable:,} trainable)"
+        lines.append(f"{total}, {size} in {self.dtype}")
         return "\n".join(lines)
 
     __repr__ = __str__

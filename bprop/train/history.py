@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
 _INT_USE = (
     "History.epochs is the list of epoch numbers [1, 2, …, n] (to plot against, as "
     "plot(history.epochs, history.train_loss)); the number of epochs is history.n_epochs"
