@@ -57,6 +57,7 @@ def pattern_completion(
     relaxation_rate: float = 0.5,
     max_iter: int = 5000,
     seed: int = 0,
+    verbose: int = 0,
 ) -> dict[str, Any]:
     """Associative memory with a settling network trained by Almeida–Pineda.
 
@@ -103,7 +104,8 @@ def pattern_completion(
         batch_size=16,
         epochs=epochs,
         seed=seed,
-        verbose=0,
+        verbose=verbose,
+        label="pattern completion · Almeida–Pineda settling network",
     )
     seconds = time.perf_counter() - t0
     Xte, Tte, idx = _flip(patterns, n_test, flip_fraction, rng)

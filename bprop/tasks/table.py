@@ -220,7 +220,7 @@ def _completion(o: Options) -> tuple[dict[str, Any], None]:
     from bprop.tasks.settling import pattern_completion
 
     return pattern_completion(
-        n_hidden=o["hidden"], epochs=o["epochs"], lr=o["lr"], seed=o["seed"]
+        n_hidden=o["hidden"], epochs=o["epochs"], lr=o["lr"], seed=o["seed"], verbose=o["verbose"]
     ), None
 
 

@@ -45,6 +45,7 @@ def fit(
     verbose: int = 1,
     optimizer_state: State | None = None,
     divergence_factor: float | None = divergence.DEFAULT_FACTOR,
+    label: str | None = None,
 ) -> History:
     """Train ``net`` on ``X``, ``y`` and return its :class:`History`.
 
@@ -78,6 +79,7 @@ def fit(
         verbose,
         optimizer_state,
         divergence_factor=divergence_factor,
+        label=label,
     )
     history = trainer.fit(
         X, y, epochs, validation_split, validation_data, early_stopping, target_loss

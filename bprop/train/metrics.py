@@ -94,3 +94,16 @@ def format_confusion(cm: list[list[int]], names: list[str] | None = None) -> str
     for name, row in zip(names, cm, strict=True):
         lines.append(f"{name:<{first}}" + "".join(f"  {v:>{w}}" for v in row))
     return "\n".join(lines)
+
+
+def evaluate(trainer: Any, X: Any, y: Any) -> dict[str, Any]:
+    """What :meth:`bprop.Trainer.evaluate` returns: the loss and the metrics above."""
+    from bprop import backend
+
+    Xb, Tb = trainer.prepare(X, y)
+    outs: list[Any] = []
+    loss, acc = trainer.evaluate_prepared(Xb, Tb, outputs=outs)
+    out, T = np.concatenate(outs), backend.to_numpy(Tb)
+    if acc is not None:
+        return {"loss": loss, **class_metrics(out, T, trainer.loss.threshold)}
+    return {"loss": loss, "accuracy": None, **regression_metrics(out, T)}
