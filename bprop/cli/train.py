@@ -166,6 +166,11 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
                 f"--resume {args.resume}: the run already trained all its "
                 f"{metadata.get('epochs')} epochs; give --epochs N to train N more"
             )
+    if args.log_dir:
+        from bprop.train.logs import log_callbacks
+
+        check_out(args.log_dir, "--log-dir", folder=True)
+        trainer.callbacks += log_callbacks(args.log_dir)
     diag = None
     if args.diagnostics:
         from bprop.diagnostics import GradientDiagnostics

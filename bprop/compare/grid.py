@@ -156,7 +156,8 @@ def run_grid(
         with ``config`` and ``skipped`` attached.
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+
+    from bprop.train.progress import Progress
 
     X, y, data_name, task = _load(data)
     name = name or data_name
@@ -218,13 +219,13 @@ def run_grid(
         "allow_full_batch_mismatch": bool(allow_full_batch_mismatch),
         "n_jobs": n_jobs,
     }
-    bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc=f"compare {name}")
+    bar = Progress(f"compare {name}", len(jobs), int(bool(progress)), unit="run")
     rows: list[dict[str, Any]] = []
     try:
         if n_jobs == 1:
             for job in jobs:
                 rows.append(one_run(job))
-                bar.update(1)
+                bar.epoch_end(_last_run(rows[-1]))
                 interrupt.check()
         else:
             for job in jobs:
@@ -234,7 +235,7 @@ def run_grid(
             try:
                 for row in results:
                     rows.append(row)
-                    bar.update(1)
+                    bar.epoch_end(_last_run(row))
                     interrupt.check()
             finally:
                 # on an interrupt: cancel the runs not finished and stop the workers
@@ -248,6 +249,13 @@ def run_grid(
     finally:
         bar.close()
     return _finish(rows, config, skipped)
+
+
+def _last_run(row: dict[str, Any]) -> dict[str, Any]:
+    """What the progress display shows of a finished run: its final training loss."""
+    loss = row.get("train_loss")
+    key = f"{row['method']} {row['schedule']} seed {row['seed']} loss"
+    return {key: float(loss)} if loss is not None else {}
 
 
 def _finish(

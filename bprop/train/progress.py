@@ -77,7 +77,8 @@ def _clock(seconds: float) -> str:
 class Progress:
     """See the module docstring. ``epochs`` this display will see (0: unknown) and
     ``updates_per_epoch`` (None: unknown) pick what is counted, or ``total_updates`` makes it
-    count updates; ``file`` defaults to standard error; ``tty`` overrides the terminal test."""
+    count updates; ``file`` defaults to standard error; ``tty`` overrides the terminal test;
+    ``unit`` names what :meth:`epoch_end` counts (``"run"`` for a grid of runs)."""
 
     def __init__(
         self,
@@ -88,8 +89,9 @@ class Progress:
         file: IO[str] | None = None,
         tty: bool | None = None,
         total_updates: int | None = None,
+        unit: str = "epoch",
     ) -> None:
-        self.label, self.epochs = label, max(int(epochs), 0)
+        self.label, self.epochs, self.unit = label, max(int(epochs), 0), unit
         self.file = file if file is not None else sys.stderr
         upe = updates_per_epoch or 0
         self.per_update = total_updates is not None or (upe > 1 and 0 < self.epochs < FEW_EPOCHS)
@@ -106,7 +108,7 @@ class Progress:
         if self.on and tty:
             from tqdm.auto import tqdm
 
-            unit = "update" if self.per_update else "epoch"
+            unit = "update" if self.per_update else self.unit
             self.bar = tqdm(total=self.total, desc=label, unit=unit, file=self.file, leave=True)
         self._step = max(1, self.total // 10)
         if not self.per_update and self.epochs <= 20:
@@ -190,7 +192,7 @@ class Progress:
             self._next_line += self._step
         elapsed = time.perf_counter() - self.start
         eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
-        where = self._where(ended) if self.per_update else f"epoch {self.done}/{self.total}"
+        where = self._where(ended) if self.per_update else f"{self.unit} {self.done}/{self.total}"
         if self.per_update:
             where = f"{where}  update {self.done}/{self.total}".strip()
         values = self._status(logs, ended)

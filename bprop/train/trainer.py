@@ -50,6 +50,7 @@ from bprop.train import progress as _progress
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
 from bprop.train.fit import default_loss, fit
 from bprop.train.history import History, StreamHistory
+from bprop.train.logs import active as active_logs
 from bprop.train.realtime import RTRLSource
 from bprop.train.resume import Resumable
 from bprop.train.schedules import Schedule, StepSchedule, StreamSchedule, get_schedule
@@ -111,8 +112,7 @@ class Trainer(Resumable):
     ) -> None:
         self.net = net
         self.label = label
-        self.bar = _progress.Progress.off()  # the display of the fit in progress
-        self.shared_bar: _progress.Progress | None = None  # see progress_over
+        self.bar, self.shared_bar = _progress.Progress.off(), None
         self.loss = get_loss(loss)
         self.optimizer = optimizer if optimizer is not None else SGD(0.01)
         if not isinstance(self.optimizer, UpdateRule):
@@ -285,7 +285,7 @@ class Trainer(Resumable):
         if epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {epochs}")
         src = self._source(X, y, epochs, validation_split, validation_data, options)
-        callbacks = list(self.callbacks)
+        callbacks = [*self.callbacks, *active_logs()]
         if early_stopping is not None:
             if not src.validates:
                 raise ValueError("early_stopping needs validation_split or validation_data")
