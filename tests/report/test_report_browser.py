@@ -50,7 +50,7 @@ def test_report_is_self_contained(report):
     text = Path(report).read_text(encoding="utf-8")
     assert "http://" not in text and "https://" not in text
     srcs = re.findall(r'src="([^"]*)"', text)
-    assert len(srcs) >= 4 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert len(srcs) >= 3 and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r"<link|@import|url\(", text)
 
 
