@@ -67,6 +67,11 @@ def describe(schedule: Any, rule: Any) -> str:
     return f"{what} · {rule_words(rule)}"
 
 
+def _short(key: str) -> str:
+    """A logged value's name on the display: ``train_accuracy`` → ``acc``."""
+    return key.replace("train_", "").replace("accuracy", "acc")
+
+
 def _clock(seconds: float) -> str:
     s = int(round(seconds))
     return (
@@ -178,7 +183,7 @@ class Progress:
 
     def _status(self, logs: dict[str, Any] | None = None, ended: bool = False) -> str:
         if logs:
-            values = "  ".join(f"{k.replace('train_', '')} {v:.4g}" for k, v in logs.items())
+            values = "  ".join(f"{_short(k)} {v:.4g}" for k, v in logs.items())
         else:
             values = f"loss {self._sum / self._n:.4g}" if self._n else ""
         head = self._where(ended) if self.per_update else ""
