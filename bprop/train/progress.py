@@ -11,7 +11,8 @@ trainer each epoch with :meth:`Progress.epoch_end`.
 - On a terminal (the stream is a TTY): a tqdm bar, redrawn in place.
 - Anywhere else (a CI log, a pipe, a file): no carriage-return frames at all; one line now and
   then — every epoch for up to 20 epochs, else every tenth of the run; when counting updates,
-  every tenth of them too — each with the current loss, the elapsed time and the ETA.
+  every tenth of them too; and at least every :data:`HEARTBEAT` seconds — each with the
+  current loss, the elapsed time and the ETA.
 - ``verbose=0`` (the command line's ``--quiet``): nothing.
 
 Example::
@@ -37,6 +38,8 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
+#: off a terminal, a line at least this often (seconds) while training runs
+HEARTBEAT = 30.0
 #: with fewer epochs than this, and more than one update per epoch, the display counts updates
 FEW_EPOCHS = 100
 
@@ -120,6 +123,7 @@ class Progress:
             self._step = 1
         self._next_line = self._step
         self._printed = -1  # the count when the last line was printed
+        self._last_time = self.start  # and when
         if not (self.on and self.per_update):  # the hot loops' call does nothing
             self.tick = _no_tick  # type: ignore[method-assign]
 
@@ -137,7 +141,9 @@ class Progress:
             self.bar.update(n)
             if self.done % 16 == 0 or n > 1:
                 self.bar.set_postfix_str(self._status(), refresh=False)
-        elif self.done >= self._next_line and self.done < self.total:
+        elif self.done < self.total and (
+            self.done >= self._next_line or self._overdue()
+        ):
             self._line({})
         elif self.done >= self.total and self.epochs == 0:  # a shared display's end
             self._line({})
@@ -158,7 +164,7 @@ class Progress:
         elif self.per_update:
             if 0 < self.epochs <= 20 or self.done >= self.total:  # few long epochs: each one
                 self._line(shown, ended=True)
-        elif self.done >= self._next_line or self.done >= self.total:
+        elif self.done >= self._next_line or self.done >= self.total or self._overdue():
             self._line(shown, ended=True)
 
     def write(self, message: str) -> None:
@@ -174,6 +180,9 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def _overdue(self) -> bool:
+        return time.perf_counter() - self._last_time > HEARTBEAT
 
     # --- text -----------------------------------------------------------------------------
     def _where(self, ended: bool = False) -> str:
@@ -192,7 +201,7 @@ class Progress:
     def _line(self, logs: dict[str, Any], ended: bool = False) -> None:
         if self._printed == self.done:
             return
-        self._printed = self.done
+        self._printed, self._last_time = self.done, time.perf_counter()
         while self._next_line <= self.done:
             self._next_line += self._step
         elapsed = time.perf_counter() - self.start

@@ -135,3 +135,16 @@ def test_cli_log_dir_for_a_feedforward_run_and_a_task(tmp_path, capsys):
                  "--log-dir", str(tmp_path / "task")])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     assert len((tmp_path / "task" / "log.csv").read_text().splitlines()) == 3
+
+
+def test_off_a_terminal_a_slow_run_still_reports_every_heartbeat(monkeypatch):
+    from bprop.train import progress
+
+    out = io.StringIO()
+    bar = Progress("slow", 1, 1, updates_per_epoch=1000, file=out)
+    for _ in range(5):
+        bar.tick(1.0)  # far below a tenth of the updates: silent
+    assert out.getvalue() == ""
+    monkeypatch.setattr(progress, "HEARTBEAT", 0.0)
+    bar.tick(1.0)
+    assert out.getvalue().startswith("slow: epoch 1/1  update 6/1000  loss 1")
