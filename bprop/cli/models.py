@@ -81,7 +81,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     names = ck.metadata.get("target_names")
     if names and "labels" in out and len(names) == len(out["labels"]):
         out["class_names"] = [str(n) for n in names]
-    return {"model": args.model, "data": ds.name, "examples": len(ds), **out}
+    shown = {k: v for k, v in out.items() if v is not None}  # no accuracy for regression
+    return {"model": args.model, "data": ds.name, "examples": len(ds), **shown}
 
 
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:

@@ -38,7 +38,9 @@ class ModelCheckpoint(Callback):
 
     ``saved`` lists the paths written, ``best`` and ``best_epoch`` the best monitored value and
     its epoch. A monitored value that is not logged (``val_loss`` without validation data)
-    raises a ValueError at the first epoch that should be saved."""
+    raises a ValueError at the first epoch that should be saved. With ``early_stopping`` the
+    final save holds the last epoch's weights (the early-stopping restore comes after it);
+    ``best_only=True`` keeps the best ones."""
 
     def __init__(
         self,

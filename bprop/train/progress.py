@@ -141,9 +141,7 @@ class Progress:
             self.bar.update(n)
             if self.done % 16 == 0 or n > 1:
                 self.bar.set_postfix_str(self._status(), refresh=False)
-        elif self.done < self.total and (
-            self.done >= self._next_line or self._overdue()
-        ):
+        elif self.done < self.total and (self.done >= self._next_line or self._overdue()):
             self._line({})
         elif self.done >= self.total and self.epochs == 0:  # a shared display's end
             self._line({})
