@@ -132,6 +132,11 @@ class Progress:
         """A display that shows nothing (before any ``fit``)."""
         return cls("", 0, verbose=0)
 
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        """A pickled trainer (a fitted scikit-learn estimator) carries a display that shows
+        nothing, not a terminal's stream."""
+        return (Progress.off, ())
+
     # --- reports --------------------------------------------------------------------------
     def tick(self, loss: float, n: int = 1) -> None:
         """``n`` updates done, the last with (mean) loss ``loss``."""

@@ -148,3 +148,13 @@ def test_off_a_terminal_a_slow_run_still_reports_every_heartbeat(monkeypatch):
     monkeypatch.setattr(progress, "HEARTBEAT", 0.0)
     bar.tick(1.0)
     assert out.getvalue().startswith("slow: epoch 1/1  update 6/1000  loss 1")
+
+
+def test_a_trainer_pickles_after_showing_progress(capsys):
+    import pickle
+
+    trainer = bp.Trainer(bp.mlp([3, 2]), "cross_entropy", verbose=1)
+    trainer.fit(X, Y, epochs=2)
+    copy = pickle.loads(pickle.dumps(trainer))
+    assert not copy.bar.on
+    np.testing.assert_array_equal(copy.net.space.params, trainer.net.space.params)
