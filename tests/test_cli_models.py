@@ -241,3 +241,18 @@ def test_lr_schedule_is_saved_with_the_run_and_stepped_per_epoch(capsys, tmp_pat
     assert isinstance(sched, ScaleBySchedule) and isinstance(sched.schedule, Cosine)
     assert (sched.schedule.total, sched.schedule.warmup) == (4, 2)
     assert trainer.state["1/count"] == 4.0  # stepped once per epoch
+
+
+def test_evaluate_shows_the_confusion_matrix_named_by_class(animal_model, capsys):
+    d, model = animal_model
+    animals(d / "eval.csv", 60, NAMES, seed=2)
+    code, out, err = run(capsys, "evaluate", model, "--data", d / "eval.csv", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    cm = np.array(res["confusion_matrix"])
+    assert cm.sum() == 60 and np.trace(cm) / 60 == pytest.approx(res["accuracy"])
+    code, out, err = run(capsys, "evaluate", model, "--data", d / "eval.csv")
+    assert code == 0, err
+    table = out.split("confusion matrix")[1].splitlines()[2:]
+    assert [row.split()[0] for row in table] == res["class_names"]
+    assert [[int(v) for v in row.split()[1:]] for row in table] == cm.tolist()

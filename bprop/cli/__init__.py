@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=cmd_translate)
 
     for name, func, text in (
-        ("evaluate", cmd_evaluate, "loss and accuracy of a saved model"),
+        ("evaluate", cmd_evaluate, "loss, accuracy and confusion matrix (or R², MAE, RMSE)"),
         ("predict", cmd_predict, "predictions of a saved model"),
     ):
         p = sub.add_parser(name, help=text)
@@ -266,11 +266,18 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
     elif command == "compare":
         print(result["table"])
         print(f"\nresults: {result['csv']}\nreport:  {result['report']}")
-    elif command == "train" and "diagnostics" in result:
+    elif command in ("train", "evaluate"):
+        matrix = ("diagnostics", "confusion_matrix", "labels", "class_names")
         for key, value in result.items():
-            if key == "diagnostics":
+            if key in matrix:
                 continue
             print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
+        if result.get("confusion_matrix"):
+            from bprop.train.metrics import format_confusion
+
+            names = result.get("class_names") or [str(v) for v in result["labels"]]
+            print("\nconfusion matrix (rows: true class, columns: predicted class)")
+            print(format_confusion(result["confusion_matrix"], names))
     else:
         for key, value in result.items():
             print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")

@@ -75,12 +75,17 @@ def _labelled(args: argparse.Namespace, ck: bp.Checkpoint) -> tuple[Dataset, np.
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    """``bprop evaluate MODEL --data D``: loss and accuracy on labelled data."""
+    """``bprop evaluate MODEL --data D``: the loss and, for classes, the accuracy and the
+    confusion matrix; for regression R², MAE and RMSE (:meth:`bprop.Trainer.evaluate`)."""
     ck = _checkpoint(args)
     ds, X = _labelled(args, ck)
     loss = ck.loss or bp.MeanSquaredError()
     out = bp.Trainer(ck.net, loss, verbose=0).evaluate(X, ds.y)
-    return {"model": args.model, "data": ds.name, "examples": len(ds), **out}
+    names = ck.metadata.get("target_names")
+    if names and "labels" in out and len(names) == len(out["labels"]):
+        out["class_names"] = [str(n) for n in names]
+    shown = {k: v for k, v in out.items() if v is not None}  # no accuracy for regression
+    return {"model": args.model, "data": ds.name, "examples": len(ds), **shown}
 
 
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from bprop.cli.common import (
 from bprop.cli.train_options import flag
 from bprop.errors import TrainingInterrupted
 from bprop.tasks import TASKS, Options, Task
+from bprop.train.logs import logging_to
 
 #: blocks of weights a recurrent layer's cell has (the size check before training)
 _CELL_GATES = {"lstm": 4, "gru": 3, "elman": 1}
@@ -62,7 +63,8 @@ def run_task(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     with interrupt.deferred_interrupts():  # until the model is saved (see bprop.cli.train)
         try:
-            result, save = task.run(opts)
+            with logging_to(args.log_dir):
+                result, save = task.run(opts)
         except TrainingInterrupted as exc:
             raise Stopped(_save_interrupted(task, opts, exc)) from exc
         result = {"task": task.name, **result}

@@ -172,6 +172,11 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
                 f"--resume {args.resume}: the run already trained all its "
                 f"{metadata.get('epochs')} epochs; give --epochs N to train N more"
             )
+    if args.log_dir:
+        from bprop.train.logs import log_callbacks
+
+        check_out(args.log_dir, "--log-dir", folder=True)
+        trainer.callbacks += log_callbacks(args.log_dir)
     diag = None
     if args.diagnostics:
         from bprop.diagnostics import GradientDiagnostics
@@ -226,7 +231,7 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
             "data": ds.name,
             "method": args.method,
             "schedule": trainer.schedule.name,
-            "epochs": hist.epochs,
+            "epochs": hist.n_epochs,
             "seconds": time.perf_counter() - start,
             "train_loss": hist.train_loss[-1] if hist.train_loss else None,
             "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,

@@ -30,7 +30,7 @@ from bprop.tasks import ARGS, TASKS, Arg
 #: feedforward training, the default ``--task``; the others are the entries of TASKS
 CLASSIFY = "classify"
 #: options every task takes: they choose how the result is shown
-OUTPUT_OPTIONS = frozenset({"task", "json", "quiet"})
+OUTPUT_OPTIONS = frozenset({"task", "json", "quiet", "log_dir"})
 
 
 class _Store(argparse.Action):
@@ -216,6 +216,11 @@ def add_train_parser(sub: Any, func: Callable[[argparse.Namespace], Any]) -> Non
     train.add_argument("--out", help="save the trained model (and optimizer state) here")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--log-dir",
+        help="write a CSV log (log.csv, one row per epoch) and TensorBoard event files "
+        "(needs tensorboardX) in this folder",
+    )
     train.add_argument(
         "--diagnostics",
         action="store_true",

@@ -21,7 +21,7 @@ import bprop as bp
 from bprop import interrupt
 from bprop.cli.common import CLIError, Stopped, check_out, quote, save_or_rescue, signal_name
 from bprop.errors import TrainingInterrupted
-from bprop.train.callbacks import CheckpointEvery
+from bprop.train.checkpoint import ModelCheckpoint
 
 #: options that need an in-memory data set, so do not go with --shards
 _NOT_WITH_SHARDS = ("data", "validation_split", "early_stopping", "diagnostics", "mpi")
@@ -33,14 +33,14 @@ def distributed_options(args: argparse.Namespace, trainer: Any, meta: dict[str, 
     if args.checkpoint_every:
         if not args.out:
             raise CLIError("--checkpoint-every saves the trainer to --out: give --out FILE")
-        trainer.callbacks.append(CheckpointEvery(args.out, args.checkpoint_every, meta))
+        trainer.callbacks.append(ModelCheckpoint(args.out, every=args.checkpoint_every, metadata=meta))
     if not args.mpi:
         return {}
     from bprop.distributed.mpi import world
 
     if world().Get_rank():  # the other ranks train the same weights silently
         args.out = None
-        trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, CheckpointEvery)]
+        trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, ModelCheckpoint)]
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of this process
     return {"mpi": True}
 

@@ -164,7 +164,8 @@ def run_grid(
         with ``config`` and ``skipped`` attached.
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+
+    from bprop.train.progress import Progress
 
     from bprop.distributed.grid import check_backend, joblib_backend
 
@@ -230,13 +231,13 @@ def run_grid(
         "n_jobs": n_jobs,
         "backend": backend,
     }
-    bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc=f"compare {name}")
+    bar = Progress(f"compare {name}", len(jobs), int(bool(progress)), unit="run")
     rows: list[dict[str, Any]] = []
     try:
         if n_jobs == 1 and backend == "loky":
             for job in jobs:
                 rows.append(one_run(job))
-                bar.update(1)
+                bar.epoch_end(_last_run(rows[-1]))
                 interrupt.check()
         else:
             for job in jobs:  # worker processes of their own (not threads, not Dask's)
@@ -247,7 +248,7 @@ def run_grid(
                 try:
                     for row in results:
                         rows.append(row)
-                        bar.update(1)
+                        bar.epoch_end(_last_run(row))
                         interrupt.check()
                 finally:
                     # on an interrupt: cancel the runs not finished and stop the workers
@@ -261,6 +262,13 @@ def run_grid(
     finally:
         bar.close()
     return _finish(rows, config, skipped)
+
+
+def _last_run(row: dict[str, Any]) -> dict[str, Any]:
+    """What the progress display shows of a finished run: its final training loss."""
+    loss = row.get("train_loss")
+    key = f"{row['method']} {row['schedule']} seed {row['seed']} loss"
+    return {key: float(loss)} if loss is not None else {}
 
 
 def _finish(

@@ -98,7 +98,7 @@ def one_run(job: dict[str, Any]) -> dict[str, Any]:
         "val_loss": hist.val_loss[-1] if hist.val_loss else None,
         "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,
         "val_accuracy": hist.val_accuracy[-1] if hist.val_accuracy else None,
-        "epochs": hist.epochs,
+        "epochs": hist.n_epochs,
         "seconds": hist.seconds[-1] if hist.seconds else total,
         "stopped_because": stopped,
         "full_batch_mismatch": job["mismatch"],

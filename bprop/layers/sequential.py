@@ -21,6 +21,7 @@ import numpy as np
 from bprop import backend
 from bprop.layers.base import Layer
 from bprop.layers.flat import ParamSpace
+from bprop.layers.summary import Summary, summarize
 
 
 class Sequential(Layer):
@@ -77,6 +78,11 @@ class Sequential(Layer):
 
     def zero_grad(self) -> None:
         self.space.zero_grad()
+
+    def summary(self) -> Summary:
+        """Per-layer sizes, parameter shapes and counts, and the totals (printable):
+        see :mod:`bprop.layers.summary`."""
+        return summarize(self)
 
     def astype(self, dtype: Any) -> Sequential:
         for leaf in self.leaves():

@@ -1,4 +1,5 @@
-"""Plots and the self-contained HTML report (matplotlib, Agg; figures embedded as data URIs).
+"""Plots and the self-contained HTML report (matplotlib, Agg; Jinja2 templates; figures
+embedded as data URIs).
 
 Example::
 
@@ -7,6 +8,7 @@ Example::
     True
 """
 
-from bprop.report.html import Report, add_diagnostics, add_grid, compare_report, versions
+from bprop.report.html import Report, versions
+from bprop.report.sections import add_diagnostics, add_grid, compare_report
 
 __all__ = ["Report", "add_diagnostics", "add_grid", "compare_report", "versions"]

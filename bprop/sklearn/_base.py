@@ -348,7 +348,7 @@ class BackpropEstimator(BaseEstimator):
         self.net_: Sequential = trainer.net
         self.history_ = trainer.history
         self.loss_curve_ = list(trainer.history.train_loss)
-        self.n_iter_ = trainer.history.epochs
+        self.n_iter_ = trainer.history.n_epochs
         return self
 
     def __sklearn_is_fitted__(self) -> bool:

@@ -24,7 +24,7 @@ from bprop.layers.sequential import Sequential
 from bprop.losses import SoftmaxCrossEntropy
 from bprop.recurrent.truncated import stream_loss
 from bprop.recurrent.unroll import Recurrent
-from bprop.tasks.models import sequence_model, training_rule
+from bprop.tasks.models import cell_words, sequence_model, training_rule
 from bprop.train.history import StreamHistory
 from bprop.train.stream import fit_stream
 
@@ -100,6 +100,7 @@ def train_lm(
         eval_every=eval_every,
         validation=(held[:-1], held[1:]) if eval_every else None,
         verbose=verbose,
+        label=f"{unit} language model · {cell_words(cell)} · truncated BPTT({k1}, {k2 or k1})",
         keep_best=bool(eval_every),  # end with the best held-out weights, not the last
     )
     val = stream_loss(net, held[:-1], held[1:], SoftmaxCrossEntropy(), val_batch, k1)

@@ -49,3 +49,8 @@ def training_rule(optimizer: Any, lr: float, clip_norm: float | None) -> UpdateR
 
     rule = optimizer if optimizer is not None else Adam(lr)
     return Chain(ClipByGlobalNorm(clip_norm), rule) if clip_norm else rule
+
+
+def cell_words(cell: Any) -> str:
+    """A cell as the papers name it: ``"lstm"`` → ``"LSTM"``, ``"elman"`` → ``"Elman"``."""
+    return {"lstm": "LSTM", "gru": "GRU", "elman": "Elman"}.get(str(cell).lower(), str(cell))

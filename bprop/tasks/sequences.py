@@ -24,7 +24,7 @@ from bprop.data.sequences import (
     windows,
 )
 from bprop.losses import MeanSquaredError, SoftmaxCrossEntropy
-from bprop.tasks.models import sequence_model, training_rule
+from bprop.tasks.models import cell_words, sequence_model, training_rule
 
 # --- the adding problem ------------------------------------------------------------------
 
@@ -50,6 +50,7 @@ def train_adding(
     (after each epoch: ``test_mse_curve``), ``constant_mse`` (1/6, always predicting the mean
     target 1), ``success`` (test MSE < target_mse) and ``epochs``.
     """
+    from bprop.train.callbacks import as_callback
     from bprop.train.trainer import Trainer
 
     X, y = adding_problem(n_train, T, rng=np.random.default_rng(seed))
@@ -62,13 +63,17 @@ def train_adding(
         batch_size=batch_size,
         seed=seed,
         verbose=verbose,
+        label=f"adding problem T={T} · {cell_words(cell)}",
     )
-    curve = []
-    for _ in range(int(epochs)):
-        trainer.fit(X, y, epochs=1)
+    curve: list[float] = []
+
+    def test_mse(epoch: int, logs: dict[str, Any]) -> bool:
+        """After each epoch: the test MSE; stop once it is below the target."""
         curve.append(float(((net.predict(Xt) - yt) ** 2).mean()))
-        if curve[-1] < target_mse:
-            break
+        return curve[-1] < target_mse
+
+    trainer.callbacks.append(as_callback(test_mse))
+    trainer.fit(X, y, epochs=int(epochs))
     return {
         "net": net,
         "test_mse": curve[-1] if curve else None,
@@ -121,6 +126,7 @@ def train_reber(
         epochs=epochs,
         seed=seed,
         verbose=verbose,
+        label=f"embedded Reber grammar · {cell_words(cell)}",
     )
     logits = net.predict(test["X"])
     p = np.exp(logits - logits.max(axis=2, keepdims=True))
@@ -200,6 +206,7 @@ def train_forecast(
         epochs=epochs,
         seed=seed,
         verbose=verbose,
+        label=f"forecasting · {cell_words(cell)}",
     )
     pred = net.predict(Xs[split:]) * sd + mu
     rmse = float(np.sqrt(((pred - y[split:]) ** 2).mean()))

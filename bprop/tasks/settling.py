@@ -57,6 +57,7 @@ def pattern_completion(
     relaxation_rate: float = 0.5,
     max_iter: int = 5000,
     seed: int = 0,
+    verbose: int = 0,
 ) -> dict[str, Any]:
     """Associative memory with a settling network trained by Almeida–Pineda.
 
@@ -103,7 +104,8 @@ def pattern_completion(
         batch_size=16,
         epochs=epochs,
         seed=seed,
-        verbose=0,
+        verbose=verbose,
+        label="pattern completion · Almeida–Pineda settling network",
     )
     seconds = time.perf_counter() - t0
     Xte, Tte, idx = _flip(patterns, n_test, flip_fraction, rng)
@@ -118,6 +120,7 @@ def pattern_completion(
         "input_bit_accuracy": float((Xte == Tte).mean()),
         "n_test": int(Xte.shape[0]),
         "train_loss": float(hist.train_loss[-1]),
+        "train_loss_curve": [float(v) for v in hist.train_loss],
         "settling_iterations": int(iterations),
         "epochs": int(epochs),
         "seconds": seconds,
@@ -143,11 +146,12 @@ def settling_xor(
     """XOR with a fully recurrent settling network (``n_units`` units, all connected to all,
     self-connections included; the last unit is the output), trained in full batches with
     SGD + momentum for ``epochs`` epochs from ``seeds`` initialisations. Returns how many
-    solved XOR (all four outputs on the right side of 0.5), the final losses and the outputs
-    of the first solved run."""
+    solved XOR (all four outputs on the right side of 0.5), the final losses, each run's loss
+    per epoch (``loss_curves``) and whether it solved XOR (``run_solved``), and the outputs of
+    the first solved run."""
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
     y = np.array([[0], [1], [1], [0]], float)
-    solved, losses, outputs = 0, [], None
+    solved, losses, outputs, curves, ok_runs = 0, [], None, [], []
     t0 = time.perf_counter()
     for s in range(int(seeds)):
         net = Sequential(SettlingNetwork(n_units, 2, output_units=1, rng=s))
@@ -165,6 +169,8 @@ def settling_xor(
         ok = bool(np.all((out > 0.5) == (y[:, 0] > 0.5)))
         solved += ok
         losses.append(float(hist.train_loss[-1]))
+        curves.append([float(v) for v in hist.train_loss])
+        ok_runs.append(ok)
         if ok and outputs is None:
             outputs = [float(v) for v in out]
     return {
@@ -172,6 +178,8 @@ def settling_xor(
         "solved": int(solved),
         "runs": int(seeds),
         "final_losses": losses,
+        "loss_curves": curves,
+        "run_solved": ok_runs,
         "outputs": outputs,
         "seconds": time.perf_counter() - t0,
     }

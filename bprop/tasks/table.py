@@ -235,7 +235,7 @@ def _completion(o: Options) -> tuple[dict[str, Any], None]:
     from bprop.tasks.settling import pattern_completion
 
     return pattern_completion(
-        n_hidden=o["hidden"], epochs=o["epochs"], lr=o["lr"], seed=o["seed"]
+        n_hidden=o["hidden"], epochs=o["epochs"], lr=o["lr"], seed=o["seed"], verbose=o["verbose"]
     ), None
 
 
@@ -248,7 +248,9 @@ def _rbp_xor(o: Options) -> tuple[dict[str, Any], None]:
 def _temporal_xor(o: Options) -> tuple[dict[str, Any], None]:
     from bprop.tasks.temporal_xor import temporal_xor
 
-    return temporal_xor(n_steps=o["steps"], n_hidden=o["hidden"], lr=o["lr"], seed=o["seed"]), None
+    return temporal_xor(
+        n_steps=o["steps"], n_hidden=o["hidden"], lr=o["lr"], seed=o["seed"], verbose=o["verbose"]
+    ), None
 
 
 def _sequence_task(name: str, help: str, run: Any, loss: type, **options: Any) -> Task:

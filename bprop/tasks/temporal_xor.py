@@ -25,7 +25,8 @@ from bprop import backend
 from bprop.losses import BinaryCrossEntropy
 from bprop.optim.adaptive import Adam
 from bprop.recurrent.rtrl import RTRL, rtrl_network
-from bprop.train.realtime import train_online
+from bprop.train.schedules import StepSchedule
+from bprop.train.trainer import Trainer
 
 __all__ = ["temporal_xor", "xor_stream"]
 
@@ -45,6 +46,7 @@ def temporal_xor(
     init_scale: float = 2.0,
     n_test: int = 3000,
     seed: int = 0,
+    verbose: int = 0,
 ) -> dict[str, Any]:
     """Elman's temporal XOR, learned online by RTRL one bit at a time.
 
@@ -84,22 +86,21 @@ def temporal_xor(
     s = xor_stream(n_steps // 3 + 1, rng)[: n_steps + 1]
     stages = 20
     edges = np.linspace(0, n_steps, stages + 1).astype(int)
-    state, losses = None, []
+    # one trainer throughout: h, P and Adam's state carry across the stages, each a fit on its
+    # piece of the stream with a smaller step size, all shown on one progress display
+    trainer = Trainer(
+        net, rtrl.loss, Adam(lr), StepSchedule(), verbose=verbose, label="temporal XOR · RTRL"
+    )
+    losses = []
     t0 = time.perf_counter()
-    for k in range(stages):
-        a, b = edges[k], edges[k + 1]
-        if b > a:  # one RTRL stream throughout: h, P and Adam's state carry across stages
-            rule = Adam(lr * (lr_final / lr) ** (k / (stages - 1)))
-            out = train_online(
-                rtrl,
-                s[None, a:b, None],
-                s[None, a + 1 : b + 1, None],
-                rule,
-                state,
-                reset=state is None,
-            )
-            state = out.state
-            losses.append(out.losses)
+    with trainer.progress_over(updates=int(n_steps)):
+        for k in range(stages):
+            a, b = edges[k], edges[k + 1]
+            if b > a:
+                trainer.optimizer = Adam(lr * (lr_final / lr) ** (k / (stages - 1)))
+                trainer.fit(s[None, a:b, None], s[None, a + 1 : b + 1, None], 1, rtrl=rtrl,
+                            reset=k == 0)  # fmt: skip
+                losses.append(trainer.source.result().losses)
     seconds = time.perf_counter() - t0
     loss = np.concatenate(losses)
 

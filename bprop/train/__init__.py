@@ -3,7 +3,8 @@ training on streams (``fit_stream``) and real-time learning (``train_online``), 
 history."""
 
 from bprop.errors import TrainingDiverged
-from bprop.train.callbacks import Callback, CheckpointEvery, EarlyStopping
+from bprop.train.callbacks import Callback, EarlyStopping
+from bprop.train.checkpoint import ModelCheckpoint
 from bprop.train.history import History, StreamHistory
 from bprop.train.realtime import train_online
 from bprop.train.schedules import (
@@ -20,11 +21,11 @@ from bprop.train.trainer import Trainer, fit
 
 __all__ = [
     "Callback",
-    "CheckpointEvery",
     "EarlyStopping",
     "FullBatch",
     "History",
     "MiniBatch",
+    "ModelCheckpoint",
     "Online",
     "Schedule",
     "StreamHistory",

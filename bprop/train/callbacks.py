@@ -130,31 +130,6 @@ class EarlyStopping(Callback):
                 trainer.net.space.params[...] = self.best_params
 
 
-class CheckpointEvery(Callback):
-    """Save the whole trainer to ``path`` (atomically, :func:`bprop.save`) every ``every``
-    epochs and when training ends, so that a restarted driver resumes exactly with
-    ``bp.load_trainer(path).fit(...)`` (``bprop train --resume path``)."""
-
-    def __init__(self, path: str, every: int = 1, metadata: dict[str, Any] | None = None):
-        if int(every) < 1:
-            raise ValueError(f"checkpoint every must be at least 1 epoch, got {every}")
-        self.path, self.every, self.metadata = str(path), int(every), metadata
-
-    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> bool | None:
-        if epoch % self.every == 0:
-            self.save(trainer)
-        return None
-
-    def on_train_end(self, trainer: Any) -> None:
-        if trainer.epoch % self.every:
-            self.save(trainer)
-
-    def save(self, trainer: Any) -> None:
-        from bprop.io import save
-
-        save(trainer, self.path, metadata=self.metadata)
-
-
 def as_callback(cb: Any) -> Callback:
     """``cb`` as a :class:`Callback`: callbacks pass through, functions are wrapped in a
     :class:`FunctionCallback`, anything else is a TypeError."""

@@ -49,6 +49,7 @@ def fit(
     mpi: Any = None,
     checkpoint: str | None = None,
     checkpoint_every: int = 1,
+    label: str | None = None,
 ) -> History:
     """Train ``net`` on ``X``, ``y`` and return its :class:`History`.
 
@@ -61,7 +62,7 @@ def fit(
     (``y`` None for shards), trained on a Dask ``cluster`` (a ``distributed.Client``, a
     scheduler address or ``"local:N"``) or, without one, out-of-core in this process;
     ``mpi=True`` trains data-parallel over MPI ranks. ``checkpoint`` saves the trainer
-    there every ``checkpoint_every`` epochs (:class:`~bprop.train.callbacks.CheckpointEvery`):
+    there every ``checkpoint_every`` epochs (:class:`~bprop.train.checkpoint.ModelCheckpoint`):
     ``bp.load_trainer(checkpoint).fit(...)`` resumes exactly.
 
     Example::
@@ -77,7 +78,7 @@ def fit(
         True
     """
     from bprop.distributed import is_sharded
-    from bprop.train.callbacks import CheckpointEvery
+    from bprop.train.checkpoint import ModelCheckpoint
     from bprop.train.trainer import Trainer
 
     options: dict[str, Any] = {}
@@ -86,7 +87,7 @@ def fit(
     elif cluster is not None or is_sharded(X):
         options.update(cluster=cluster, seed=seed)
     if checkpoint is not None:
-        callbacks = [*callbacks, CheckpointEvery(checkpoint, checkpoint_every)]
+        callbacks = [*callbacks, ModelCheckpoint(checkpoint, every=checkpoint_every)]
 
     trainer = Trainer(
         net,
@@ -100,6 +101,7 @@ def fit(
         verbose,
         optimizer_state,
         divergence_factor=divergence_factor,
+        label=label,
     )
     history = trainer.fit(
         X, y, epochs, validation_split, validation_data, early_stopping, target_loss, **options

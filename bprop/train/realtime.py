@@ -87,6 +87,10 @@ class RTRLSource:
         self.losses = np.empty(T)
         self.outs: list[Any] = []
 
+    @property
+    def updates_per_epoch(self) -> int:
+        return int(self.X.shape[1])
+
     def run_epoch(self) -> tuple[float, None]:
         """One pass over the sequences, one update per step; returns (mean step loss, None)."""
         t, rtrl, X, Tt = self.trainer, self.rtrl, self.X, self.Tt
@@ -108,6 +112,7 @@ class RTRLSource:
                 self._restored,
             )
             t.update(loss)
+            t.bar.tick(loss)
             self.losses[step] = loss
             self.outs.append(backend.to_numpy(y))
             if interrupt.pending() is not None:

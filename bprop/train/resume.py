@@ -61,7 +61,7 @@ class Resumable:
             "state": divergence.copy_state(self.state, spare and spare["state"]),
             "rng_state": self.rng.bit_generator.state,
             "epoch": self.epoch,
-            "history": self.history.epochs,
+            "history": self.history.n_epochs,
             "progress": self.progress,
             "passed": False,
         }

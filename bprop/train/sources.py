@@ -12,10 +12,12 @@ the source its schedule picks:
 - :class:`bprop.train.realtime.RTRLSource` — a :class:`~bprop.train.schedules.StepSchedule`:
   real-time recurrent learning, one update per time step, checked after every step.
 
-A source offers ``run_epoch() -> (loss, accuracy or None)``, ``check(loss) -> reason or None``
-and ``passed()`` (the epoch's divergence check), ``validate() -> logs``, ``validates``,
-``restores_itself`` (whether it restores the weights itself when training diverges inside an
-epoch), ``stopped`` (an update-level limit ended the epoch early) and ``finish()``.
+A source offers ``updates_per_epoch`` (for the progress display, which it tells of each
+update through ``trainer.bar.tick``), ``run_epoch() -> (loss, accuracy or None)``,
+``check(loss) -> reason or None`` and ``passed()`` (the epoch's divergence check),
+``validate() -> logs``, ``validates``, ``restores_itself`` (whether it restores the weights
+itself when training diverges inside an epoch), ``stopped`` (an update-level limit ended the
+epoch early) and ``finish()``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ from bprop import backend, divergence
 from bprop.errors import TrainingDiverged
 from bprop.layers.base import check_finite
 from bprop.train.validation import hold_out
+
+
+class NonFiniteLoss(ArithmeticError):
+    """A batch loss became NaN/inf inside :meth:`bprop.Trainer.run_epoch` (the message says
+    where); :meth:`bprop.Trainer.fit` turns it into :class:`bprop.TrainingDiverged`."""
 
 
 class ExampleSource:
@@ -65,6 +72,11 @@ class ExampleSource:
     def validates(self) -> bool:
         """Whether there is validation data."""
         return self.val is not None
+
+    @property
+    def updates_per_epoch(self) -> int:
+        n = self.train[0].shape[0]
+        return -(-n // self.trainer.schedule.size(n))
 
     def run_epoch(self) -> tuple[float, float | None]:
         """One epoch of updates; returns the epoch's training loss and accuracy (None if not

@@ -30,7 +30,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from bprop import backend, divergence, interrupt
 from bprop.layers.base import Layer
@@ -101,6 +100,10 @@ class StreamSource:
         """Whether there is a validation stream."""
         return self.validation is not None
 
+    @property
+    def updates_per_epoch(self) -> int:
+        return math.ceil(self.Xs.shape[1] / self.k1)
+
     def _per_step(self, n: int) -> int:
         """What a loss over n steps of every sub-stream is divided by to be per step."""
         return self.Xs.shape[0] * n if self.trainer.loss.reduction == "sum" else 1
@@ -143,6 +146,7 @@ class StreamSource:
                 self._restored,
             )
             t.update(value)
+            t.bar.tick(float(value) / self._per_step(n))
             hist.train_loss.append(float(value))
             hist.seconds.append(time.perf_counter() - t.t_start)
             if interrupt.pending() is not None:
@@ -191,7 +195,7 @@ class StreamSource:
             self.best = backend.copy(t.net.space.params)
             hist.best_update = hist.updates
         if t.verbose:
-            tqdm.write(
+            t.bar.write(
                 f"update {hist.updates}/{self.total_chunks}  {hist.val_seconds[-1]:7.1f} s  "
                 f"train {np.mean(hist.train_loss[-50:]):.4f}  val {v:.4f}"
             )
@@ -230,6 +234,7 @@ def fit_stream(
     verbose: int = 1,
     keep_best: bool = False,
     divergence_factor: float | None = divergence.DEFAULT_FACTOR,
+    label: str | None = None,
 ) -> StreamHistory:
     """Train ``net`` on a long stream with truncated BPTT(k1, k2) and return its history:
     ``Trainer(net, loss, optimizer, StreamSchedule(k1, k2, batch_size)).fit(...)``.
@@ -258,6 +263,7 @@ def fit_stream(
             lowest validation loss (early stopping for streams) instead of the last ones.
         divergence_factor: see :mod:`bprop.divergence`; here the loss per time step of
             each chunk is checked after every update (see :class:`StreamSource`).
+        label: what the progress display calls this run (default: the schedule and rule).
 
     Divergence and interruption are those of :class:`StreamSource`; after an interruption
     ``keep_best`` does not restore anything, so the weights and the rule's state belong
@@ -282,6 +288,7 @@ def fit_stream(
         verbose=verbose,
         optimizer_state=optimizer_state,
         divergence_factor=divergence_factor,
+        label=label,
     )
     trainer.fit(
         stream_X,

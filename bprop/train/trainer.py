@@ -38,7 +38,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from bprop import backend, divergence
 from bprop.distributed import gradient_source, is_sharded
@@ -47,14 +46,17 @@ from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, get_loss
 from bprop.optim.base import State, UpdateRule
 from bprop.optim.sgd import SGD
-from bprop.train import online_fast
+from bprop.train import metrics, online_fast
+from bprop.train import progress as _progress
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
 from bprop.train.fit import default_loss, fit
 from bprop.train.history import History, StreamHistory
+from bprop.train.logs import active as active_logs
 from bprop.train.realtime import RTRLSource
 from bprop.train.resume import Resumable
 from bprop.train.schedules import Schedule, StepSchedule, StreamSchedule, get_schedule
 from bprop.train.sources import ExampleSource, count_correct, counts_accuracy, prepare_examples
+from bprop.train.sources import NonFiniteLoss as _NonFiniteLoss
 from bprop.train.stream import StreamSource
 
 __all__ = ["Trainer", "default_loss", "fit"]
@@ -77,6 +79,8 @@ class Trainer(Resumable):
         divergence_factor: stop with :class:`bprop.TrainingDiverged` when the epoch loss stays
             above this multiple of the loss's reference scale for two epochs (NaN/inf stop at
             once); None tests only NaN/inf. See :mod:`bprop.divergence`.
+        verbose, label: 1 shows one progress display per ``fit`` (:mod:`bprop.train.progress`)
+            named ``label`` (default: the schedule and the rule); 0 shows nothing.
 
     **Divergence.** When training diverges, :meth:`fit` returns the trainer to the start of
     the last epoch whose loss passed the check (the start of this ``fit`` call if none did):
@@ -105,8 +109,11 @@ class Trainer(Resumable):
         optimizer_state: State | None = None,
         fast: bool = True,
         divergence_factor: float | None = divergence.DEFAULT_FACTOR,
+        label: str | None = None,
     ) -> None:
         self.net = net
+        self.label = label
+        self.bar, self.shared_bar = _progress.Progress.off(), None
         self.loss = get_loss(loss)
         self.optimizer = optimizer if optimizer is not None else SGD(0.01)
         if not isinstance(self.optimizer, UpdateRule):
@@ -213,6 +220,7 @@ class Trainer(Resumable):
         if plan["fast"] is not None and done == 0:
             total, correct = online_fast.run_epoch(self, plan["fast"], X, T)
             done, count = n, (n if classify else 0)
+            self.bar.tick(total / n if self.loss.reduction != "sum" else total, n)
             self._check_interrupt(rng_state, n, done, total, correct, count)
         for i in range(done * bs, n, bs):
             j = min(i + bs, n)  # the standard has no slices past the end
@@ -220,6 +228,7 @@ class Trainer(Resumable):
             loss, out = self.step(xb, tb)
             if not math.isfinite(loss):
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
+            self.bar.tick(loss)
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
             if classify:
                 c, k = count_correct(out, tb, self.loss.threshold, classes[i:j])
@@ -229,9 +238,12 @@ class Trainer(Resumable):
         return epoch_loss, (correct / count if classify else None)
 
     # --- evaluation ---------------------------------------------------------------------
-    def evaluate_prepared(self, X: Any, T: Any, batch_size: int = 4096) -> tuple[float, Any]:
+    def evaluate_prepared(
+        self, X: Any, T: Any, batch_size: int = 4096, outputs: list[Any] | None = None
+    ) -> tuple[float, Any]:
         """The loss and accuracy (None unless classifying) of the network on prepared inputs and
-        targets (see :meth:`prepare`), in batches of ``batch_size`` without training."""
+        targets (see :meth:`prepare`), in batches of ``batch_size`` without training;
+        ``outputs``, if given, collects the outputs."""
         total, correct, count, n = 0.0, 0, 0, X.shape[0]
         classify = counts_accuracy(T)
         for i in range(0, n, batch_size):
@@ -243,17 +255,21 @@ class Trainer(Resumable):
             if classify:
                 c, k = count_correct(out, tb, self.loss.threshold)
                 correct, count = correct + c, count + k
+            if outputs is not None:
+                outputs.append(backend.to_numpy(out))
         return (total if self.loss.reduction == "sum" else total / n), (
             correct / count if classify else None
         )
 
     def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
-        """Loss and (for classification) accuracy on ``X``, ``y`` in evaluation mode."""
-        Xb, Tb = self.prepare(X, y)
-        loss, acc = self.evaluate_prepared(Xb, Tb)
-        return {"loss": loss, "accuracy": acc}
+        """Loss and the metrics of :mod:`bprop.train.metrics` (classes or regression)."""
+        return metrics.evaluate(self, X, y)
 
     # --- the loop -----------------------------------------------------------------------
+    def progress_over(self, epochs: int = 0, updates: int | None = None, label: str | None = None):
+        """``with trainer.progress_over(updates=n):`` the fits inside share one display."""
+        return _progress.shared(self, epochs, updates, label)
+
     def fit(
         self,
         X: Any,
@@ -280,7 +296,7 @@ class Trainer(Resumable):
         if epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {epochs}")
         src = self._source(X, y, epochs, validation_split, validation_data, options)
-        callbacks = list(self.callbacks)
+        callbacks = [*self.callbacks, *active_logs()]
         if early_stopping is not None:
             if not src.validates:
                 raise ValueError("early_stopping needs validation_split or validation_data")
@@ -289,13 +305,7 @@ class Trainer(Resumable):
         for cb in callbacks:
             cb.on_train_begin(self)
 
-        bar = tqdm(
-            total=epochs,
-            disable=self.verbose < 1,
-            unit="epoch",
-            leave=True,
-            desc=f"{self.schedule.name} {type(self.optimizer).__name__}",
-        )
+        self.bar = _progress.for_fit(self, epochs, src.updates_per_epoch)
         self.history.stopped_because = "epochs"
         good = self._snapshot()  # the last point whose loss passed the divergence check
         spare = None  # an old snapshot whose buffers the next one reuses
@@ -333,10 +343,7 @@ class Trainer(Resumable):
                     logs.update(src.validate())
                     logs["seconds"] = time.perf_counter() - self.t_start
                     self.history.append(logs)
-                    bar.update(1)
-                    if self.verbose:
-                        shown = {k: v for k, v in logs.items() if v is not None and k != "seconds"}
-                        bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+                    self.bar.epoch_end(logs)
                     if src.stopped:  # an update-level limit: the epoch was cut short
                         break
                     # epoch-driven rules: learning-rate schedules, reduce-on-plateau
@@ -351,7 +358,8 @@ class Trainer(Resumable):
             self.history.stopped_because = "diverged"
             raise
         finally:
-            bar.close()
+            if self.bar is not self.shared_bar:
+                self.bar.close()
             for cb in callbacks:
                 cb.on_train_end(self)
             if hasattr(src, "close"):  # what a source started (a Dask cluster), even on error
@@ -403,8 +411,3 @@ class Trainer(Resumable):
         else:
             self.source = kind(self, X, y, epochs, validation_data, **options)
         return self.source
-
-
-class _NonFiniteLoss(ArithmeticError):
-    """A batch loss became NaN/inf inside :meth:`Trainer.run_epoch` (the message says
-    where); :meth:`Trainer.fit` turns it into :class:`bprop.TrainingDiverged`."""

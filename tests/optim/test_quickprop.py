@@ -153,6 +153,6 @@ def test_quickprop_on_xor_stays_finite_once_the_gradient_vanishes() -> None:
             epochs=500,
             verbose=0,
         )
-        assert hist.epochs == 500 and np.isfinite(net.space.params).all()
+        assert hist.n_epochs == 500 and np.isfinite(net.space.params).all()
         assert np.abs(net.space.params).max() < 1e3
         assert (net.predict_classes(X) == y).all()

@@ -22,6 +22,17 @@ window.addEventListener("load", function () {
   var imgs = Array.prototype.slice.call(document.images);
   var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
   document.body.setAttribute("data-images", ok + "/" + imgs.length);
+  // every contents link lands on the heading it names
+  var links = Array.prototype.slice.call(document.querySelectorAll("nav a"));
+  var good = links.filter(function (a) {
+    var t = document.getElementById(a.getAttribute("href").slice(1));
+    return t !== null && t.textContent.trim() === a.textContent.trim();
+  }).length;
+  document.body.setAttribute("data-links", good + "/" + links.length);
+  // figures span the text column
+  var column = document.querySelector("main").getBoundingClientRect().width;
+  var wide = imgs.filter(function (i) { return i.getBoundingClientRect().width > 0.95 * column; });
+  document.body.setAttribute("data-wide", wide.length + "/" + imgs.length);
 });
 </script></body>"""
 
@@ -50,7 +61,7 @@ def test_report_is_self_contained(report):
     text = Path(report).read_text(encoding="utf-8")
     assert "http://" not in text and "https://" not in text
     srcs = re.findall(r'src="([^"]*)"', text)
-    assert len(srcs) >= 4 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert len(srcs) >= 3 and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r"<link|@import|url\(", text)
 
 
@@ -66,6 +77,9 @@ def test_report_renders_in_chromium(report, tmp_path):
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert f'data-images="{n_images}/{n_images}"' in dom.stdout, dom.stderr[-2000:]
+    n_links = len(re.findall(r'<li><a href="#', text))
+    assert n_links >= 3 and f'data-links="{n_links}/{n_links}"' in dom.stdout
+    assert f'data-wide="{n_images}/{n_images}"' in dom.stdout
     shot = os.environ.get("BPROP_REPORT_SCREENSHOT") or str(tmp_path / "report.png")
     subprocess.run(
         [*common, f"--screenshot={shot}", "--window-size=1280,2000", Path(report).as_uri()],

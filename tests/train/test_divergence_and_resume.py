@@ -54,7 +54,7 @@ def test_a_huge_learning_rate_raises_and_restores_the_starting_weights(digits, s
     assert np.isfinite(net.space.params).all()
     np.testing.assert_array_equal(net.space.params, start)
     np.testing.assert_array_equal(trainer.state["velocity"], velocity)
-    assert trainer.epoch == 0 and trainer.history.epochs == 0
+    assert trainer.epoch == 0 and trainer.history.n_epochs == 0
     assert trainer.history.stopped_because == "diverged"
 
 
@@ -83,7 +83,7 @@ def test_divergence_after_good_epochs_restores_the_last_epoch_that_passed(digits
         trainer.fit(X, y, epochs=10)
     np.testing.assert_array_equal(trainer.net.space.params, ends[2])
     np.testing.assert_array_equal(trainer.state["velocity"], states[2])
-    assert trainer.epoch == 2 and trainer.history.epochs == 2
+    assert trainer.epoch == 2 and trainer.history.n_epochs == 2
     assert max(ends) == 4  # epoch 4 was over the threshold once and did not stop training yet
 
 
@@ -95,7 +95,7 @@ def test_the_growth_test_is_a_setting(digits):
     hist = bp.fit(
         digits_net(), X, y, optimizer=bp.SGD(1e6), epochs=3, divergence_factor=None, verbose=0
     )
-    assert hist.epochs == 3 and hist.train_loss[-1] > 1e4
+    assert hist.n_epochs == 3 and hist.train_loss[-1] > 1e4
 
 
 def test_one_bad_epoch_is_tolerated_but_not_two():

@@ -39,7 +39,7 @@ def test_a_trainer_with_a_step_schedule_runs_passes_as_epochs():
     rule = Chain(bp.SGD(0.05), ScaleBySchedule(StepDecay(1, 0.5)))
     trainer = Trainer(rtrl.net, rtrl.loss, rule, StepSchedule(), verbose=0)
     h = trainer.fit(X[:, :-1], X[:, 1:], epochs=3, rtrl=rtrl)
-    assert h.epochs == 3 and trainer.state["1/count"] == 3.0  # on_epoch_end once per pass
+    assert h.n_epochs == 3 and trainer.state["1/count"] == 3.0  # on_epoch_end once per pass
     # each pass starts from h = 0, P = 0 and its epoch loss is the mean of its step losses
     assert h.train_loss[-1] == pytest.approx(trainer.source.result().losses.mean())
     assert h.train_loss[-1] < h.train_loss[0]

@@ -42,7 +42,7 @@ def test_a_trainer_with_a_stream_schedule_keeps_an_epoch_history_and_runs_callba
                       verbose=0)  # fmt: skip
     h = trainer.fit(STREAM[:-1], STREAM[1:], epochs=3, validation_data=(STREAM[:-1], STREAM[1:]))
     per_update = trainer.stream_history
-    assert h.epochs == 3 and per_update.epochs == 3 and per_update.updates == 30
+    assert h.n_epochs == 3 and per_update.epochs == 3 and per_update.updates == 30
     for e in range(3):  # an epoch's loss is the mean of its chunks' losses
         assert h.train_loss[e] == pytest.approx(
             np.mean(per_update.train_loss[10 * e : 10 * e + 10])
@@ -57,7 +57,7 @@ def test_early_stopping_works_on_streams():
     val = np.random.default_rng(1).integers(0, 3, 201)
     h = trainer.fit(STREAM[:-1], STREAM[1:], epochs=40, validation_data=(val[:-1], val[1:]),
                     early_stopping=2)  # fmt: skip
-    assert h.stopped_because == "early_stopping" and h.epochs < 40
+    assert h.stopped_because == "early_stopping" and h.n_epochs < 40
     assert h.best_epoch is not None and h.val_loss[h.best_epoch - 1] == min(h.val_loss)
 
 

@@ -72,7 +72,7 @@ def test_history_validation_split_and_callbacks():
         callbacks=[lambda epoch, logs: seen.append(epoch)],
     )
     assert seen == [1, 2, 3, 4]
-    assert hist.epochs == 4 and len(hist.val_loss) == 4 and None not in hist.val_accuracy
+    assert hist.n_epochs == 4 and len(hist.val_loss) == 4 and None not in hist.val_accuracy
     assert hist.seconds == sorted(hist.seconds)
     assert hist.train_loss[-1] < hist.train_loss[0]
 
@@ -87,7 +87,7 @@ def test_callback_can_stop_training():
         verbose=0,
         callbacks=[lambda epoch, logs: epoch >= 3],
     )
-    assert hist.epochs == 3 and hist.stopped_because == "callback"
+    assert hist.n_epochs == 3 and hist.stopped_because == "callback"
 
 
 def test_early_stopping_restores_the_best_weights():
