@@ -33,7 +33,9 @@ def distributed_options(args: argparse.Namespace, trainer: Any, meta: dict[str, 
     if args.checkpoint_every:
         if not args.out:
             raise CLIError("--checkpoint-every saves the trainer to --out: give --out FILE")
-        trainer.callbacks.append(ModelCheckpoint(args.out, every=args.checkpoint_every, metadata=meta))
+        trainer.callbacks.append(
+            ModelCheckpoint(args.out, every=args.checkpoint_every, metadata=meta)
+        )
     if not args.mpi:
         return {}
     from bprop.distributed.mpi import world

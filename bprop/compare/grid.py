@@ -165,9 +165,8 @@ def run_grid(
     """
     from joblib import Parallel, delayed
 
-    from bprop.train.progress import Progress
-
     from bprop.distributed.grid import check_backend, joblib_backend
+    from bprop.train.progress import Progress
 
     check_backend(backend, scheduler)
     X, y, data_name, task = _load(data)

@@ -37,10 +37,11 @@ class ModelCheckpoint(Callback):
     (``best_only=True``; ``mode`` ``"min"`` for losses, ``"max"`` for accuracies).
 
     ``saved`` lists the paths written, ``best`` and ``best_epoch`` the best monitored value and
-    its epoch; ``metadata`` goes into every file saved (:func:`bprop.save`). A monitored value that is not logged (``val_loss`` without validation data)
-    raises a ValueError at the first epoch that should be saved. With ``early_stopping`` the
-    final save holds the last epoch's weights (the early-stopping restore comes after it);
-    ``best_only=True`` keeps the best ones."""
+    its epoch; ``metadata`` goes into every file saved (:func:`bprop.save`). A monitored value
+    that is not logged (``val_loss`` without validation data) raises a ValueError at the first
+    epoch that should be saved. With ``early_stopping`` the final save holds the last epoch's
+    weights (the early-stopping restore comes after it); ``best_only=True`` keeps the best
+    ones."""
 
     def __init__(
         self,
