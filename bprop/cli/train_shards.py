@@ -103,7 +103,7 @@ def train_on_shards(args: argparse.Namespace, start_epoch: int, metadata: dict) 
             "shards": len(shards),
             "method": args.method,
             "schedule": trainer.schedule.name,
-            "epochs": hist.epochs,
+            "epochs": hist.n_epochs,
             "seconds": time.perf_counter() - start,
             "train_loss": hist.train_loss[-1] if hist.train_loss else None,
             "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,

@@ -96,6 +96,12 @@ class ShardSource:
     def validates(self) -> bool:
         return self.val is not None
 
+    @property
+    def updates_per_epoch(self) -> int | None:
+        """For the progress display: one update per epoch on full batch, unknown (None) when
+        the shards are streamed in mini-batches."""
+        return 1 if self.full_batch else None
+
     def run_epoch(self) -> tuple[float, float | None]:
         t = self.trainer
         resume = t.progress
