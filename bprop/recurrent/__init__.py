@@ -3,7 +3,9 @@
 Cells (one time step each): :class:`Elman` (Elman 1990), :class:`LSTM` (Hochreiter &
 Schmidhuber 1997, forget gate of Gers et al. 2000) and :class:`GRU` (Cho et al. 2014, PyTorch's
 reset-gate placement). :class:`Recurrent` unrolls a cell and backpropagates through time (full
-BPTT); :class:`TimeDistributed` applies a layer at every step; :func:`tbptt_updates` is
+BPTT); :class:`Bidirectional` reads sequences both ways; :class:`TimeDistributed` applies a
+layer at every step; padded batches of variable-length sequences take ``lengths``
+(:mod:`bprop.recurrent.lengths`, :func:`pad_sequences`); :func:`tbptt_updates` is
 truncated BPTT(k1, k2) over a long stream (Williams & Peng 1990), which
 :func:`bprop.fit_stream` trains with. :class:`SettlingNetwork` is
 recurrent backpropagation (Almeida 1987; Pineda 1987): relax to a fixed point, then relax the
@@ -19,9 +21,11 @@ Example::
 """
 
 from bprop import registry
+from bprop.recurrent.bidirectional import Bidirectional
 from bprop.recurrent.cells import Cell
 from bprop.recurrent.elman import Elman
 from bprop.recurrent.gru import GRU
+from bprop.recurrent.lengths import pad_sequences
 from bprop.recurrent.lstm import LSTM
 from bprop.recurrent.rbp import RelaxationError, RelaxationWarning, SettlingNetwork
 from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
@@ -61,11 +65,12 @@ def __getattr__(name: str):
 
 
 # so bp.save / bp.load know the recurrent layers (the model-file registry)
-for _cls in (Recurrent, TimeDistributed):
+for _cls in (Recurrent, TimeDistributed, Bidirectional):
     registry.register("layer", _cls)
 
 __all__ = [
     "CELLS",
+    "Bidirectional",
     "GRU",
     "LSTM",
     "Cell",
@@ -78,6 +83,7 @@ __all__ = [
     "SequenceCache",
     "TimeDistributed",
     "make_cell",
+    "pad_sequences",
     "rtrl_cost",
     "rtrl_network",
     "stream_loss",
