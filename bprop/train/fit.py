@@ -19,7 +19,9 @@ from bprop.train.schedules import Schedule
 def default_loss(net: Sequential, y: Any) -> Loss:
     """Softmax cross-entropy for integer labels and more than one output, else mean
     squared error."""
-    y = np.asarray(backend.to_numpy(y))
+    from bprop.recurrent.lengths import is_ragged, pad_sequences
+
+    y = pad_sequences(y)[0] if is_ragged(y) else np.asarray(backend.to_numpy(y))
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and (net.n_out or 1) > 1:
         return SoftmaxCrossEntropy()
     return MeanSquaredError()
@@ -45,12 +47,15 @@ def fit(
     verbose: int = 1,
     optimizer_state: State | None = None,
     divergence_factor: float | None = divergence.DEFAULT_FACTOR,
+    lengths: Any = None,
 ) -> History:
     """Train ``net`` on ``X``, ``y`` and return its :class:`History`.
 
     ``history.trainer`` is the :class:`Trainer`, whose ``state`` (the update rule's state)
     and ``fit`` let training continue. ``loss`` defaults to softmax cross-entropy for integer
     labels and mean squared error otherwise. See :class:`Trainer` for the other arguments.
+    Sequences of different lengths: give ``X`` (and sequence targets ``y``) as lists of
+    sequences, or padded with their ``lengths`` (:mod:`bprop.recurrent.lengths`).
 
     Example::
 
@@ -79,8 +84,9 @@ def fit(
         optimizer_state,
         divergence_factor=divergence_factor,
     )
+    options = {} if lengths is None else {"lengths": lengths}
     history = trainer.fit(
-        X, y, epochs, validation_split, validation_data, early_stopping, target_loss
+        X, y, epochs, validation_split, validation_data, early_stopping, target_loss, **options
     )
     history.trainer = trainer  # type: ignore[attr-defined]
     return history

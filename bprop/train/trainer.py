@@ -48,18 +48,25 @@ from bprop.optim.base import State, UpdateRule
 from bprop.optim.sgd import SGD
 from bprop.train import online_fast
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
+from bprop.train.evaluation import Evaluation
 from bprop.train.fit import default_loss, fit
 from bprop.train.history import History, StreamHistory
 from bprop.train.realtime import RTRLSource
 from bprop.train.resume import Resumable
 from bprop.train.schedules import Schedule, StepSchedule, StreamSchedule, get_schedule
-from bprop.train.sources import ExampleSource, count_correct, counts_accuracy, prepare_examples
+from bprop.train.sources import (
+    ExampleSource,
+    count_correct,
+    counts_accuracy,
+    forward_loss,
+    prepare_examples,
+)
 from bprop.train.stream import StreamSource
 
 __all__ = ["Trainer", "default_loss", "fit"]
 
 
-class Trainer(Resumable):
+class Trainer(Evaluation, Resumable):
     """Stateful training: call :meth:`fit` again to continue where it stopped.
 
     Args:
@@ -148,13 +155,13 @@ class Trainer(Resumable):
         return prepare_examples(self.net, self.loss, X, y)
 
     # --- one step and one epoch ---------------------------------------------------------
-    def step(self, xb: Any, tb: Any) -> tuple[float, Any]:
-        """One forward/backward/update on a batch; returns (batch loss, outputs)."""
+    def step(self, xb: Any, tb: Any, lb: Any = None) -> tuple[float, Any, Any]:
+        """One forward/backward/update on a batch (of sequences of lengths ``lb``: see
+        :func:`~bprop.train.sources.forward_loss`); returns (batch loss, outputs, targets)."""
         self.net.space.grads.fill(0)
-        out, cache = self.net.forward(xb, train=True)
-        loss, dy = self.loss.value_and_grad(out, tb)
+        loss, dy, cache, out, tb = forward_loss(self.net, self.loss, xb, tb, lb)
         self.net.backward(dy, cache, need_dx=False)
-        return self.update(loss), out
+        return self.update(loss), out, tb
 
     def update(self, loss: float) -> float:
         """Apply the update rule to the gradient in ``net.space.grads`` (with the L2
@@ -174,7 +181,7 @@ class Trainer(Resumable):
         space.grads += w
         return penalty
 
-    def run_epoch(self, X: Any, T: Any) -> tuple[float, float | None]:
+    def run_epoch(self, X: Any, T: Any, L: Any = None) -> tuple[float, float | None]:
         """Train one epoch; returns (epoch loss, training accuracy or None).
 
         If ``progress`` holds an interrupted epoch, the data-order generator is rewound to
@@ -195,23 +202,24 @@ class Trainer(Resumable):
             self.rng.bit_generator.state = resume["rng_state"]
         self.progress = None
         rng_state = self.rng.bit_generator.state
-        order = self.schedule.order(n, self.rng)
+        order = self.schedule.order(n, self.rng, L)
         if order is not None:
-            X, T = X[order], T[order]
+            X, T, L = X[order], T[order], None if L is None else L[order]
         bs = self.schedule.size(n)
         done, total, correct, count = 0, 0.0, 0, 0
         if resume is not None:
             done, total = int(resume["updates"]), float(resume["total"])
             correct, count = int(resume["correct"]), int(resume["count"])
         classify = counts_accuracy(T)
-        plan = online_fast.supports(self, X, T) if self.fast and done == 0 else None
+        plan = online_fast.supports(self, X, T) if self.fast and done == 0 and L is None else None
         if plan is not None:
             total, correct = online_fast.run_epoch(self, plan, X, T)
             done, count = n, (n if classify else 0)
             self._check_interrupt(rng_state, n, done, total, correct, count)
         for i in range(done * bs, n, bs):
             xb, tb = X[i : i + bs], T[i : i + bs]
-            loss, out = self.step(xb, tb)
+            lb = () if L is None else (L[i : i + bs],)
+            loss, out, tb = self.step(xb, tb, *lb)
             if not math.isfinite(loss):
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
@@ -221,27 +229,6 @@ class Trainer(Resumable):
             self._check_interrupt(rng_state, n, i // bs + 1, total, correct, count)
         epoch_loss = total if self.loss.reduction == "sum" else total / n
         return epoch_loss, (correct / count if classify else None)
-
-    # --- evaluation ---------------------------------------------------------------------
-    def evaluate_prepared(self, X: Any, T: Any, batch_size: int = 4096) -> tuple[float, Any]:
-        total, correct, count, n = 0.0, 0, 0, X.shape[0]
-        classify = counts_accuracy(T)
-        for i in range(0, n, batch_size):
-            out, _ = self.net.forward(X[i : i + batch_size], train=False)
-            loss, _ = self.loss.value_and_grad(out, T[i : i + batch_size])
-            total += loss if self.loss.reduction == "sum" else loss * out.shape[0]
-            if classify:
-                c, k = count_correct(out, T[i : i + batch_size], self.loss.threshold)
-                correct, count = correct + c, count + k
-        return (total if self.loss.reduction == "sum" else total / n), (
-            correct / count if classify else None
-        )
-
-    def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
-        """Loss and (for classification) accuracy on ``X``, ``y`` in evaluation mode."""
-        Xb, Tb = self.prepare(X, y)
-        loss, acc = self.evaluate_prepared(Xb, Tb)
-        return {"loss": loss, "accuracy": acc}
 
     # --- the loop -----------------------------------------------------------------------
     def fit(
@@ -262,7 +249,9 @@ class Trainer(Resumable):
         ``options`` those of :class:`~bprop.train.stream.StreamSource` (``eval_every``,
         ``max_seconds``, ``max_updates``, ``keep_best``, ``on_update``); with a
         :class:`~bprop.train.schedules.StepSchedule`, those of
-        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``).
+        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``); on examples,
+        ``lengths`` of padded sequences (:mod:`bprop.recurrent.lengths`; a list of sequences
+        of different lengths is padded for you; ``validation_data`` may be (X, y, lengths)).
 
         Raises :class:`bprop.TrainingDiverged` (state restored, see the class docs) and
         :class:`bprop.TrainingInterrupted` (resumable, see the class docs)."""
@@ -376,12 +365,13 @@ class Trainer(Resumable):
         )
         kind = {StreamSchedule: StreamSource, StepSchedule: RTRLSource}.get(type(self.schedule))
         if kind is None:
+            lengths = options.pop("lengths", None)
             if options:
                 raise ValueError(
                     f"{', '.join(sorted(options))}: not an option of the {self.schedule.name} "
                     "schedule (only stream and step schedules take options; see Trainer.fit)"
                 )
-            self.source = ExampleSource(self, X, y, validation_split, validation_data)
+            self.source = ExampleSource(self, X, y, validation_split, validation_data, lengths)
         elif validation_split:
             raise ValueError(
                 f"validation_split does not apply to the {self.schedule.name} schedule: give "
