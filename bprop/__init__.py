@@ -16,6 +16,7 @@ from bprop.layers import (
     BatchNorm,
     Dense,
     Dropout,
+    Embedding,
     Identity,
     Layer,
     LeakyReLU,
@@ -54,10 +55,12 @@ from bprop.recurrent import (
     GRU,
     LSTM,
     RTRL,
+    Bidirectional,
     Elman,
     Recurrent,
     SettlingNetwork,
     TimeDistributed,
+    pad_sequences,
 )
 from bprop.rng import seed
 from bprop.train import (
@@ -79,7 +82,9 @@ __all__ = [
     "SGD",
     "GRU",
     "LSTM",
+    "Bidirectional",
     "Elman",
+    "Embedding",
     "Recurrent",
     "RTRL",
     "SettlingNetwork",
@@ -135,6 +140,7 @@ __all__ = [
     "load_checkpoint",
     "load_trainer",
     "mlp",
+    "pad_sequences",
     "save",
     "seed",
 ]

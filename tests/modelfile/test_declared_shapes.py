@@ -25,6 +25,19 @@ CONFIGS = {
         {"layer": {"type": "BatchNorm", "config": {"n": 3}}},
     ],
     "SettlingNetwork": [{"n_units": 6, "n_in": 2, "output_units": 2}],
+    "Embedding": [{"vocab": 9, "dim": 3}],
+    "Bidirectional": [
+        {
+            "cell_fwd": {"type": "LSTM", "config": {"n_in": 3, "n_hidden": 4}},
+            "cell_bwd": {"type": "GRU", "config": {"n_in": 3, "n_hidden": 2}},
+        },
+        {
+            "cell_fwd": {"type": "Elman", "config": {"n_in": 2, "n_hidden": 4}},
+            "cell_bwd": {"type": "Elman", "config": {"n_in": 2, "n_hidden": 4}},
+            "merge": "sum",
+            "return_sequences": False,
+        },
+    ],
 }
 
 
@@ -54,6 +67,8 @@ def test_declared_shapes_equal_the_built_layer(name, config):
         ("Recurrent", {"cell": {"type": "LSTM", "config": {"n_in": 3, "n_hidden": "4"}}}),
         ("TimeDistributed", {"layer": {"type": "Sequential", "layers": []}}),
         ("SettlingNetwork", {"n_units": -1, "n_in": 2}),
+        ("Embedding", {"vocab": 0, "dim": 2}),
+        ("Bidirectional", {"cell_fwd": {"type": "LSTM", "config": {}}}),
     ],
 )
 def test_invalid_sizes_are_refused_without_building(name, config):
