@@ -48,8 +48,9 @@ def train_lm(
     unit: str = "char",
     vocab_limit: int | None = None,
     cell: str = "lstm",
-    hidden: int = 256,
+    hidden: int | list[int] = 256,
     layers: int = 1,
+    dropout: float = 0.0,
     k1: int = 100,
     k2: int | None = None,
     batch_size: int = 32,
@@ -84,7 +85,7 @@ def train_lm(
             "use a longer text, a smaller batch_size or a smaller k1"
         )
     V = len(vocab)
-    net = sequence_model(V, hidden, V, cell, layers, True, seed)
+    net = sequence_model(V, hidden, V, cell, layers, True, seed, dropout)
     val_batch = max(1, min(batch_size, (len(held) - 1) // max(1, min(k1, len(held) - 1))))
     hist = fit_stream(
         net,
@@ -108,6 +109,7 @@ def train_lm(
         "cell": cell,
         "hidden": hidden,
         "layers": layers,
+        "dropout": dropout,
         "k1": k1,
         "k2": k2 or k1,
         "batch_size": batch_size,

@@ -79,6 +79,7 @@ ARGS: dict[str, Arg] = {
     a.name: a
     for a in (
         Arg("cell", "recurrent cell", str, choices=("lstm", "gru", "elman")),
+        Arg("dropout", "dropout between stacked recurrent layers (--hidden 64,64)", float),
         Arg("unit", "characters or words", str, choices=("char", "word")),
         Arg("vocab_limit", "keep this many words (word models)", minimum=2),
         Arg("k1", "truncated BPTT: forward steps"),
@@ -138,6 +139,7 @@ def _charlm(o: Options) -> tuple[dict[str, Any], Saver]:
         vocab_limit=o["vocab_limit"],
         cell=o["cell"],
         hidden=o["hidden"],
+        dropout=o["dropout"],
         k1=o["k1"],
         k2=o["k2"],
         batch_size=o["batch_size"],
@@ -174,6 +176,7 @@ def _common(o: Options) -> dict[str, Any]:
     return {
         "cell": o["cell"],
         "hidden": o["hidden"],
+        "dropout": o["dropout"],
         "epochs": o["epochs"],
         "batch_size": o["batch_size"],
         "lr": o["lr"],
@@ -241,7 +244,7 @@ def _sequence_task(name: str, help: str, run: Any, loss: type, **options: Any) -
     return Task(
         name,
         help,
-        {**RULE_OPTIONS, "cell": "lstm", "seed": 0, "out": None, **options},
+        {**RULE_OPTIONS, "cell": "lstm", "dropout": 0.0, "seed": 0, "out": None, **options},
         run,
         functools.partial(_save_net, loss),
         "load it with bp.load({!r})",
@@ -262,6 +265,7 @@ TASKS: dict[str, Task] = {
                 "vocab_limit": None,
                 "cell": "lstm",
                 "hidden": 256,
+                "dropout": 0.0,
                 "k1": 100,
                 "k2": None,
                 "batch_size": 32,
