@@ -9,6 +9,7 @@ import numpy as np
 
 from bprop.layers.dense import Dense
 from bprop.layers.dropout import Dropout
+from bprop.layers.embedding import Embedding
 from bprop.layers.sequential import Sequential
 from bprop.optim.base import Chain, UpdateRule
 from bprop.recurrent import make_cell
@@ -40,15 +41,21 @@ def sequence_model(
     return_sequences: bool = True,
     seed: int = 0,
     dropout: float = 0.0,
+    embed: int | None = None,
 ) -> Sequential:
     """Stacked recurrent layers (:func:`hidden_sizes`: ``n_hidden`` = 256 with ``layers`` = 2,
     or ``[256, 256]``), each but the last handing its every step to the next through
     ``Dropout(dropout)`` when ``dropout`` > 0 (Zaremba et al. 2014: dropout between layers,
-    never on the recurrent connections), and a Dense head (per step, or on the last state)."""
+    never on the recurrent connections), and a Dense head (per step, or on the last state).
+    ``embed``: the inputs are ids 0 … n_in−1, looked up in an ``Embedding(n_in, embed)``
+    (else they are vectors of n_in features, e.g. one-hot)."""
     sizes = hidden_sizes(n_hidden, layers)
     rng = np.random.default_rng(seed)
     stack: list[Any] = []
     size = n_in
+    if embed:
+        stack.append(Embedding(n_in, int(embed), rng=rng))
+        size = int(embed)
     for k, h in enumerate(sizes):
         last = k == len(sizes) - 1
         if k and dropout:

@@ -80,6 +80,7 @@ ARGS: dict[str, Arg] = {
     for a in (
         Arg("cell", "recurrent cell", str, choices=("lstm", "gru", "elman")),
         Arg("dropout", "dropout between stacked recurrent layers (--hidden 64,64)", float),
+        Arg("embed", "size of a learnt vector per token (an Embedding; default one-hot)"),
         Arg("unit", "characters or words", str, choices=("char", "word")),
         Arg("vocab_limit", "keep this many words (word models)", minimum=2),
         Arg("k1", "truncated BPTT: forward steps"),
@@ -140,6 +141,7 @@ def _charlm(o: Options) -> tuple[dict[str, Any], Saver]:
         cell=o["cell"],
         hidden=o["hidden"],
         dropout=o["dropout"],
+        embed=o["embed"],
         k1=o["k1"],
         k2=o["k2"],
         batch_size=o["batch_size"],
@@ -266,6 +268,7 @@ TASKS: dict[str, Task] = {
                 "cell": "lstm",
                 "hidden": 256,
                 "dropout": 0.0,
+                "embed": None,
                 "k1": 100,
                 "k2": None,
                 "batch_size": 32,
