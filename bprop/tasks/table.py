@@ -81,6 +81,7 @@ ARGS: dict[str, Arg] = {
         Arg("cell", "recurrent cell", str, choices=("lstm", "gru", "elman")),
         Arg("dropout", "dropout between stacked recurrent layers (--hidden 64,64)", float),
         Arg("embed", "size of a learnt vector per token (an Embedding; default one-hot)"),
+        Arg("per_class", "names per language (at most)"),
         Arg("unit", "characters or words", str, choices=("char", "word")),
         Arg("vocab_limit", "keep this many words (word models)", minimum=2),
         Arg("k1", "truncated BPTT: forward steps"),
@@ -221,6 +222,42 @@ def _forecast(o: Options) -> tuple[dict[str, Any], Saver]:
     return result, _save_net(MeanSquaredError, o, out["net"])
 
 
+def _name_language(o: Options) -> tuple[dict[str, Any], Saver]:
+    from bprop.tasks.names import train_name_language
+
+    out = train_name_language(
+        cell=o["cell"],
+        hidden=o["hidden"],
+        embed=o["embed"],
+        per_class=o["per_class"],
+        epochs=o["epochs"],
+        batch_size=o["batch_size"],
+        lr=o["lr"],
+        optimizer=chosen_rule(o),
+        seed=o["seed"],
+        verbose=o["verbose"],
+    )
+    keys = ("accuracy", "baseline_accuracy", "margin", "classes", "n_train", "n_test")
+    return {k: out[k] for k in keys}, _save_names(out["net"], out["chars"], out["classes"])
+
+
+def _save_names(net: Any, chars: list[str], classes: list[str]) -> Saver:
+    """Writes the name classifier with its characters and classes (``bp.load_checkpoint``'s
+    metadata: :func:`bprop.tasks.names.predict_names` takes them)."""
+    from bprop.io import save
+
+    meta = {"task": "name_language", "chars": chars, "classes": classes}
+    return lambda path: save(net, path, loss=SoftmaxCrossEntropy(), metadata=meta)
+
+
+def _keep_name_language(o: Options, net: Any) -> Saver:
+    """The name classifier trained so far, with the characters of its split."""
+    from bprop.tasks.names import split_names
+
+    _, _, classes, chars = split_names(per_class=o["per_class"], seed=o["seed"])
+    return _save_names(net, chars, classes)
+
+
 def _completion(o: Options) -> tuple[dict[str, Any], None]:
     from bprop.tasks.settling import pattern_completion
 
@@ -318,6 +355,26 @@ TASKS: dict[str, Task] = {
             batch_size=16,
             epochs=100,
             lr=1e-2,
+        ),
+        Task(
+            "name-language",
+            "which language a name comes from, character by character (Faker's names; "
+            "against a character n-gram logistic regression)",
+            {
+                **RULE_OPTIONS,
+                "cell": "gru",
+                "hidden": 64,
+                "embed": 32,
+                "per_class": 600,
+                "epochs": 15,
+                "batch_size": 32,
+                "lr": 5e-3,
+                "seed": 0,
+                "out": None,
+            },
+            _name_language,
+            _keep_name_language,
+            "load it with bp.load_checkpoint({!r}) (metadata: chars, classes)",
         ),
         Task(
             "completion",
