@@ -16,8 +16,10 @@ Example::
     >>> from bprop.train.buckets import bucket_batches
     >>> lengths = np.array([1, 9, 2, 8, 1, 9])
     >>> X = np.zeros((6, 9, 1))
-    >>> [xb.shape[1] for xb, lb, idx in bucket_batches(X, lengths, 2, rng=0)]
-    [9, 2, 8]
+    >>> sorted(lb.tolist() for xb, lb, idx in bucket_batches(X, lengths, 2, rng=0))
+    [[1, 1], [2, 8], [9, 9]]
+    >>> sorted(xb.shape[1] for xb, lb, idx in bucket_batches(X, lengths, 2, rng=0))
+    [1, 8, 9]
 """
 
 from __future__ import annotations
