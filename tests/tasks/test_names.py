@@ -10,6 +10,7 @@ from bprop.cli import main  # noqa: E402
 from bprop.tasks.names import (  # noqa: E402
     encode,
     name_data,
+    name_model,
     predict_names,
     split_names,
     train_name_language,
@@ -37,15 +38,23 @@ def test_split_and_encoding():
 
 def test_the_rnn_learns_the_languages_and_is_compared_with_the_baseline():
     out = train_name_language(
-        hidden=16, embed=8, per_class=80, epochs=6, lr=0.02, locales=THREE, seed=0
+        hidden=16, embed=8, dropout=0.2, per_class=80, epochs=6, lr=0.02, locales=THREE, seed=0
     )
     assert out["accuracy"] > 0.6  # chance: 1/3
     assert out["baseline_accuracy"] > 0.6
     assert out["margin"] == pytest.approx(out["accuracy"] - out["baseline_accuracy"])
     (_, _), (te, yte), _, _ = split_names(THREE, 80, 0.2, seed=0)
-    assert (predict_names(out["net"], out["chars"], te) == yte).mean() == pytest.approx(
-        out["accuracy"]
-    )
+    guess = predict_names(out["net"], out["chars"], [n.title() for n in te])
+    assert (guess == yte).mean() == pytest.approx(out["accuracy"])
+
+
+def test_hidden_sizes_stack_bidirectional_layers():
+    net = name_model(5, 3, "gru", [6, 4], embed=3, dropout=0.1)
+    kinds = [type(x).__name__ for x in net.layers]
+    assert kinds == ["Embedding", "Bidirectional", "Dropout", "Bidirectional", "Dropout", "Dense"]
+    assert net.layers[1].return_sequences and not net.layers[3].return_sequences
+    assert net.layers[3].n_in == 12 and net.layers[5].n_in == 8
+    assert net.predict([[1, 2, 3], [4]]).shape == (2, 3)
 
 
 def test_the_command_runs_the_task_and_saves_the_model(tmp_path, capsys):
@@ -55,7 +64,7 @@ def test_the_command_runs_the_task_and_saves_the_model(tmp_path, capsys):
 
     path = str(tmp_path / "names.bprop")
     argv = ["train", "--task", "name-language", "--per-class", "20", "--epochs", "1"]
-    assert main([*argv, "--hidden", "8", "--embed", "4", "--json", "--out", path]) == 0
+    assert main([*argv, "--hidden", "8,4", "--embed", "4", "--json", "--out", path]) == 0
     result = json.loads(capsys.readouterr().out)
     assert {"accuracy", "baseline_accuracy", "margin"} <= set(result)
     assert len(result["classes"]) == 10
