@@ -162,8 +162,8 @@ def ngram_baseline(train: list[str], y_train: Any, test: list[str], y_test: Any)
 
 def train_name_language(
     cell: str = "gru",
-    hidden: int | Sequence[int] = 64,
-    embed: int = 32,
+    hidden: int | Sequence[int] = 128,
+    embed: int = 64,
     dropout: float = 0.5,
     per_class: int = 600,
     test_fraction: float = 0.2,

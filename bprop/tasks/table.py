@@ -364,8 +364,8 @@ TASKS: dict[str, Task] = {
             {
                 **RULE_OPTIONS,
                 "cell": "gru",
-                "hidden": 64,
-                "embed": 32,
+                "hidden": 128,
+                "embed": 64,
                 "dropout": 0.5,
                 "per_class": 600,
                 "epochs": 30,
