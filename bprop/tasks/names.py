@@ -220,6 +220,15 @@ def train_name_language(
     }
 
 
+def save_names(model: dict[str, Any], path: str) -> None:
+    """Write ``model["net"]`` as a model file whose metadata holds its ``chars`` and
+    ``classes`` (``bp.load_checkpoint(path).metadata``: what :func:`predict_names` needs)."""
+    from bprop.io import save
+
+    meta = {"task": "name_language", "chars": model["chars"], "classes": model["classes"]}
+    save(model["net"], path, loss=SoftmaxCrossEntropy(), metadata=meta)
+
+
 def predict_names(net: Sequential, chars: list[str], names: list[str]) -> np.ndarray:
     """The class index the network gives each name."""
     return net.predict(encode([n.lower() for n in names], chars)).argmax(axis=-1)

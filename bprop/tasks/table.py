@@ -223,7 +223,7 @@ def _forecast(o: Options) -> tuple[dict[str, Any], Saver]:
 
 
 def _name_language(o: Options) -> tuple[dict[str, Any], Saver]:
-    from bprop.tasks.names import train_name_language
+    from bprop.tasks.names import save_names, train_name_language
 
     out = train_name_language(
         cell=o["cell"],
@@ -239,24 +239,15 @@ def _name_language(o: Options) -> tuple[dict[str, Any], Saver]:
         verbose=o["verbose"],
     )
     keys = ("accuracy", "baseline_accuracy", "margin", "classes", "n_train", "n_test")
-    return {k: out[k] for k in keys}, _save_names(out["net"], out["chars"], out["classes"])
-
-
-def _save_names(net: Any, chars: list[str], classes: list[str]) -> Saver:
-    """Writes the name classifier with its characters and classes (``bp.load_checkpoint``'s
-    metadata: :func:`bprop.tasks.names.predict_names` takes them)."""
-    from bprop.io import save
-
-    meta = {"task": "name_language", "chars": chars, "classes": classes}
-    return lambda path: save(net, path, loss=SoftmaxCrossEntropy(), metadata=meta)
+    return {k: out[k] for k in keys}, functools.partial(save_names, out)
 
 
 def _keep_name_language(o: Options, net: Any) -> Saver:
     """The name classifier trained so far, with the characters of its split."""
-    from bprop.tasks.names import split_names
+    from bprop.tasks.names import save_names, split_names
 
     _, _, classes, chars = split_names(per_class=o["per_class"], seed=o["seed"])
-    return _save_names(net, chars, classes)
+    return functools.partial(save_names, {"net": net, "chars": chars, "classes": classes})
 
 
 def _completion(o: Options) -> tuple[dict[str, Any], None]:
