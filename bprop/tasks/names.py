@@ -15,12 +15,12 @@ baseline it is reported against is what one would try first: a logistic regressi
 bag-of-character-n-grams (1–3 characters within word bounds) from scikit-learn, trained and
 tested on the same split.
 
-Example (needs Faker)::
+Example (Faker is in the ``test`` and ``text`` extras)::
 
     >>> from bprop.tasks.names import name_data
-    >>> names, labels, classes = name_data(("de_DE", "it_IT"), per_class=50)  # doctest: +SKIP
-    >>> len(names), classes                                                   # doctest: +SKIP
-    (100, ['German', 'Italian'])
+    >>> names, labels, classes = name_data(("de_DE", "it_IT"), per_class=50)
+    >>> len(names), classes, labels[[0, 99]].tolist()
+    (100, ['German', 'Italian'], [0, 1])
 """
 
 from __future__ import annotations
