@@ -43,6 +43,7 @@ from bprop import backend
 
 __all__ = [
     "check_lengths",
+    "lengths_from_mask",
     "masked_loss",
     "mask",
     "pad_sequences",
@@ -70,6 +71,19 @@ def mask(lengths: Any, T: int) -> Any:
     """The (N, T) boolean array that is True at real steps: ``t < lengths[n]``."""
     L = np.asarray(backend.to_numpy(lengths), dtype=np.int64)
     return backend.get_xp().asarray(np.arange(T)[None, :] < L[:, None])
+
+
+def lengths_from_mask(m: Any) -> np.ndarray:
+    """The lengths of a (N, T) mask that is True at real steps — each row real steps first,
+    then padding, as Keras's and PyTorch's padded batches hold them; any other mask (a gap
+    inside a sequence) is refused, since a gap is not a shorter sequence."""
+    m = np.asarray(backend.to_numpy(m)).astype(bool)
+    if m.ndim != 2:
+        raise ValueError(f"a mask is (sequences, steps); got shape {m.shape}")
+    lengths = m.sum(axis=1)
+    if not np.array_equal(m, np.arange(m.shape[1])[None, :] < lengths[:, None]):
+        raise ValueError("the mask has gaps: each row must be real steps first, then padding")
+    return lengths.astype(np.int64)
 
 
 def pad_sequences(

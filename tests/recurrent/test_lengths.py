@@ -159,6 +159,14 @@ def test_a_final_state_gradient_is_refused_with_lengths():
         rnn.backward(np.ones_like(y), cache, dfinal_state=(np.ones((2, 3)),))
 
 
+def test_a_prefix_mask_gives_lengths_and_a_mask_with_gaps_is_refused():
+    from bprop.recurrent.lengths import lengths_from_mask
+
+    assert lengths_from_mask(mask([2, 3, 1], 3)).tolist() == [2, 3, 1]
+    with pytest.raises(ValueError, match="gaps"):
+        lengths_from_mask([[True, False, True]])
+
+
 def test_pad_sequences_refuses_empty_and_mismatched_sequences():
     with pytest.raises(ValueError, match="empty"):
         pad_sequences([np.ones((2, 1)), np.ones((0, 1))])
