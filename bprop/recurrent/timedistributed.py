@@ -3,8 +3,9 @@
 It maps (N, T, F) to (N·T, F) rows (:mod:`bprop.layout`: no copy for a Recurrent layer's
 time-major outputs), runs the layer once on all of them, and maps back; its backward pass is
 the layer's, on the same rows. With ``lengths`` (a padded batch of variable-length sequences,
-:mod:`bprop.recurrent.lengths`) the outputs at padded steps are zero and no gradient flows
-from them.
+:mod:`bprop.recurrent.lengths`) the layer runs on the real steps' rows only — so a
+BatchNorm's statistics hold no padding — the outputs at padded steps are zero and no gradient
+flows from them.
 """
 
 from __future__ import annotations
@@ -65,22 +66,29 @@ class TimeDistributed(Layer):
             y, cache = self.layer.forward(x, train)
             return y, (None, cache)
         N, T, F = x.shape
+        if lengths is not None:  # the real steps only, as rows (BatchNorm sees no padding)
+            m = padded.mask(padded.check_lengths(lengths, N, T), T)
+            y_real, cache = self.layer.forward(x[m], train)
+            y = backend.get_xp().zeros((N, T, *y_real.shape[1:]), dtype=y_real.dtype)
+            y[m] = y_real
+            return y, ((N, T, False, (m, tuple(x.shape[2:]))), cache)
         x2, time_major = layout.rows(x)  # no copy for a Recurrent's (time-major) outputs either
         y, cache = self.layer.forward(x2, train)
-        y = layout.unrows(y, N, T, time_major)
-        m = None
-        if lengths is not None:  # zero at padded steps
-            m = padded.mask(padded.check_lengths(lengths, N, T), T)[:, :, None]
-            y = backend.get_xp().where(m, y, backend.get_xp().zeros((), dtype=y.dtype))
-        return y, ((N, T, time_major, m), cache)
+        return layout.unrows(y, N, T, time_major), ((N, T, time_major, None), cache)
 
     def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
         shape, inner = cache
         if shape is None:
             return self.layer.backward(dy, inner, need_dx)
-        N, T, time_major, m = shape
-        if m is not None:  # nothing flows from padded steps
-            dy = backend.get_xp().where(m, dy, backend.get_xp().zeros((), dtype=dy.dtype))
+        N, T, time_major, masked = shape
+        if masked is not None:  # nothing flows from (or to) padded steps
+            m, rest = masked
+            dx_real = self.layer.backward(dy[m], inner, need_dx)
+            if dx_real is None:
+                return None
+            dx = backend.get_xp().zeros((N, T, *rest), dtype=dx_real.dtype)
+            dx[m] = dx_real
+            return dx
         dx = self.layer.backward(layout.rows_like(dy, time_major), inner, need_dx)
         return None if dx is None else layout.unrows(dx, N, T, time_major)
 

@@ -127,6 +127,20 @@ def test_time_distributed_masks_outputs_and_gradients():
     np.testing.assert_allclose(td.grads["b"], [4.0, 4.0])  # 3 + 1 real positions
 
 
+def test_time_distributed_batchnorm_takes_its_statistics_over_real_steps_only():
+    x = np.random.default_rng(0).normal(size=(2, 4, 3))
+    x[1, 2:] = 100.0  # padding that would dominate the batch statistics
+    with bp.backend.default_dtype("float64"):
+        td = TimeDistributed(bp.BatchNorm(3))
+        bn = bp.BatchNorm(3)
+    y, cache = td.forward(x, train=True, lengths=[4, 2])
+    real = np.concatenate([x[0], x[1, :2]])
+    np.testing.assert_allclose(y[0], bn.forward(real, train=True)[0][:4], rtol=1e-12)
+    assert not np.any(y[1, 2:])
+    dx = td.backward(np.ones_like(y), cache)
+    assert dx.shape == x.shape and not np.any(dx[1, 2:])
+
+
 def test_helpers():
     X, lengths = pad_sequences([[1, 2, 3], [4]])
     assert X.tolist() == [[1, 2, 3], [4, 0, 0]] and lengths.tolist() == [3, 1]
