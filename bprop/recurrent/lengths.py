@@ -17,9 +17,10 @@ that takes ``lengths``, is that of running each sequence alone:
   flowing back there is exactly zero and adds exactly nothing to the weight gradients.
 
 :func:`pad_sequences` makes the padded batch from a list of (T_n, D) arrays (or of id
-sequences), :func:`lengths_from_mask` reads the lengths off a padded batch's (N, T) mask, and :func:`reverse_within` reverses every row within its own length (the backward
-direction of :class:`~bprop.recurrent.Bidirectional`). Batching sequences of similar lengths
-together saves the padded work: :func:`bprop.train.buckets.bucket_batches`.
+sequences), :func:`lengths_from_mask` reads the lengths off a padded batch's (N, T) mask,
+and :func:`reverse_within` reverses every row within its own length (the backward direction
+of :class:`~bprop.recurrent.Bidirectional`). Batching sequences of similar lengths together
+saves the padded work: :func:`bprop.train.buckets.bucket_batches`.
 
 Example::
 
