@@ -17,6 +17,7 @@ from bprop.layers import (
     BatchNorm,
     Dense,
     Dropout,
+    Embedding,
     Identity,
     Layer,
     LeakyReLU,
@@ -55,11 +56,13 @@ from bprop.recurrent import (
     GRU,
     LSTM,
     RTRL,
+    Bidirectional,
     Elman,
     Recurrent,
     Seq2Seq,
     SettlingNetwork,
     TimeDistributed,
+    pad_sequences,
 )
 from bprop.rng import seed
 from bprop.train import (
@@ -82,7 +85,9 @@ __all__ = [
     "SGD",
     "GRU",
     "LSTM",
+    "Bidirectional",
     "Elman",
+    "Embedding",
     "Recurrent",
     "RTRL",
     "Seq2Seq",
@@ -141,6 +146,7 @@ __all__ = [
     "load_checkpoint",
     "load_trainer",
     "mlp",
+    "pad_sequences",
     "save",
     "seed",
 ]

@@ -35,6 +35,7 @@ import numpy as np
 from bprop import backend
 from bprop.layers.base import Layer
 from bprop.losses import Loss
+from bprop.recurrent.lengths import masked_loss
 
 
 @dataclass
@@ -117,6 +118,7 @@ def gradcheck(
     check_input: bool = True,
     train: bool = True,
     seed: int = 0,
+    lengths: Any = None,
 ) -> GradcheckResult:
     """Check a layer's (or network's, or loss's) backward pass against central differences.
 
@@ -130,6 +132,9 @@ def gradcheck(
         floor: the smallest denominator of the relative error (see module docstring).
         check_input: also check ∂f/∂x.
         train: run layers in training mode (Dropout active, BatchNorm with batch statistics).
+        lengths: a padded batch of variable-length sequences: the lengths go to the layers
+            that take them and the loss is taken over real steps only
+            (:mod:`bprop.recurrent.lengths`).
     """
     x = np.array(backend.to_numpy(x), dtype=np.float64, order="C")  # views below need C order
     tracker = _Tracker(floor)
@@ -148,24 +153,25 @@ def gradcheck(
         for leaf in leaves
         if isinstance(getattr(leaf, "rng", None), np.random.Generator)
     ]
+    run = {} if lengths is None else {"lengths": lengths}
     t = None
     if loss is not None:
         t = (
-            loss.prepare_targets(target, int(layer.forward(x, train)[0].shape[-1]))
+            loss.prepare_targets(target, int(layer.forward(x, train, **run)[0].shape[-1]))
             if target is not None
             else None
         )
         if t is not None and t.dtype.kind == "f":
             t = t.astype(np.float64)
-    proj = np.random.default_rng(seed).normal(size=layer.forward(x, train)[0].shape)
+    proj = np.random.default_rng(seed).normal(size=layer.forward(x, train, **run)[0].shape)
 
     def f_and_dy() -> tuple[float, Any, Any]:
         for gen, state in rng_states:
             gen.bit_generator.state = copy.deepcopy(state)
-        y, cache = layer.forward(x, train)
+        y, cache = layer.forward(x, train, **run)
         if loss is None:
             return float((y * proj).sum()), proj.copy(), cache
-        value, dy = loss.value_and_grad(y, t)
+        value, dy = masked_loss(loss, y, t, lengths)
         return value, dy, cache
 
     for leaf in leaves:

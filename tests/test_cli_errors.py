@@ -41,8 +41,9 @@ CASES = [
     (["train", "--data", "xor", "--seed", "-1"], "argument --seed: must be at least 0"),
     (["train", "--task", "temporal-xor", "--steps", "0"], "argument --steps"),
     (["train", "--data", "iris", "--hidden", "1000000000"], "--hidden: the network 4-1000000000-3"),
-    (["train", "--task", "charlm", "--data", "{d}/text.txt", "--hidden", "8,8"],
-     "one recurrent layer"),
+    (["train", "--task", "temporal-xor", "--hidden", "8,8"], "has one layer of units"),
+    (["train", "--task", "charlm", "--data", "{d}/text.txt", "--dropout", "1"],
+     "--dropout is a probability below 1"),
     (["train", "--data", "{d}/good.csv", "--target", "7"], "index 7 is out of range"),
     # files
     (["train", "--data", "{d}/nope.csv", "--target", "y"], "CSV file not found"),

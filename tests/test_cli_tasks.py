@@ -94,9 +94,23 @@ def test_a_new_table_entry_becomes_a_task_of_the_command(toy, capsys, tmp_path):
     assert out.read_text() == "net -2"
 
 
-def test_the_recurrent_tasks_take_one_hidden_size(capsys):
-    assert main(["train", "--task", "adding", "--hidden", "4,4", "--quiet"]) == 2
-    assert "one recurrent layer" in capsys.readouterr().err
+def test_hidden_sizes_stack_recurrent_layers_with_dropout_between(capsys, tmp_path):
+    """``--hidden 4,3`` builds two recurrent layers (it once silently used the first size)."""
+    import bprop as bp
+    from bprop.recurrent import Recurrent
+
+    out = str(tmp_path / "f.bprop")
+    argv = ["train", "--task", "forecast", "--hidden", "4,3", "--dropout", "0.2", "--cell", "gru"]
+    assert main([*argv, "--epochs", "1", "--quiet", "--out", out]) == 0
+    layers = bp.load(out).layers
+    assert [type(x).__name__ for x in layers] == ["Recurrent", "Dropout", "Recurrent", "Dense"]
+    assert (layers[0].n_out, layers[2].n_in, layers[2].n_out, layers[1].p) == (4, 4, 3, 0.2)
+    assert layers[0].return_sequences and not layers[2].return_sequences
+    assert isinstance(layers[2], Recurrent)
+    assert main(["train", "--task", "completion", "--hidden", "4,4", "--quiet"]) == 2
+    assert "one layer of units" in capsys.readouterr().err
+    assert main(["train", "--task", "adding", "--dropout", "1.5", "--quiet"]) == 2
+    assert "--dropout is a probability below 1" in capsys.readouterr().err
 
 
 def test_the_command_names_no_task_and_its_modules_are_small():

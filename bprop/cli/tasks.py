@@ -31,17 +31,19 @@ _CELL_GATES = {"lstm": 4, "gru": 3, "elman": 1}
 
 def task_options(task: Task, args: argparse.Namespace) -> Options:
     """The options ``task`` runs with: its defaults, under the ones given on the command line
-    (one hidden size); refuses a missing required option or a second hidden layer."""
+    (``--hidden 64,64``: stacked recurrent layers); refuses a missing required option."""
     given = {n: getattr(args, n) for n in args.given if n in task.options}
     if "hidden" in given:
         sizes = given.pop("hidden")
-        if len(sizes) > 1:
+        if len(sizes) > 1 and "cell" not in task.options:
             raise CLIError(
-                f"--hidden {','.join(map(str, sizes))}: --task {task.name} supports one "
-                f"recurrent layer today; give one size, e.g. --hidden {sizes[0]}"
+                f"--hidden {','.join(map(str, sizes))}: --task {task.name} has one layer of "
+                f"units; give one size, e.g. --hidden {sizes[0]}"
             )
         if sizes:
-            given["hidden"] = sizes[0]
+            given["hidden"] = sizes[0] if len(sizes) == 1 else list(sizes)
+    if given.get("dropout", 0) >= 1:
+        raise CLIError(f"--dropout is a probability below 1, got {given['dropout']}")
     opts = Options(task.options, verbosity(args), **given)
     for name, what in task.required.items():
         if opts[name] is None:
@@ -56,8 +58,10 @@ def run_task(args: argparse.Namespace) -> dict[str, Any]:
     opts = task_options(task, args)
     if "hidden" in opts.given:
         gates = _CELL_GATES[opts["cell"]] if "cell" in opts else 1
-        hidden = opts["hidden"]
-        check_size(gates * hidden * (hidden + 2), f"a recurrent layer of {hidden} units")
+        sizes = opts["hidden"] if isinstance(opts["hidden"], list) else [opts["hidden"]]
+        for k, h in enumerate(sizes):  # a stacked layer's inputs are the layer below's units
+            below = sizes[k - 1] if k else 0
+            check_size(gates * h * (h + below + 2), f"a recurrent layer of {h} units")
     if opts.get("out"):
         check_out(opts["out"])
     start = time.perf_counter()

@@ -115,7 +115,7 @@ def add_train_parser(sub: Any, func: Callable[[argparse.Namespace], Any]) -> Non
     train.add_argument(
         "--hidden",
         type=hidden_sizes,
-        help="hidden sizes, e.g. 32,16 (default 32; tasks: one size"
+        help="hidden sizes, e.g. 32,16 (default 32; recurrent tasks: one size per stacked layer"
         + _task_defaults("hidden")
         + ")",
     )

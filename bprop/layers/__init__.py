@@ -1,4 +1,4 @@
-"""Layers: the contract, Dense, activations, Dropout, BatchNorm, Sequential."""
+"""Layers: the contract, Dense, activations, Dropout, BatchNorm, Embedding, Sequential."""
 
 from bprop import registry
 from bprop.layers.activations import (
@@ -14,6 +14,7 @@ from bprop.layers.base import Layer
 from bprop.layers.batchnorm import BatchNorm
 from bprop.layers.dense import Dense
 from bprop.layers.dropout import Dropout
+from bprop.layers.embedding import Embedding
 from bprop.layers.flat import ParamSpace
 from bprop.layers.mlp import mlp
 from bprop.layers.sequential import Sequential
@@ -31,6 +32,7 @@ for _cls in (
     Dropout,
     BatchNorm,
     Sequential,
+    Embedding,
 ):
     registry.register("layer", _cls)
 
@@ -39,6 +41,7 @@ __all__ = [
     "BatchNorm",
     "Dense",
     "Dropout",
+    "Embedding",
     "Identity",
     "LAYERS",
     "Layer",

@@ -21,7 +21,15 @@ Shapes = dict[str, tuple[int, ...]]  # array name -> shape
 
 
 class Layer:
-    """Base class for every layer. Subclasses implement ``forward`` and ``backward``."""
+    """Base class for every layer. Subclasses implement ``forward`` and ``backward``.
+
+    A layer that works on padded batches of variable-length sequences sets ``takes_lengths``
+    and has ``forward(x, train, lengths=None)`` (see :mod:`bprop.recurrent.lengths`);
+    :class:`bprop.Sequential` hands ``lengths`` to those layers only.
+    """
+
+    #: whether ``forward`` takes ``lengths`` (padded variable-length sequences)
+    takes_lengths = False
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}

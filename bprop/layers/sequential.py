@@ -91,8 +91,10 @@ class Sequential(Layer):
 
     @property
     def n_in(self) -> int | None:
-        """The input size of the first layer that declares one (None if none does)."""
+        """Features per input row; None when the inputs are ids (an Embedding first)."""
         for leaf in self.leaves():
+            if getattr(leaf, "takes_ids", False):
+                return None
             if hasattr(leaf, "n_in"):
                 return int(leaf.n_in)
         return None
@@ -106,10 +108,16 @@ class Sequential(Layer):
         return None
 
     # --- the contract -------------------------------------------------------------------
-    def forward(self, x: Any, train: bool = False) -> tuple[Any, list[Any]]:
+    takes_lengths = True
+
+    def forward(self, x: Any, train: bool = False, lengths: Any = None) -> tuple[Any, list[Any]]:
+        """``lengths`` (padded variable-length sequences) goes to the layers that take it."""
         caches = []
         for layer in self.layers:
-            x, cache = layer.forward(x, train)
+            if lengths is not None and layer.takes_lengths:
+                x, cache = layer.forward(x, train, lengths=lengths)
+            else:
+                x, cache = layer.forward(x, train)
             caches.append(cache)
         return x, caches
 
@@ -120,25 +128,35 @@ class Sequential(Layer):
         return dy
 
     # --- inference ----------------------------------------------------------------------
-    def predict(self, X: Any, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, X: Any, batch_size: int = 4096, lengths: Any = None) -> np.ndarray:
         """Network outputs for ``X`` (evaluation mode), as a NumPy array.
 
         For a net trained with :class:`bprop.SoftmaxCrossEntropy` these are logits; use
-        :meth:`predict_classes` for labels.
+        :meth:`predict_classes` for labels. Sequences of different lengths: a list of them,
+        or a padded batch with ``lengths`` (:mod:`bprop.recurrent.lengths`).
         """
+        from bprop.recurrent.lengths import is_ragged, pad_sequences
+
+        if is_ragged(X) and lengths is None:
+            X, lengths = pad_sequences(X)
         X = backend.asarray(X, dtype=self.space.dtype)
         if X.ndim == 1:
             X = backend.get_xp().reshape(X, (1, -1))
         n = X.shape[0]
         outs = [
-            backend.to_numpy(self.forward(X[i : min(i + batch_size, n), ...])[0])
+            backend.to_numpy(
+                self.forward(
+                    X[i : min(i + batch_size, n), ...],
+                    lengths=None if lengths is None else lengths[i : min(i + batch_size, n)],
+                )[0]
+            )
             for i in range(0, n, batch_size)
         ]
         return np.concatenate(outs) if outs else np.empty((0, self.n_out or 0))
 
-    def predict_classes(self, X: Any, threshold: float = 0.5) -> np.ndarray:
+    def predict_classes(self, X: Any, threshold: float = 0.5, lengths: Any = None) -> np.ndarray:
         """Class labels: the arg-max output, or ``output > threshold`` for a single output."""
-        out = self.predict(X)
+        out = self.predict(X, lengths=lengths)
         if out.shape[1] == 1:
             return (out[:, 0] > threshold).astype(np.int64)
         return out.argmax(axis=1)

@@ -34,6 +34,7 @@ def trainer_parts(
             "batch_size": trainer.schedule.batch_size,
             "shuffle": trainer.schedule.shuffle,
             "name": trainer.schedule.name,
+            **({"bucket": True} if trainer.schedule.bucket else {}),
         },
         "l2": trainer.l2,
     }

@@ -206,14 +206,14 @@ def check_trainer(path: str, ts: dict[str, Any]) -> None:
         raise fail(path, f"the trainer's epoch {_short(ts['epoch'])} is not a count >= 0")
     new_generator(path, ts["rng"], "the trainer's data-order generator")
     s = ts["schedule"]
-    if not isinstance(s, dict) or set(s) != SCHEDULE_KEYS:
+    if not isinstance(s, dict) or set(s) - {"bucket"} != SCHEDULE_KEYS:
         raise fail(path, f"the trainer's schedule {_short(s)} needs batch_size, shuffle, name")
     if s["name"] not in SCHEDULES:
         raise fail(path, f"unknown schedule {_short(s['name'])}; known: {SCHEDULES}")
     if s["batch_size"] is not None and not (is_int(s["batch_size"]) and s["batch_size"] >= 1):
         raise fail(path, f"the schedule's batch size {_short(s['batch_size'])} is not >= 1")
-    if not isinstance(s["shuffle"], bool):
-        raise fail(path, "the schedule's shuffle flag must be true or false")
+    if not isinstance(s["shuffle"], bool) or not isinstance(s.get("bucket", False), bool):
+        raise fail(path, "the schedule's shuffle and bucket flags must be true or false")
     l2 = ts.get("l2", 0.0)
     if not is_number(l2) or l2 < 0:
         raise fail(path, f"the trainer's l2 factor {_short(l2)} is not a number >= 0")

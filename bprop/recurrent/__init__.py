@@ -5,7 +5,9 @@ Schmidhuber 1997, forget gate of Gers et al. 2000), :class:`PeepholeLSTM` (peeph
 Schraudolph & Schmidhuber 2002), :class:`GRU` (Cho et al. 2014, PyTorch's reset-gate placement)
 and :class:`GRUResetBefore` (``GRU(reset_after=False)``, Cho et al.'s own placement).
 :class:`Recurrent` unrolls a cell and backpropagates through time (full
-BPTT); :class:`TimeDistributed` applies a layer at every step; :func:`tbptt_updates` is
+BPTT); :class:`Bidirectional` reads sequences both ways; :class:`TimeDistributed` applies a
+layer at every step; padded batches of variable-length sequences take ``lengths``
+(:mod:`bprop.recurrent.lengths`, :func:`pad_sequences`); :func:`tbptt_updates` is
 truncated BPTT(k1, k2) over a long stream (Williams & Peng 1990), which
 :func:`bprop.fit_stream` trains with. :class:`SettlingNetwork` is
 recurrent backpropagation (Almeida 1987; Pineda 1987): relax to a fixed point, then relax the
@@ -23,10 +25,12 @@ Example::
 """
 
 from bprop import registry
+from bprop.recurrent.bidirectional import Bidirectional
 from bprop.recurrent.cells import Cell
 from bprop.recurrent.elman import Elman
 from bprop.recurrent.gru import GRU
 from bprop.recurrent.gru_reset_before import GRUResetBefore
+from bprop.recurrent.lengths import pad_sequences
 from bprop.recurrent.lstm import LSTM
 from bprop.recurrent.onnx_weights import cell_from_onnx
 from bprop.recurrent.peephole import PeepholeLSTM
@@ -69,11 +73,12 @@ def __getattr__(name: str):
 
 
 # so bp.save / bp.load know the recurrent layers (the model-file registry)
-for _cls in (Recurrent, TimeDistributed, Seq2Seq):
+for _cls in (Recurrent, TimeDistributed, Bidirectional, Seq2Seq):
     registry.register("layer", _cls)
 
 __all__ = [
     "CELLS",
+    "Bidirectional",
     "GRU",
     "GRUResetBefore",
     "LSTM",
@@ -90,6 +95,7 @@ __all__ = [
     "TimeDistributed",
     "cell_from_onnx",
     "make_cell",
+    "pad_sequences",
     "rtrl_cost",
     "rtrl_network",
     "stream_loss",

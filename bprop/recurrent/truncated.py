@@ -89,10 +89,17 @@ def split_streams(stream: Any, batch_size: int, name: str = "stream") -> np.ndar
 
 class _Inputs:
     """Chunks of the input streams: integer streams are one-hot encoded chunk by chunk (so
-    the stream itself stays small); real-valued (B, L, D) streams are sliced."""
+    the stream itself stays small) — or handed on as ids to a network that starts with an
+    :class:`bprop.Embedding` (``net``'s first leaf ``takes_ids``); real-valued (B, L, D)
+    streams are sliced."""
 
-    def __init__(self, X: np.ndarray, n_in: int | None, dtype: Any) -> None:
+    def __init__(self, X: np.ndarray, net: Any, dtype: Any) -> None:
         self.X, self.dtype = X, dtype
+        n_in = getattr(net, "n_in", None)
+        leaves = net.leaves() if hasattr(net, "leaves") else [net]
+        if getattr(leaves[0], "takes_ids", False):
+            self.one_hot, self.dtype = False, np.int64
+            return
         self.one_hot = X.ndim == 2 and np.issubdtype(X.dtype, np.integer)
         if self.one_hot:
             if n_in is None:
@@ -195,7 +202,7 @@ def tbptt_updates(
     Y = np.asarray(backend.to_numpy(Y))
     if X.shape[:2] != Y.shape[:2]:
         raise ValueError(f"inputs {X.shape} and targets {Y.shape} differ in (streams, steps)")
-    inputs = _Inputs(X, getattr(net, "n_in", None), space.dtype)
+    inputs = _Inputs(X, net, space.dtype)
     T_all = _targets(loss, Y, net, space.dtype)
     recs = _recurrent_layers(net)
     if not recs:
@@ -261,7 +268,7 @@ def stream_loss(
     Ys = split_streams(stream_Y, batch_size, "stream_Y")
     loss = default_loss(stream_Y) if loss is None else get_loss(loss)
     space = net.space
-    inputs = _Inputs(Xs, getattr(net, "n_in", None), space.dtype)
+    inputs = _Inputs(Xs, net, space.dtype)
     T_all = _targets(loss, Ys, net, space.dtype)
     recs = _recurrent_layers(net)
     saved = [(r.stateful, r.state) for r in recs]

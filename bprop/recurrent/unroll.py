@@ -50,9 +50,13 @@ from typing import Any
 
 import numpy as np
 
-from bprop import backend, layout
+from bprop import backend
 from bprop.layers.base import Layer, Shapes
+from bprop.recurrent import lengths as padded
 from bprop.recurrent.cells import Cell
+from bprop.recurrent.timedistributed import TimeDistributed
+
+__all__ = ["Recurrent", "SequenceCache", "TimeDistributed"]  # TimeDistributed: its own module
 
 
 class SequenceCache:
@@ -73,6 +77,7 @@ class SequenceCache:
         self.cell: Any = None  # the cell whose workspace it is
         self.steps: list[Any] = []  # reference path: per-step caches
         self.states: list[tuple[Any, ...]] = []  # reference path: state after t steps
+        self.lengths: np.ndarray | None = None  # each sequence's length (padded batches)
 
     def state_at(self, t: int) -> tuple[Any, ...]:
         """The (detached copy of the) state after ``t`` steps; t = 0 is the initial state."""
@@ -100,7 +105,12 @@ class Recurrent(Layer):
     stop_at=0)`` also takes ∂L/∂state_T (default zero) and backpropagates steps
     ``stop_at … T-1`` only (default 0: full BPTT; truncated BPTT passes both), leaving
     ∂L/∂state_{stop_at} in ``cache.dinitial_state``.
+
+    ``forward(x, train, lengths=L)`` runs a padded batch of variable-length sequences (see
+    :mod:`bprop.recurrent.lengths`): each row's state freezes after its own L_n steps.
     """
+
+    takes_lengths = True
 
     def __init__(
         self,
@@ -174,9 +184,12 @@ class Recurrent(Layer):
             raise ValueError("Recurrent needs at least one time step")
         return x
 
-    def forward(self, x: Any, train: bool = False, initial_state: Any = None) -> tuple[Any, Any]:
+    def forward(
+        self, x: Any, train: bool = False, initial_state: Any = None, lengths: Any = None
+    ) -> tuple[Any, Any]:
         x = self._check_input(x)
         N, T, _ = x.shape
+        lengths = None if lengths is None else padded.check_lengths(lengths, N, T)
         cell = self.cell
         xp = backend.get_xp()
         if initial_state is not None:
@@ -204,6 +217,8 @@ class Recurrent(Layer):
                 hs.append(h)
             cache.final_state = tuple(xp.asarray(s, copy=True) for s in state)
             y = xp.stack(hs, axis=1) if self.return_sequences else xp.asarray(hs[-1], copy=True)
+        if lengths is not None:  # each sequence's own end (bprop.recurrent.lengths)
+            y = padded.finish_forward(cache, y, lengths, self.return_sequences)
         if self.stateful:  # carried over without its gradient
             self.state = tuple(xp.asarray(s, copy=True) for s in cache.final_state)
         return y, cache
@@ -222,6 +237,8 @@ class Recurrent(Layer):
         expected = (N, T, self.n_out) if seq else (N, self.n_out)
         if dy is not None and tuple(dy.shape) != expected:
             raise ValueError(f"gradient has shape {tuple(dy.shape)}, expected {expected}")
+        if cache.lengths is not None:  # from each sequence's own last step
+            dy, seq = padded.spread_grad(dy, cache, seq, dfinal_state), True
         dfinal = dfinal_state
         start = int(stop_at)
         if not 0 <= start < T:
@@ -314,91 +331,3 @@ class Recurrent(Layer):
 
     def __repr__(self) -> str:
         return f"Recurrent({self.cell!r}, return_sequences={self.return_sequences})"
-
-
-class TimeDistributed(Layer):
-    """Apply ``layer`` to every time step: (N, T, F) → (N·T, F) → layer → (N, T, K).
-
-    The layer's parameters are shared (the same arrays). Inputs of any other rank are passed
-    to the layer unchanged, so a TimeDistributed Dense also works after a sequence-to-one
-    Recurrent.
-
-    Example::
-
-        >>> import numpy as np, bprop as bp
-        >>> from bprop.recurrent import TimeDistributed
-        >>> TimeDistributed(bp.Dense(4, 2, rng=0))(np.ones((3, 5, 4))).shape
-        (3, 5, 2)
-    """
-
-    def __init__(self, layer: Layer) -> None:
-        if not isinstance(layer, Layer):
-            raise TypeError(f"TimeDistributed needs a Layer, got {type(layer).__name__}")
-        if len(layer.leaves()) != 1 or layer.leaves()[0] is not layer:
-            raise ValueError("TimeDistributed wraps a single (leaf) layer, e.g. Dense")
-        super().__init__()
-        self.layer = layer
-        self.params, self.grads, self.buffers = layer.params, layer.grads, layer.buffers
-        self.frozen, self.decay = layer.frozen, layer.decay
-
-    @property
-    def _version(self) -> int:  # type: ignore[override]
-        return self.layer._version
-
-    @_version.setter
-    def _version(self, value: int) -> None:
-        if "layer" in self.__dict__:
-            self.layer._version = value
-
-    @property
-    def n_in(self) -> Any:
-        """The wrapped layer's input size (None if it declares none)."""
-        return getattr(self.layer, "n_in", None)
-
-    @property
-    def n_out(self) -> Any:
-        """The wrapped layer's output size (None if it declares none)."""
-        return getattr(self.layer, "n_out", None)
-
-    def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
-        if x.ndim != 3:
-            y, cache = self.layer.forward(x, train)
-            return y, (None, cache)
-        N, T, F = x.shape
-        x2, time_major = layout.rows(x)  # no copy for a Recurrent's (time-major) outputs either
-        y, cache = self.layer.forward(x2, train)
-        return layout.unrows(y, N, T, time_major), ((N, T, time_major), cache)
-
-    def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
-        shape, inner = cache
-        if shape is None:
-            return self.layer.backward(dy, inner, need_dx)
-        N, T, time_major = shape
-        dx = self.layer.backward(layout.rows_like(dy, time_major), inner, need_dx)
-        return None if dx is None else layout.unrows(dx, N, T, time_major)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"layer": {"type": type(self.layer).__name__, "config": self.layer.get_config()}}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
-        from bprop.layers import LAYERS
-
-        spec = config["layer"]
-        inner = LAYERS.get(spec.get("type", ""))
-        if inner is None:
-            raise ValueError(f"unknown layer type {spec.get('type')!r}")
-        return cls(inner.from_config(spec.get("config", {})))
-
-    @classmethod
-    def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:
-        from bprop.layers import LAYERS, Sequential
-
-        spec = config.get("layer")
-        inner = LAYERS.get(spec.get("type", "")) if isinstance(spec, dict) else None
-        if inner is None or inner is Sequential:
-            raise ValueError(f"TimeDistributed wraps a single registered layer, got {spec!r}")
-        return inner.declared_shapes(spec.get("config", {}))
-
-    def __repr__(self) -> str:
-        return f"TimeDistributed({self.layer!r})"

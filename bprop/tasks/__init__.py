@@ -10,6 +10,9 @@ would; nothing in the core imports them.
   regression on the adding problem), :func:`train_reber` (next symbol of the embedded Reber
   grammar), :func:`train_forecast` (one-step-ahead forecasting of a series, against the
   persistence baseline ŷ_{t+1} = y_t).
+- Text categorisation (:mod:`bprop.tasks.names`): :func:`train_name_language`, which language
+  a name comes from, read character by character (Faker's per-locale names), against a
+  character n-gram logistic regression; :func:`predict_names`.
 - Almeida–Pineda (:mod:`bprop.tasks.settling`): :func:`pattern_completion` (an associative
   memory restores corrupted patterns) and :func:`settling_xor`.
 - Real-time recurrent learning (:mod:`bprop.tasks.temporal_xor`): :func:`temporal_xor`,
@@ -35,6 +38,7 @@ Example::
 
 from bprop.tasks.language import LanguageModel, evaluate_lm, load_lm, sample, save_lm, train_lm
 from bprop.tasks.models import sequence_model, training_rule
+from bprop.tasks.names import predict_names, train_name_language
 from bprop.tasks.sequences import train_adding, train_forecast, train_reber
 from bprop.tasks.settling import pattern_completion, settling_xor
 from bprop.tasks.table import ARGS, TASKS, Arg, Options, Task
@@ -50,6 +54,7 @@ __all__ = [
     "evaluate_lm",
     "load_lm",
     "pattern_completion",
+    "predict_names",
     "sample",
     "save_lm",
     "sequence_model",
@@ -58,6 +63,7 @@ __all__ = [
     "train_adding",
     "train_forecast",
     "train_lm",
+    "train_name_language",
     "train_reber",
     "training_rule",
     "xor_stream",

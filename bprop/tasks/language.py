@@ -48,8 +48,10 @@ def train_lm(
     unit: str = "char",
     vocab_limit: int | None = None,
     cell: str = "lstm",
-    hidden: int = 256,
+    hidden: int | list[int] = 256,
     layers: int = 1,
+    dropout: float = 0.0,
+    embed: int | None = None,
     k1: int = 100,
     k2: int | None = None,
     batch_size: int = 32,
@@ -69,7 +71,9 @@ def train_lm(
 
     Word models keep the ``vocab_limit − 1`` most frequent words plus ``<unk>``. The update
     rule is Adam(lr) after clipping the global gradient norm to ``clip_norm``, unless an
-    ``optimizer`` is given.
+    ``optimizer`` is given. ``hidden`` is one size, or a list of them for stacked layers
+    (``dropout`` between them); ``embed`` puts an :class:`bprop.Embedding` of vectors of that
+    size in front (default: one-hot inputs).
     """
     ids, vocab = load_text(data, unit=unit, limit=vocab_limit)
     if not 0 < val_fraction < 1:
@@ -84,7 +88,7 @@ def train_lm(
             "use a longer text, a smaller batch_size or a smaller k1"
         )
     V = len(vocab)
-    net = sequence_model(V, hidden, V, cell, layers, True, seed)
+    net = sequence_model(V, hidden, V, cell, layers, True, seed, dropout, embed)
     val_batch = max(1, min(batch_size, (len(held) - 1) // max(1, min(k1, len(held) - 1))))
     hist = fit_stream(
         net,
@@ -109,6 +113,8 @@ def train_lm(
         "cell": cell,
         "hidden": hidden,
         "layers": layers,
+        "dropout": dropout,
+        "embed": embed,
         "k1": k1,
         "k2": k2 or k1,
         "batch_size": batch_size,
@@ -150,6 +156,8 @@ def sample(
     if not ids:
         raise ValueError("prime has no tokens")
     eye = np.eye(V, dtype=net.space.dtype)
+    if getattr(net.leaves()[0], "takes_ids", False):  # an Embedding reads the ids themselves
+        eye = np.arange(V)
     recs = [leaf for leaf in net.leaves() if isinstance(leaf, Recurrent)]
     saved = [(r.stateful, r.state) for r in recs]
     out_ids: list[int] = []

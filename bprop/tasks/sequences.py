@@ -32,7 +32,8 @@ from bprop.tasks.models import cell_words, sequence_model, training_rule
 def train_adding(
     T: int = 50,
     cell: str = "lstm",
-    hidden: int = 32,
+    hidden: int | list[int] = 32,
+    dropout: float = 0.0,
     n_train: int = 10000,
     n_test: int = 1000,
     epochs: int = 15,
@@ -55,7 +56,7 @@ def train_adding(
 
     X, y = adding_problem(n_train, T, rng=np.random.default_rng(seed))
     Xt, yt = adding_problem(n_test, T, rng=np.random.default_rng(seed + 10_000))
-    net = sequence_model(2, hidden, 1, cell, 1, False, seed)
+    net = sequence_model(2, hidden, 1, cell, 1, False, seed, dropout)
     trainer = Trainer(
         net,
         MeanSquaredError(),
@@ -89,7 +90,8 @@ def train_adding(
 
 def train_reber(
     cell: str = "lstm",
-    hidden: int = 16,
+    hidden: int | list[int] = 16,
+    dropout: float = 0.0,
     n_train: int = 2000,
     n_test: int = 500,
     epochs: int = 30,
@@ -115,7 +117,7 @@ def train_reber(
     T = max(map(len, train_strings + test_strings)) - 1
     train, test = reber_arrays(train_strings, T), reber_arrays(test_strings, T)
     K = len(REBER_SYMBOLS)
-    net = sequence_model(K, hidden, K, cell, 1, True, seed)
+    net = sequence_model(K, hidden, K, cell, 1, True, seed, dropout)
     hist = fit(
         net,
         train["X"],
@@ -156,7 +158,8 @@ def train_forecast(
     column: str | int | None = None,
     window: int = 12,
     cell: str = "lstm",
-    hidden: int = 16,
+    hidden: int | list[int] = 16,
+    dropout: float = 0.0,
     test_fraction: float = 0.2,
     epochs: int = 200,
     batch_size: int = 16,
@@ -195,7 +198,7 @@ def train_forecast(
     mu = float(values[: split + window].mean())
     sd = float(values[: split + window].std()) or 1.0
     Xs, ys = (X - mu) / sd, (y - mu) / sd
-    net = sequence_model(1, hidden, 1, cell, 1, False, seed)
+    net = sequence_model(1, hidden, 1, cell, 1, False, seed, dropout)
     hist = fit(
         net,
         Xs[:split],

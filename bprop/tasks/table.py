@@ -79,6 +79,9 @@ ARGS: dict[str, Arg] = {
     a.name: a
     for a in (
         Arg("cell", "recurrent cell", str, choices=("lstm", "gru", "elman")),
+        Arg("dropout", "dropout between stacked recurrent layers (--hidden 64,64)", float),
+        Arg("embed", "size of a learnt vector per token (an Embedding; default one-hot)"),
+        Arg("per_class", "names per language (at most)"),
         Arg("unit", "characters or words", str, choices=("char", "word")),
         Arg("vocab_limit", "keep this many words (word models)", minimum=2),
         Arg("k1", "truncated BPTT: forward steps"),
@@ -141,6 +144,8 @@ def _charlm(o: Options) -> tuple[dict[str, Any], Saver]:
         vocab_limit=o["vocab_limit"],
         cell=o["cell"],
         hidden=o["hidden"],
+        dropout=o["dropout"],
+        embed=o["embed"],
         k1=o["k1"],
         k2=o["k2"],
         batch_size=o["batch_size"],
@@ -177,6 +182,7 @@ def _common(o: Options) -> dict[str, Any]:
     return {
         "cell": o["cell"],
         "hidden": o["hidden"],
+        "dropout": o["dropout"],
         "epochs": o["epochs"],
         "batch_size": o["batch_size"],
         "lr": o["lr"],
@@ -231,6 +237,34 @@ def _keep_dates(o: Options, net: Any) -> Saver:
     return keep_dates(o, net)
 
 
+def _name_language(o: Options) -> tuple[dict[str, Any], Saver]:
+    from bprop.tasks.names import save_names, train_name_language
+
+    out = train_name_language(
+        cell=o["cell"],
+        hidden=o["hidden"],
+        embed=o["embed"],
+        dropout=o["dropout"],
+        per_class=o["per_class"],
+        epochs=o["epochs"],
+        batch_size=o["batch_size"],
+        lr=o["lr"],
+        optimizer=chosen_rule(o),
+        seed=o["seed"],
+        verbose=o["verbose"],
+    )
+    keys = ("accuracy", "baseline_accuracy", "margin", "classes", "n_train", "n_test")
+    return {k: out[k] for k in keys}, functools.partial(save_names, out)
+
+
+def _keep_name_language(o: Options, net: Any) -> Saver:
+    """The name classifier trained so far, with the characters of its split."""
+    from bprop.tasks.names import save_names, split_names
+
+    _, _, classes, chars = split_names(per_class=o["per_class"], seed=o["seed"])
+    return functools.partial(save_names, {"net": net, "chars": chars, "classes": classes})
+
+
 def _completion(o: Options) -> tuple[dict[str, Any], None]:
     from bprop.tasks.settling import pattern_completion
 
@@ -258,7 +292,7 @@ def _sequence_task(name: str, help: str, run: Any, loss: type, **options: Any) -
     return Task(
         name,
         help,
-        {**RULE_OPTIONS, "cell": "lstm", "seed": 0, "out": None, **options},
+        {**RULE_OPTIONS, "cell": "lstm", "dropout": 0.0, "seed": 0, "out": None, **options},
         run,
         functools.partial(_save_net, loss),
         "load it with bp.load({!r})",
@@ -279,6 +313,8 @@ TASKS: dict[str, Task] = {
                 "vocab_limit": None,
                 "cell": "lstm",
                 "hidden": 256,
+                "dropout": 0.0,
+                "embed": None,
                 "k1": 100,
                 "k2": None,
                 "batch_size": 32,
@@ -349,6 +385,27 @@ TASKS: dict[str, Task] = {
             _dates,
             _keep_dates,
             "translate with: bprop translate {} TEXT",
+        ),
+        Task(
+            "name-language",
+            "which language a name comes from, character by character (Faker's names; "
+            "against a character n-gram logistic regression)",
+            {
+                **RULE_OPTIONS,
+                "cell": "gru",
+                "hidden": 128,
+                "embed": 64,
+                "dropout": 0.5,
+                "per_class": 600,
+                "epochs": 30,
+                "batch_size": 32,
+                "lr": 5e-3,
+                "seed": 0,
+                "out": None,
+            },
+            _name_language,
+            _keep_name_language,
+            "load it with bp.load_checkpoint({!r}) (metadata: chars, classes)",
         ),
         Task(
             "completion",

@@ -19,7 +19,9 @@ from bprop.train.schedules import Schedule
 def default_loss(net: Sequential, y: Any) -> Loss:
     """Softmax cross-entropy for integer labels and more than one output, else mean
     squared error."""
-    y = np.asarray(backend.to_numpy(y))
+    from bprop.recurrent.lengths import is_ragged, pad_sequences
+
+    y = pad_sequences(y)[0] if is_ragged(y) else np.asarray(backend.to_numpy(y))
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and (net.n_out or 1) > 1:
         return SoftmaxCrossEntropy()
     return MeanSquaredError()
@@ -50,12 +52,15 @@ def fit(
     checkpoint: str | None = None,
     checkpoint_every: int = 1,
     label: str | None = None,
+    lengths: Any = None,
 ) -> History:
     """Train ``net`` on ``X``, ``y`` and return its :class:`History`.
 
     ``history.trainer`` is the :class:`Trainer`, whose ``state`` (the update rule's state)
     and ``fit`` let training continue. ``loss`` defaults to softmax cross-entropy for integer
     labels and mean squared error otherwise. See :class:`Trainer` for the other arguments.
+    Sequences of different lengths: give ``X`` (and sequence targets ``y``) as lists of
+    sequences, or padded with their ``lengths`` (:mod:`bprop.recurrent.lengths`).
 
     Beyond one process (:mod:`bprop.distributed`): ``X`` may be
     :class:`~bprop.distributed.Shards`, a folder or glob of shard files or ``dask.array`` data
@@ -103,6 +108,7 @@ def fit(
         divergence_factor=divergence_factor,
         label=label,
     )
+    options = {} if lengths is None else {"lengths": lengths}
     history = trainer.fit(
         X, y, epochs, validation_split, validation_data, early_stopping, target_loss, **options
     )

@@ -26,6 +26,7 @@ and each update sees the next k1 steps, backpropagated k2 steps into the past
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,15 +36,21 @@ class Schedule:
     batch_size: int | None  # None: the whole training set
     shuffle: bool = True
     name: str = "minibatch"
+    bucket: bool = False  # batches of similar sequence lengths (bprop.train.buckets)
 
     def size(self, n: int) -> int:
         """The number of examples one update sees, out of ``n``."""
         return n if self.batch_size is None else min(self.batch_size, n)
 
-    def order(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
-        """The permutation for this epoch, or None to keep the data order."""
+    def order(self, n: int, rng: np.random.Generator, lengths: Any = None) -> np.ndarray | None:
+        """The permutation for this epoch, or None to keep the data order; bucketed by
+        ``lengths`` (variable-length sequences) for a bucketing schedule."""
         if not self.shuffle or self.size(n) >= n:
             return None
+        if self.bucket and lengths is not None:
+            from bprop.train.buckets import bucket_order
+
+            return bucket_order(lengths, self.size(n), rng)
         return rng.permutation(n)
 
 
@@ -52,11 +59,13 @@ def Online(shuffle: bool = True) -> Schedule:  # noqa: N802 - reads as a schedul
     return Schedule(1, shuffle, "online")
 
 
-def MiniBatch(batch_size: int = 32, shuffle: bool = True) -> Schedule:  # noqa: N802
-    """Update after every ``batch_size`` examples, reshuffled each epoch."""
+def MiniBatch(batch_size: int = 32, shuffle: bool = True, bucket: bool = False) -> Schedule:  # noqa: N802
+    """Update after every ``batch_size`` examples, reshuffled each epoch. ``bucket=True``:
+    with variable-length sequences (``lengths``), batches of similar lengths, each trimmed
+    to its longest (:mod:`bprop.train.buckets`)."""
     if int(batch_size) < 1:
         raise ValueError(f"batch size must be at least 1, got {batch_size}")
-    return Schedule(int(batch_size), shuffle, "minibatch")
+    return Schedule(int(batch_size), shuffle, "minibatch", bool(bucket))
 
 
 def FullBatch() -> Schedule:  # noqa: N802

@@ -30,6 +30,7 @@ import numpy as np
 from bprop import backend, divergence
 from bprop.errors import TrainingDiverged
 from bprop.layers.base import check_finite
+from bprop.recurrent.lengths import check_lengths, is_ragged, mask, masked_loss, pad_sequences
 from bprop.train.validation import hold_out
 
 
@@ -53,15 +54,23 @@ class ExampleSource:
         X: Any,
         y: Any,
         validation_split: float,
-        validation_data: tuple[Any, Any] | None,
+        validation_data: tuple[Any, ...] | None,
+        lengths: Any = None,
     ) -> None:
         self.trainer = trainer
-        X_np, y_np = np.asarray(backend.to_numpy(X)), np.asarray(backend.to_numpy(y))
+        X_np, y_np, L = as_padded(X, y, lengths)
         if validation_data is None and validation_split:
             X_np, y_np, Xv, yv = hold_out(trainer, X_np, y_np, validation_split)
             validation_data = (Xv, yv)
-        self.train = trainer.prepare(X_np, y_np)
-        self.val = trainer.prepare(*validation_data) if validation_data is not None else None
+            if L is not None:  # the lengths of the same rows
+                held = np.zeros(L.shape[0], dtype=bool)
+                held[np.asarray(trainer.split["val_index"], dtype=np.int64)] = True
+                L, validation_data = L[~held], (Xv, yv, L[held])
+        self.train = (*trainer.prepare(X_np, y_np), L)
+        self.val = None
+        if validation_data is not None:
+            Xv, yv, Lv = as_padded(*validation_data)
+            self.val = (*trainer.prepare(Xv, yv), Lv)
         self.data = self.train[0]  # named in the divergence message
         self.plan: dict[str, Any] | None = None  # epoch_plan() of the training data
         self.guard = divergence.DivergenceGuard(
@@ -106,21 +115,22 @@ class ExampleSource:
         pass
 
     @staticmethod
-    def epoch_plan(trainer: Any, X: Any, T: Any) -> dict[str, Any]:
+    def epoch_plan(trainer: Any, X: Any, T: Any, L: Any = None) -> dict[str, Any]:
         """What :meth:`bprop.Trainer.run_epoch` needs to know that does not change from epoch
         to epoch, worked out once per fit: whether accuracy is counted, the class of every
-        target (:func:`target_classes`), and the compiled online path's plan
-        (:func:`bprop.train.online_fast.supports`, or None)."""
+        target (:func:`target_classes`; None for sequences of lengths ``L``, whose batches are
+        trimmed), and the compiled online path's plan (:func:`bprop.train.online_fast.supports`,
+        or None)."""
         from bprop.train import online_fast
 
         classify = counts_accuracy(T)
         return {
             "classify": classify,
-            "classes": target_classes(T) if classify else None,
-            "fast": online_fast.supports(trainer, X, T) if trainer.fast else None,
+            "classes": target_classes(T) if classify and L is None else None,
+            "fast": online_fast.supports(trainer, X, T) if trainer.fast and L is None else None,
         }
 
-    def _reference_loss(self, X: Any, T: Any) -> float | None:
+    def _reference_loss(self, X: Any, T: Any, L: Any = None) -> float | None:
         """The divergence test's scale (:func:`bprop.divergence.reference_loss`) on
         every k-th training example (at most :data:`bprop.divergence.REFERENCE_ROWS` of them),
         as an epoch loss: scaled up to
@@ -130,18 +140,18 @@ class ExampleSource:
             return None
         key = (tuple(X.shape), t.loss.reduction)
         if t._reference is None or t._reference[0] != key:
-            t._reference = key, self._measure_reference(X, T)
+            t._reference = key, self._measure_reference(X, T, L)
         return t._reference[1]
 
-    def _measure_reference(self, X: Any, T: Any) -> float | None:
+    def _measure_reference(self, X: Any, T: Any, L: Any = None) -> float | None:
         t = self.trainer
         n = X.shape[0]
         step = -(-n // divergence.REFERENCE_ROWS)
-        Xs, Ts = X[::step, ...], T[::step, ...]
+        Xs, Ts, Ls = X[::step, ...], T[::step, ...], None if L is None else L[::step]
         scale = n / Xs.shape[0] if t.loss.reduction == "sum" else 1.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             ref = divergence.reference_loss(
-                lambda: t.evaluate_prepared(Xs, Ts)[0], t.net.space.params
+                lambda: t.evaluate_prepared(Xs, Ts, Ls)[0], t.net.space.params
             )
         return None if ref is None else ref * scale
 
@@ -195,6 +205,49 @@ class UpdateGuard:
         if self.guard.passed():
             self.good[0][...] = space.params
             self.good = self.good[0], divergence.copy_state(t.state)
+
+
+def as_padded(X: Any, y: Any, lengths: Any = None) -> tuple[Any, Any, Any]:
+    """(X, y, lengths) with lists of sequences of different lengths padded
+    (:func:`bprop.recurrent.lengths.pad_sequences`); ``lengths`` as given when nothing needed
+    padding (None: every sequence is whole, or the data are no sequences)."""
+    if is_ragged(X):
+        X, found = pad_sequences(X)
+        if lengths is not None and not np.array_equal(np.asarray(lengths), found):
+            raise ValueError("lengths disagree with the lengths of the sequences in X")
+        lengths = found
+    if is_ragged(y):
+        y = pad_sequences(y)[0]
+    X, y = np.asarray(backend.to_numpy(X)), np.asarray(backend.to_numpy(y))
+    if lengths is not None:
+        if X.ndim < 2:
+            raise ValueError(f"lengths need sequences X (N, T, ...); got X of shape {X.shape}")
+        lengths = check_lengths(lengths, X.shape[0], X.shape[1])
+    return X, y, lengths
+
+
+def forward_loss(
+    net: Any, loss: Any, xb: Any, tb: Any, lb: Any = None, train: bool = True
+) -> tuple[float, Any, Any, Any, Any]:
+    """The forward pass and loss of one batch: ``(loss, ∂loss/∂out, cache, out, targets)``.
+
+    With ``lb`` (the batch's sequence lengths) the batch is first trimmed to its longest
+    sequence, the lengths go to the layers that take them and the loss is taken over real
+    steps only (:func:`bprop.recurrent.lengths.masked_loss`); ``out`` and ``targets`` are
+    then the real positions only (for counting what is correct)."""
+    if lb is None:
+        out, cache = net.forward(xb, train=train)
+        value, dy = loss.value_and_grad(out, tb)
+        return value, dy, cache, out, tb
+    xb = xb[:, : int(lb.max())]
+    out, cache = net.forward(xb, train=train, lengths=lb)
+    if out.ndim != 3:
+        value, dy = loss.value_and_grad(out, tb)
+        return value, dy, cache, out, tb
+    tb = tb[:, : out.shape[1]]
+    value, dy = masked_loss(loss, out, tb, lb)
+    m = mask(lb, out.shape[1])
+    return value, dy, cache, out[m], tb[m]
 
 
 def prepare_examples(net: Any, loss: Any, X: Any, y: Any) -> tuple[Any, Any]:

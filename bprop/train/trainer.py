@@ -46,23 +46,29 @@ from bprop.layers.sequential import Sequential
 from bprop.losses import Loss, get_loss
 from bprop.optim.base import State, UpdateRule
 from bprop.optim.sgd import SGD
-from bprop.train import metrics, online_fast
+from bprop.train import online_fast
 from bprop.train import progress as _progress
 from bprop.train.callbacks import Callback, EarlyStopping, as_callback
+from bprop.train.evaluation import Evaluation
 from bprop.train.fit import default_loss, fit
 from bprop.train.history import History, StreamHistory
 from bprop.train.logs import active as active_logs
 from bprop.train.realtime import RTRLSource
 from bprop.train.resume import Resumable
 from bprop.train.schedules import Schedule, StepSchedule, StreamSchedule, get_schedule
-from bprop.train.sources import ExampleSource, count_correct, counts_accuracy, prepare_examples
+from bprop.train.sources import (
+    ExampleSource,
+    count_correct,
+    forward_loss,
+    prepare_examples,
+)
 from bprop.train.sources import NonFiniteLoss as _NonFiniteLoss
 from bprop.train.stream import StreamSource
 
 __all__ = ["Trainer", "default_loss", "fit"]
 
 
-class Trainer(Resumable):
+class Trainer(Evaluation, Resumable):
     """Stateful training: call :meth:`fit` again to continue where it stopped.
 
     Args:
@@ -156,13 +162,13 @@ class Trainer(Resumable):
         return prepare_examples(self.net, self.loss, X, y)
 
     # --- one step and one epoch ---------------------------------------------------------
-    def step(self, xb: Any, tb: Any) -> tuple[float, Any]:
-        """One forward/backward/update on a batch; returns (batch loss, outputs)."""
+    def step(self, xb: Any, tb: Any, lb: Any = None) -> tuple[float, Any, Any]:
+        """One forward/backward/update on a batch (of sequences of lengths ``lb``: see
+        :func:`~bprop.train.sources.forward_loss`); returns (batch loss, outputs, targets)."""
         self.net.space.zero_grad()
-        out, cache = self.net.forward(xb, train=True)
-        loss, dy = self.loss.value_and_grad(out, tb)
+        loss, dy, cache, out, tb = forward_loss(self.net, self.loss, xb, tb, lb)
         self.net.backward(dy, cache, need_dx=False)
-        return self.update(loss), out
+        return self.update(loss), out, tb
 
     def update(self, loss: float) -> float:
         """Apply the update rule to the gradient in ``net.space.grads`` (with the L2
@@ -182,9 +188,12 @@ class Trainer(Resumable):
         space.grads += w
         return penalty
 
-    def run_epoch(self, X: Any, T: Any, plan: dict | None = None) -> tuple[float, float | None]:
-        """Train one epoch; returns (epoch loss, training accuracy or None). ``plan``: the
-        :meth:`ExampleSource.epoch_plan` of ``X``, ``T`` (made here if not given).
+    def run_epoch(
+        self, X: Any, T: Any, L: Any = None, plan: dict | None = None
+    ) -> tuple[float, float | None]:
+        """Train one epoch on examples ``X``, ``T`` (sequences of lengths ``L``, if given);
+        returns (epoch loss, training accuracy or None). ``plan``: the
+        :meth:`ExampleSource.epoch_plan` of the data (made here if not given).
 
         If ``progress`` holds an interrupted epoch, the data-order generator is rewound to
         that epoch's start, the same order is drawn again and training continues from the
@@ -204,14 +213,15 @@ class Trainer(Resumable):
             self.rng.bit_generator.state = resume["rng_state"]
         self.progress = None
         rng_state = self.rng.bit_generator.state
-        plan = ExampleSource.epoch_plan(self, X, T) if plan is None else plan
+        plan = ExampleSource.epoch_plan(self, X, T, L) if plan is None else plan
         classify, classes = plan["classify"], plan["classes"]
-        order = self.schedule.order(n, self.rng)
+        order = self.schedule.order(n, self.rng, L)
         if order is not None:
             xp = backend.get_xp()  # X[order] on NumPy: take is the same gather
             idx = xp.asarray(order)
             X, T = xp.take(X, idx, axis=0), xp.take(T, idx, axis=0)
-            classes = xp.take(classes, idx, axis=0) if classify else None
+            L = None if L is None else L[order]
+            classes = None if classes is None else xp.take(classes, idx, axis=0)
         bs = self.schedule.size(n)
         done, total, correct, count = 0, 0.0, 0, 0
         if resume is not None:
@@ -225,45 +235,19 @@ class Trainer(Resumable):
         for i in range(done * bs, n, bs):
             j = min(i + bs, n)  # the standard has no slices past the end
             xb, tb = X[i:j, ...], T[i:j, ...]
-            loss, out = self.step(xb, tb)
+            loss, out, tb = self.step(xb, tb, None if L is None else L[i:j])
             if not math.isfinite(loss):
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
             self.bar.tick(loss)
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
             if classify:
-                c, k = count_correct(out, tb, self.loss.threshold, classes[i:j])
+                c, k = count_correct(
+                    out, tb, self.loss.threshold, None if classes is None else classes[i:j]
+                )
                 correct, count = correct + c, count + k
             self._check_interrupt(rng_state, n, i // bs + 1, total, correct, count)
         epoch_loss = total if self.loss.reduction == "sum" else total / n
         return epoch_loss, (correct / count if classify else None)
-
-    # --- evaluation ---------------------------------------------------------------------
-    def evaluate_prepared(
-        self, X: Any, T: Any, batch_size: int = 4096, outputs: list[Any] | None = None
-    ) -> tuple[float, Any]:
-        """The loss and accuracy (None unless classifying) of the network on prepared inputs and
-        targets (see :meth:`prepare`), in batches of ``batch_size`` without training;
-        ``outputs``, if given, collects the outputs."""
-        total, correct, count, n = 0.0, 0, 0, X.shape[0]
-        classify = counts_accuracy(T)
-        for i in range(0, n, batch_size):
-            j = min(i + batch_size, n)
-            xb, tb = X[i:j, ...], T[i:j, ...]
-            out, _ = self.net.forward(xb, train=False)
-            loss, _ = self.loss.value_and_grad(out, tb)
-            total += loss if self.loss.reduction == "sum" else loss * out.shape[0]
-            if classify:
-                c, k = count_correct(out, tb, self.loss.threshold)
-                correct, count = correct + c, count + k
-            if outputs is not None:
-                outputs.append(backend.to_numpy(out))
-        return (total if self.loss.reduction == "sum" else total / n), (
-            correct / count if classify else None
-        )
-
-    def evaluate(self, X: Any, y: Any) -> dict[str, Any]:
-        """Loss and the metrics of :mod:`bprop.train.metrics` (classes or regression)."""
-        return metrics.evaluate(self, X, y)
 
     # --- the loop -----------------------------------------------------------------------
     def progress_over(self, epochs: int = 0, updates: int | None = None, label: str | None = None):
@@ -288,8 +272,11 @@ class Trainer(Resumable):
         ``options`` those of :class:`~bprop.train.stream.StreamSource` (``eval_every``,
         ``max_seconds``, ``max_updates``, ``keep_best``, ``on_update``); with a
         :class:`~bprop.train.schedules.StepSchedule`, those of
-        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``); shards:
-        :func:`bprop.distributed.gradient_source` (``cluster``, ``seed``, ``keep``, ``mpi``).
+        :class:`~bprop.train.realtime.RTRLSource` (``rtrl``, ``h0``, ``reset``); on examples,
+        ``lengths`` of padded sequences (:mod:`bprop.recurrent.lengths`; a list of sequences
+        of different lengths is padded for you; ``validation_data`` may be (X, y, lengths));
+        shards: :func:`bprop.distributed.gradient_source` (``cluster``, ``seed``, ``keep``,
+        ``mpi``).
 
         Raises :class:`bprop.TrainingDiverged` (state restored, see the class docs) and
         :class:`bprop.TrainingInterrupted` (resumable, see the class docs)."""
@@ -398,11 +385,14 @@ class Trainer(Resumable):
         )
         kind = {StreamSchedule: StreamSource, StepSchedule: RTRLSource}.get(type(self.schedule))
         if kind is None:
+            lengths = options.pop("lengths", None)
             if options or is_sharded(X):  # shards, a Dask cluster, MPI: bprop.distributed
+                if lengths is not None:
+                    raise ValueError("lengths (variable-length sequences) do not go with shards")
                 args = (epochs, validation_split, validation_data, options)
                 self.source = gradient_source(self, X, y, *args)
             else:
-                self.source = ExampleSource(self, X, y, validation_split, validation_data)
+                self.source = ExampleSource(self, X, y, validation_split, validation_data, lengths)
         elif validation_split:
             raise ValueError(
                 f"validation_split does not apply to the {self.schedule.name} schedule: give "

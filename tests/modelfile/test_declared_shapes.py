@@ -30,6 +30,19 @@ CONFIGS = {
         for cell in ("gru", "lstm", "elman")
     ]
     + [{"src_vocab": 2, "tgt_vocab": 3, "hidden": 2}],
+    "Embedding": [{"vocab": 9, "dim": 3}],
+    "Bidirectional": [
+        {
+            "cell_fwd": {"type": "LSTM", "config": {"n_in": 3, "n_hidden": 4}},
+            "cell_bwd": {"type": "GRU", "config": {"n_in": 3, "n_hidden": 2}},
+        },
+        {
+            "cell_fwd": {"type": "Elman", "config": {"n_in": 2, "n_hidden": 4}},
+            "cell_bwd": {"type": "Elman", "config": {"n_in": 2, "n_hidden": 4}},
+            "merge": "sum",
+            "return_sequences": False,
+        },
+    ],
 }
 
 
@@ -61,6 +74,8 @@ def test_declared_shapes_equal_the_built_layer(name, config):
         ("SettlingNetwork", {"n_units": -1, "n_in": 2}),
         ("Seq2Seq", {"src_vocab": 5, "tgt_vocab": 6, "hidden": 0}),
         ("Seq2Seq", {"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "cell": "hopfield"}),
+        ("Embedding", {"vocab": 0, "dim": 2}),
+        ("Bidirectional", {"cell_fwd": {"type": "LSTM", "config": {}}}),
     ],
 )
 def test_invalid_sizes_are_refused_without_building(name, config):

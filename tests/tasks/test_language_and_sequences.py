@@ -41,6 +41,27 @@ def test_language_model_save_and_load(lm, tmp_path):
     assert sample(back, length=20, prime="not") == sample(lm, length=20, prime="not")
 
 
+def test_a_stacked_word_lm_with_an_embedding_learns_samples_and_saves(tmp_path):
+    """Issue 15: the language model reads ids through an Embedding, on two stacked layers."""
+    import bprop as bp
+
+    path = tmp_path / "words.txt"
+    path.write_text("the cat sat on the mat . the dog sat on the log .\n" * 40)
+    model = train_lm(
+        path, unit="word", hidden=[16, 16], dropout=0.1, embed=8, k1=8, batch_size=4,
+        epochs=6, lr=0.02, verbose=0,
+    )  # fmt: skip
+    kinds = [type(x).__name__ for x in model.net.layers]
+    assert kinds == ["Embedding", "Recurrent", "Dropout", "Recurrent", "TimeDistributed"]
+    assert isinstance(model.net.layers[0], bp.Embedding) and model.config["embed"] == 8
+    assert model.val_loss < np.log(len(model.vocab)) / 2  # far better than guessing
+    text = sample(model, length=6, temperature=0.05, prime="the cat")
+    assert text.split()[:3] == ["the", "cat", "sat"]
+    save_lm(model, tmp_path / "w.bprop")
+    back = load_lm(tmp_path / "w.bprop")
+    assert sample(back, length=8, prime="the") == sample(model, length=8, prime="the")
+
+
 def test_word_lm_and_bad_text_inputs(tmp_path):
     path = tmp_path / "words.txt"
     path.write_text("the cat sat on the mat . the dog sat on the log .\n" * 40)
