@@ -235,7 +235,8 @@ class Trainer(Evaluation, Resumable):
         for i in range(done * bs, n, bs):
             j = min(i + bs, n)  # the standard has no slices past the end
             xb, tb = X[i:j, ...], T[i:j, ...]
-            loss, out, tb = self.step(xb, tb, None if L is None else L[i:j])
+            lb = () if L is None else (L[i:j],)
+            loss, out, tb = self.step(xb, tb, *lb)
             if not math.isfinite(loss):
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
             self.bar.tick(loss)
