@@ -62,11 +62,11 @@ class GRUResetBefore(GRU):
         (h_prev,) = state
         p, H = self.params, self.n_hidden
         ax = x_t @ p["W_ih"].T + p["b_ih"]
-        arz = h_prev @ p["W_hh"][: 2 * H].T + p["b_hh"][: 2 * H]
+        arz = h_prev @ p["W_hh"][: 2 * H, ...].T + p["b_hh"][: 2 * H]
         r = ops.sigmoid(ax[:, :H] + arz[:, :H])
         z = ops.sigmoid(ax[:, H : 2 * H] + arz[:, H:])
         q = r * h_prev
-        n = ops.tanh(ax[:, 2 * H :] + q @ p["W_hh"][2 * H :].T + p["b_hh"][2 * H :])
+        n = ops.tanh(ax[:, 2 * H :] + q @ p["W_hh"][2 * H :, ...].T + p["b_hh"][2 * H :])
         h = (1 - z) * n + z * h_prev
         return h, (h,), (x_t, h_prev, r, z, n, q)
 
@@ -80,16 +80,16 @@ class GRUResetBefore(GRU):
             g = xp.zeros_like(h_prev)
         dn = g * (1 - z) * (1 - n * n)
         dz = g * (h_prev - n) * z * (1 - z)
-        dq = dn @ p["W_hh"][2 * H :]
+        dq = dn @ p["W_hh"][2 * H :, ...]
         dr = dq * h_prev * r * (1 - r)
-        drz = xp.concatenate([dr, dz], axis=1)
-        delta = xp.concatenate([drz, dn], axis=1)
+        drz = backend.concat([dr, dz], axis=1)
+        delta = backend.concat([drz, dn], axis=1)
         self.grads["W_ih"] += delta.T @ x
-        self.grads["W_hh"][: 2 * H] += drz.T @ h_prev
-        self.grads["W_hh"][2 * H :] += dn.T @ q
-        self.grads["b_ih"] += delta.sum(axis=0)
-        self.grads["b_hh"] += delta.sum(axis=0)
-        dh_prev = g * z + dq * r + drz @ p["W_hh"][: 2 * H]
+        self.grads["W_hh"][: 2 * H, ...] += drz.T @ h_prev
+        self.grads["W_hh"][2 * H :, ...] += dn.T @ q
+        self.grads["b_ih"] += xp.sum(delta, axis=0)
+        self.grads["b_hh"] += xp.sum(delta, axis=0)
+        dh_prev = g * z + dq * r + drz @ p["W_hh"][: 2 * H, ...]
         return delta @ p["W_ih"], (dh_prev,)
 
     def load_torch(self, W_ih: Any, W_hh: Any, b_ih: Any = None, b_hh: Any = None) -> GRU:

@@ -122,11 +122,10 @@ class PeepholeLSTM(LSTM):
         di = gc * g * i * (1 - i)
         df = gc * c_prev * f * (1 - f)
         dg = gc * i * (1 - g * g)
-        delta = xp.concatenate([di, df, dg, do], axis=1)
+        delta = backend.concat([di, df, dg, do], axis=1)
         self._accumulate_step(x, h_prev, delta, delta)
-        dP = xp.concatenate(
-            [(di * c_prev).sum(axis=0), (df * c_prev).sum(axis=0), (do * c).sum(axis=0)]
-        )
+        dP = backend.concat([xp.sum(di * c_prev, axis=0), xp.sum(df * c_prev, axis=0),
+                             xp.sum(do * c, axis=0)])  # fmt: skip
         self.grads["p"] += dP
         dc_prev = gc * f + P[:H] * di + P[H : 2 * H] * df
         return delta @ self.params["W_ih"], (delta @ self.params["W_hh"], dc_prev)
