@@ -87,7 +87,7 @@ class Embedding(Layer):
         kind = backend.np_dtype(x.dtype).kind
         if kind == "f":
             ids = backend.astype(x, "int64")
-            if not bool(xp.all(ids == x)):
+            if not bool(xp.all(backend.astype(ids, x.dtype) == x)):
                 raise ValueError("Embedding inputs must be whole-number ids; got fractions")
         elif kind in "iu":
             ids = backend.astype(x, "int64")
