@@ -42,8 +42,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from bprop import backend, ops
 from bprop.recurrent.cells import add_into
 from bprop.recurrent.gru import GRU
@@ -110,7 +108,9 @@ class GRUResetBefore(GRU):
 
     def fast_step(self, ws: Any, t: int) -> None:
         N, H, W = ws.N, self.n_hidden, self.params["W_hh"]
-        np.matmul(W[: 2 * H], ws.cols(ws.Hs, t), out=ws.AH[t][: 2 * H])  # W_hr, W_hz h_{t-1}
+        backend.get_xp().matmul(
+            W[: 2 * H], ws.cols(ws.Hs, t), out=ws.AH[t][: 2 * H]
+        )  # W_hr, W_hz h_{t-1}
         ws.forward_op(
             ws.AH[t],
             ws.G[t],
@@ -127,11 +127,11 @@ class GRUResetBefore(GRU):
         g, H = bw.dstate[0], self.n_hidden
         if dy_t is not None:
             g += dy_t
-        nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
+        nrm = backend.norm64(g) if norm else None
         W = self.params["W_hh"]
         col = (t % bw.steps) * ws.N  # δ into the ring; g ← g ⊙ z + ∂L/∂q ⊙ r
         ws.backward_op(ws.G[t], W[2 * H :], ws.Hs, t * ws.N, g, bw.dXP, col, ws.dQ)
-        np.matmul(W[: 2 * H].T, bw.cols(bw.dXP, t)[: 2 * H], out=ws.WdAH)
+        backend.get_xp().matmul(W[: 2 * H].T, bw.cols(bw.dXP, t)[: 2 * H], out=ws.WdAH)
         g += ws.WdAH  # ∂L/∂h_{t-1} = g z + ∂L/∂q ⊙ r + [W_hr; W_hz]ᵀ [δr; δz]
         return nrm
 
