@@ -173,6 +173,13 @@ def concat(arrays: Any, axis: int = 0) -> Any:
     return f(arrays, axis=axis)
 
 
+def permute_dims(a: Any, axes: tuple[int, ...]) -> Any:
+    """``a`` with its axes reordered (a view on NumPy): the standard's ``permute_dims``
+    (NumPy ≥ 2), else ``transpose``."""
+    f = getattr(_xp, "permute_dims", None) or _xp.transpose
+    return f(a, axes)
+
+
 def astype(a: Any, dtype: Any) -> Any:
     """``a`` converted to ``dtype`` (a NumPy dtype or name, or the namespace's own dtype)."""
     return _xp.astype(a, xp_dtype(dtype))

@@ -84,12 +84,13 @@ class Embedding(Layer):
         xp = backend.get_xp()
         if not hasattr(x, "dtype"):
             x = backend.asarray(x, dtype=np.int64)
-        if np.dtype(x.dtype).kind == "f":
-            ids = x.astype(np.int64)
-            if not bool(xp.all(ids == x)):
+        kind = backend.np_dtype(x.dtype).kind
+        if kind == "f":
+            ids = backend.astype(x, "int64")
+            if not bool(xp.all(backend.astype(ids, x.dtype) == x)):
                 raise ValueError("Embedding inputs must be whole-number ids; got fractions")
-        elif np.dtype(x.dtype).kind in "iu":
-            ids = x.astype(np.int64)
+        elif kind in "iu":
+            ids = backend.astype(x, "int64")
         else:
             raise ValueError(f"Embedding inputs must be integer ids, got dtype {x.dtype}")
         if ids.size and (int(xp.min(ids)) < 0 or int(xp.max(ids)) >= self.vocab):
@@ -101,14 +102,15 @@ class Embedding(Layer):
 
     def forward(self, x: Any, train: bool = False) -> tuple[Any, Any]:
         ids = self.ids(x)
-        flat = ids.reshape(-1)
-        y = backend.get_xp().take(self.params["W"], flat, axis=0)
-        return y.reshape((*ids.shape, self.dim)), flat
+        xp = backend.get_xp()
+        flat = xp.reshape(ids, (-1,))
+        y = xp.take(self.params["W"], flat, axis=0)
+        return xp.reshape(y, (*ids.shape, self.dim)), flat
 
     def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
         flat = cache
-        dy2 = dy.reshape(flat.shape[0], self.dim)
         xp = backend.get_xp()
+        dy2 = xp.reshape(dy, (flat.shape[0], self.dim))
         dW = self.grads["W"]
         add = getattr(xp, "add", None)
         if add is not None and hasattr(add, "at"):  # NumPy, CuPy: scatter-add, rows in place

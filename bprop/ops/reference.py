@@ -204,10 +204,10 @@ def lstm_forward(G: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, col: int) -> Non
     h_t = o ⊙ tanh(c_t) into columns col … col + N − 1 of Hs (H, ·), all feature-major."""
     xp = get_xp()
     H, N = c.shape
-    sigmoid(G[: 2 * H], out=G[: 2 * H])  # i, f
-    tanh(G[2 * H : 3 * H], out=G[2 * H : 3 * H])  # g
-    sigmoid(G[3 * H :], out=G[3 * H :])  # o
-    i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]
+    sigmoid(G[: 2 * H, ...], out=G[: 2 * H, ...])  # i, f
+    tanh(G[2 * H : 3 * H, ...], out=G[2 * H : 3 * H, ...])  # g
+    sigmoid(G[3 * H :, ...], out=G[3 * H :, ...])  # o
+    i, f, g, o = G[:H, ...], G[H : 2 * H, ...], G[2 * H : 3 * H, ...], G[3 * H :, ...]
     into(xp.multiply, f, c_prev, out=c)
     c += i * g
     tanh(c, out=tc)
@@ -225,13 +225,13 @@ def lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col:
     writes δ = [δi, δf, δg, δo] into columns col … col + N − 1 of dXP (4H, ·) and replaces gc by
     ∂L/∂c_{t-1} = g_c ⊙ f."""
     H, N = gc.shape
-    i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]
+    i, f, g, o = G[:H, ...], G[H : 2 * H, ...], G[2 * H : 3 * H, ...], G[3 * H :, ...]
     d = dXP[:, col : col + N]
     gc += gh * o * (1 - tc * tc)
-    d[:H] = gc * g * i * (1 - i)
-    d[H : 2 * H] = gc * c_prev * f * (1 - f)
-    d[2 * H : 3 * H] = gc * i * (1 - g * g)
-    d[3 * H :] = gh * tc * o * (1 - o)
+    d[:H, ...] = gc * g * i * (1 - i)
+    d[H : 2 * H, ...] = gc * c_prev * f * (1 - f)
+    d[2 * H : 3 * H, ...] = gc * i * (1 - g * g)
+    d[3 * H :, ...] = gh * tc * o * (1 - o)
     gc *= f
 
 
@@ -247,9 +247,9 @@ def gru_forward(AH: Any, G: Any, b_hh: Any, XP: Any, xcol: int, Hs: Any, hcol: i
     H, N = Hs.shape[0], G.shape[1]
     AH += b_hh[:, None]
     x, h_prev = XP[:, xcol : xcol + N], Hs[:, hcol - N : hcol]
-    r, z, n = G[:H], G[H : 2 * H], G[2 * H :]
-    sigmoid(x[: 2 * H] + AH[: 2 * H], out=G[: 2 * H])  # r, z
-    tanh(x[2 * H :] + r * AH[2 * H :], out=n)
+    r, z, n = G[:H, ...], G[H : 2 * H, ...], G[2 * H :, ...]
+    sigmoid(x[: 2 * H, ...] + AH[: 2 * H, ...], out=G[: 2 * H, ...])  # r, z
+    tanh(x[2 * H :, ...] + r * AH[2 * H :, ...], out=n)
     Hs[:, hcol : hcol + N] = n + z * (h_prev - n)
 
 
@@ -263,14 +263,14 @@ def gru_backward(G: Any, AH: Any, Hs: Any, hcol: int, g: Any, dXP: Any, dAH: Any
     into those of dAH, and replaces g by g ⊙ z (the direct part of ∂L/∂h_{t-1}; the caller
     adds W_hhᵀ δʰ)."""
     H, N = g.shape
-    r, z, n = G[:H], G[H : 2 * H], G[2 * H :]
+    r, z, n = G[:H, ...], G[H : 2 * H, ...], G[2 * H :, ...]
     h_prev = Hs[:, hcol : hcol + N]
     dx, dh = dXP[:, col : col + N], dAH[:, col : col + N]
-    dx[2 * H :] = g * (1 - z) * (1 - n * n)
-    dx[H : 2 * H] = g * (h_prev - n) * z * (1 - z)
-    dx[:H] = dx[2 * H :] * AH[2 * H :] * r * (1 - r)
-    dh[: 2 * H] = dx[: 2 * H]
-    dh[2 * H :] = dx[2 * H :] * r
+    dx[2 * H :, ...] = g * (1 - z) * (1 - n * n)
+    dx[H : 2 * H, ...] = g * (h_prev - n) * z * (1 - z)
+    dx[:H, ...] = dx[2 * H :, ...] * AH[2 * H :, ...] * r * (1 - r)
+    dh[: 2 * H, ...] = dx[: 2 * H, ...]
+    dh[2 * H :, ...] = dx[2 * H :, ...] * r
     g *= z
 
 
@@ -286,17 +286,17 @@ def peephole_lstm_forward(G: Any, P: Any, c_prev: Any, c: Any, tc: Any, Hs: Any,
     G (4H, N) holds a = W [x; h; 1] and is left holding the activated gates i, f, g, o."""
     xp = get_xp()
     H, N = c.shape
-    G[:H] += P[:H, None] * c_prev
-    G[H : 2 * H] += P[H : 2 * H, None] * c_prev
-    sigmoid(G[: 2 * H], out=G[: 2 * H])  # i, f
-    tanh(G[2 * H : 3 * H], out=G[2 * H : 3 * H])  # g
-    i, f, g = G[:H], G[H : 2 * H], G[2 * H : 3 * H]
-    xp.multiply(f, c_prev, out=c)
+    G[:H, ...] += P[:H, None] * c_prev
+    G[H : 2 * H, ...] += P[H : 2 * H, None] * c_prev
+    sigmoid(G[: 2 * H, ...], out=G[: 2 * H, ...])  # i, f
+    tanh(G[2 * H : 3 * H, ...], out=G[2 * H : 3 * H, ...])  # g
+    i, f, g = G[:H, ...], G[H : 2 * H, ...], G[2 * H : 3 * H, ...]
+    into(xp.multiply, f, c_prev, out=c)
     c += i * g
-    G[3 * H :] += P[2 * H :, None] * c
-    sigmoid(G[3 * H :], out=G[3 * H :])  # o
+    G[3 * H :, ...] += P[2 * H :, None] * c
+    sigmoid(G[3 * H :, ...], out=G[3 * H :, ...])  # o
     tanh(c, out=tc)
-    xp.multiply(G[3 * H :], tc, out=Hs[:, col : col + N])
+    into(xp.multiply, G[3 * H :, ...], tc, out=Hs[:, col : col + N])
 
 
 def peephole_lstm_backward(
@@ -314,16 +314,16 @@ def peephole_lstm_backward(
     ∂L/∂c_{t-1}. The peephole gradients Σ δi ⊙ c_{t-1}, Σ δf ⊙ c_{t-1}, Σ δo ⊙ c_t are the
     caller's (one reduction per block of steps)."""
     H, N = gc.shape
-    i, f, g, o = G[:H], G[H : 2 * H], G[2 * H : 3 * H], G[3 * H :]
+    i, f, g, o = G[:H, ...], G[H : 2 * H, ...], G[2 * H : 3 * H, ...], G[3 * H :, ...]
     pi, pf, po = P[:H, None], P[H : 2 * H, None], P[2 * H :, None]
     d = dXP[:, col : col + N]
-    d[3 * H :] = gh * tc * o * (1 - o)
-    gc += gh * o * (1 - tc * tc) + po * d[3 * H :]
-    d[:H] = gc * g * i * (1 - i)
-    d[H : 2 * H] = gc * c_prev * f * (1 - f)
-    d[2 * H : 3 * H] = gc * i * (1 - g * g)
+    d[3 * H :, ...] = gh * tc * o * (1 - o)
+    gc += gh * o * (1 - tc * tc) + po * d[3 * H :, ...]
+    d[:H, ...] = gc * g * i * (1 - i)
+    d[H : 2 * H, ...] = gc * c_prev * f * (1 - f)
+    d[2 * H : 3 * H, ...] = gc * i * (1 - g * g)
     gc *= f
-    gc += pi * d[:H] + pf * d[H : 2 * H]
+    gc += pi * d[:H, ...] + pf * d[H : 2 * H, ...]
 
 
 def gru_reset_before_forward(
@@ -343,14 +343,14 @@ def gru_reset_before_forward(
     xp = get_xp()
     H, N = Hs.shape[0], G.shape[1]
     x, h_prev = XP[:, xcol : xcol + N], Hs[:, hcol - N : hcol]
-    AH[: 2 * H] += b_hh[: 2 * H, None]
-    sigmoid(x[: 2 * H] + AH[: 2 * H], out=G[: 2 * H])  # r, z
+    AH[: 2 * H, ...] += b_hh[: 2 * H, None]
+    sigmoid(x[: 2 * H, ...] + AH[: 2 * H, ...], out=G[: 2 * H, ...])  # r, z
     q = Q[:, xcol : xcol + N]
-    xp.multiply(G[:H], h_prev, out=q)
-    xp.matmul(W_hn, q, out=AH[2 * H :])
-    AH[2 * H :] += b_hh[2 * H :, None]
-    n, z = G[2 * H :], G[H : 2 * H]
-    tanh(x[2 * H :] + AH[2 * H :], out=n)
+    into(xp.multiply, G[:H, ...], h_prev, out=q)
+    into(xp.matmul, W_hn, q, out=AH[2 * H :, ...])
+    AH[2 * H :, ...] += b_hh[2 * H :, None]
+    n, z = G[2 * H :, ...], G[H : 2 * H, ...]
+    tanh(x[2 * H :, ...] + AH[2 * H :, ...], out=n)
     Hs[:, hcol : hcol + N] = n + z * (h_prev - n)
 
 
@@ -368,12 +368,12 @@ def gru_reset_before_backward(
     caller adds [W_hr; W_hz]ᵀ [δr; δz])."""
     xp = get_xp()
     H, N = g.shape
-    r, z, n = G[:H], G[H : 2 * H], G[2 * H :]
+    r, z, n = G[:H, ...], G[H : 2 * H, ...], G[2 * H :, ...]
     h_prev = Hs[:, hcol : hcol + N]
     d = dXP[:, col : col + N]
-    d[2 * H :] = g * (1 - z) * (1 - n * n)
-    d[H : 2 * H] = g * (h_prev - n) * z * (1 - z)
-    xp.matmul(W_hn.T, d[2 * H :], out=dq)
-    d[:H] = dq * h_prev * r * (1 - r)
+    d[2 * H :, ...] = g * (1 - z) * (1 - n * n)
+    d[H : 2 * H, ...] = g * (h_prev - n) * z * (1 - z)
+    into(xp.matmul, W_hn.T, d[2 * H :, ...], out=dq)
+    d[:H, ...] = dq * h_prev * r * (1 - r)
     g *= z
     g += dq * r

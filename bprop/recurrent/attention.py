@@ -40,8 +40,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from bprop import backend
 
 
@@ -58,10 +56,10 @@ def attend(s_prev: Any, h: Any, keys: Any, mask: Any, W: Any, b: Any, v: Any) ->
     z = xp.tanh(keys + (s_prev @ W.T + b)[:, None, :])
     e = z @ v
     e = xp.where(mask, e, -xp.inf)
-    e = e - e.max(axis=1, keepdims=True)
+    e = e - xp.max(e, axis=1, keepdims=True)
     alpha = xp.exp(e)
-    alpha /= alpha.sum(axis=1, keepdims=True)
-    c = (alpha[:, None, :] @ h)[:, 0]
+    alpha /= xp.sum(alpha, axis=1, keepdims=True)
+    c = (alpha[:, None, :] @ h)[:, 0, :]
     return c, (z, alpha, s_prev)
 
 
@@ -73,16 +71,17 @@ def attend_backward(
     return ∂L/∂s_{t-1} (N, H_d). The direct path into the annotations, ∂L/∂h_j += α_tj g,
     is left to the caller (:func:`context_backward` does it for all steps at once)."""
     z, alpha, s_prev = cache
+    xp = backend.get_xp()
     dalpha = (h @ dc[:, :, None])[:, :, 0]
-    de = alpha * (dalpha - (alpha * dalpha).sum(axis=1, keepdims=True))
-    grads["v"] += de.reshape(-1) @ z.reshape(-1, z.shape[2])
+    de = alpha * (dalpha - xp.sum(alpha * dalpha, axis=1, keepdims=True))
+    grads["v"] += xp.reshape(de, (-1,)) @ xp.reshape(z, (-1, z.shape[2]))
     delta = z * z  # δ = ∂L/∂e v ⊙ (1 − z²), in place
-    np.subtract(1, delta, out=delta)
+    backend.into(xp.subtract, 1.0, delta, out=delta)
     delta *= v
     delta *= de[:, :, None]
     dkeys += delta
-    dq = delta.sum(axis=1)
-    grads["b"] += dq.sum(axis=0)
+    dq = xp.sum(delta, axis=1)
+    grads["b"] += xp.sum(dq, axis=0)
     grads["W"] += dq.T @ s_prev
     return dq @ W
 
@@ -90,4 +89,4 @@ def attend_backward(
 def context_backward(alphas: Any, dcs: Any) -> Any:
     """∂L/∂h through the contexts of all steps: Σ_t α_tj g_t for weights ``alphas`` (N, T, S)
     and ∂L/∂c ``dcs`` (N, T, H_e), as one batched product (N, S, H_e)."""
-    return alphas.transpose(0, 2, 1) @ dcs
+    return backend.permute_dims(alphas, (0, 2, 1)) @ dcs

@@ -42,8 +42,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from bprop import backend, ops
 from bprop.recurrent.cells import add_into
 from bprop.recurrent.gru import GRU
@@ -62,11 +60,11 @@ class GRUResetBefore(GRU):
         (h_prev,) = state
         p, H = self.params, self.n_hidden
         ax = x_t @ p["W_ih"].T + p["b_ih"]
-        arz = h_prev @ p["W_hh"][: 2 * H].T + p["b_hh"][: 2 * H]
+        arz = h_prev @ p["W_hh"][: 2 * H, ...].T + p["b_hh"][: 2 * H]
         r = ops.sigmoid(ax[:, :H] + arz[:, :H])
         z = ops.sigmoid(ax[:, H : 2 * H] + arz[:, H:])
         q = r * h_prev
-        n = ops.tanh(ax[:, 2 * H :] + q @ p["W_hh"][2 * H :].T + p["b_hh"][2 * H :])
+        n = ops.tanh(ax[:, 2 * H :] + q @ p["W_hh"][2 * H :, ...].T + p["b_hh"][2 * H :])
         h = (1 - z) * n + z * h_prev
         return h, (h,), (x_t, h_prev, r, z, n, q)
 
@@ -80,16 +78,16 @@ class GRUResetBefore(GRU):
             g = xp.zeros_like(h_prev)
         dn = g * (1 - z) * (1 - n * n)
         dz = g * (h_prev - n) * z * (1 - z)
-        dq = dn @ p["W_hh"][2 * H :]
+        dq = dn @ p["W_hh"][2 * H :, ...]
         dr = dq * h_prev * r * (1 - r)
-        drz = xp.concatenate([dr, dz], axis=1)
-        delta = xp.concatenate([drz, dn], axis=1)
+        drz = backend.concat([dr, dz], axis=1)
+        delta = backend.concat([drz, dn], axis=1)
         self.grads["W_ih"] += delta.T @ x
-        self.grads["W_hh"][: 2 * H] += drz.T @ h_prev
-        self.grads["W_hh"][2 * H :] += dn.T @ q
-        self.grads["b_ih"] += delta.sum(axis=0)
-        self.grads["b_hh"] += delta.sum(axis=0)
-        dh_prev = g * z + dq * r + drz @ p["W_hh"][: 2 * H]
+        self.grads["W_hh"][: 2 * H, ...] += drz.T @ h_prev
+        self.grads["W_hh"][2 * H :, ...] += dn.T @ q
+        self.grads["b_ih"] += xp.sum(delta, axis=0)
+        self.grads["b_hh"] += xp.sum(delta, axis=0)
+        dh_prev = g * z + dq * r + drz @ p["W_hh"][: 2 * H, ...]
         return delta @ p["W_ih"], (dh_prev,)
 
     def load_torch(self, W_ih: Any, W_hh: Any, b_ih: Any = None, b_hh: Any = None) -> GRU:
@@ -110,7 +108,9 @@ class GRUResetBefore(GRU):
 
     def fast_step(self, ws: Any, t: int) -> None:
         N, H, W = ws.N, self.n_hidden, self.params["W_hh"]
-        np.matmul(W[: 2 * H], ws.cols(ws.Hs, t), out=ws.AH[t][: 2 * H])  # W_hr, W_hz h_{t-1}
+        backend.get_xp().matmul(
+            W[: 2 * H], ws.cols(ws.Hs, t), out=ws.AH[t][: 2 * H]
+        )  # W_hr, W_hz h_{t-1}
         ws.forward_op(
             ws.AH[t],
             ws.G[t],
@@ -127,11 +127,11 @@ class GRUResetBefore(GRU):
         g, H = bw.dstate[0], self.n_hidden
         if dy_t is not None:
             g += dy_t
-        nrm = float(np.sqrt((g.astype(np.float64) ** 2).sum())) if norm else None
+        nrm = backend.norm64(g) if norm else None
         W = self.params["W_hh"]
         col = (t % bw.steps) * ws.N  # δ into the ring; g ← g ⊙ z + ∂L/∂q ⊙ r
         ws.backward_op(ws.G[t], W[2 * H :], ws.Hs, t * ws.N, g, bw.dXP, col, ws.dQ)
-        np.matmul(W[: 2 * H].T, bw.cols(bw.dXP, t)[: 2 * H], out=ws.WdAH)
+        backend.get_xp().matmul(W[: 2 * H].T, bw.cols(bw.dXP, t)[: 2 * H], out=ws.WdAH)
         g += ws.WdAH  # ∂L/∂h_{t-1} = g z + ∂L/∂q ⊙ r + [W_hr; W_hz]ᵀ [δr; δz]
         return nrm
 

@@ -128,9 +128,10 @@ def reverse_within(x: Any, lengths: Any) -> Any:
     L = np.asarray(backend.to_numpy(lengths), dtype=np.int64)
     t = np.arange(T)[None, :]
     src = np.where(t < L[:, None], L[:, None] - 1 - t, t)  # (N, T) source step
-    flat = backend.get_xp().asarray((src + T * np.arange(N)[:, None]).reshape(-1))
-    rows = x.reshape((N * T, *x.shape[2:]))
-    return backend.get_xp().take(rows, flat, axis=0).reshape(x.shape)
+    xp = backend.get_xp()
+    flat = xp.asarray((src + T * np.arange(N)[:, None]).reshape(-1))
+    rows = xp.reshape(x, (N * T, *x.shape[2:]))
+    return xp.reshape(xp.take(rows, flat, axis=0), x.shape)
 
 
 def masked_loss(loss: Any, y: Any, target: Any, lengths: Any) -> tuple[float, Any]:
@@ -168,7 +169,7 @@ def finish_forward(cache: Any, y: Any, lengths: np.ndarray, return_sequences: bo
         )
     cache.final_state = tuple(final or ())
     if not return_sequences:
-        return cache.final_state[0].copy()
+        return backend.copy(cache.final_state[0])
     m = mask(lengths, cache.T)
     return xp.where(m[:, :, None], y, xp.zeros((), dtype=y.dtype))
 
@@ -185,11 +186,9 @@ def spread_grad(dy: Any, cache: Any, return_sequences: bool, dfinal_state: Any) 
     if dy is None:
         return None
     xp, L, T = backend.get_xp(), cache.lengths, cache.T
-    t = np.arange(T)[:, None]
+    t, zero, swap = np.arange(T)[:, None], xp.zeros((), dtype=dy.dtype), (1, 0, 2)
     if return_sequences:
         keep = xp.asarray(t < L[None, :])[:, :, None]  # (T, N, 1)
-        return xp.where(keep, dy.transpose(1, 0, 2), xp.zeros((), dtype=dy.dtype)).transpose(
-            1, 0, 2
-        )
+        return backend.permute_dims(xp.where(keep, backend.permute_dims(dy, swap), zero), swap)
     last = xp.asarray(t == L[None, :] - 1)[:, :, None]
-    return xp.where(last, dy[None, :, :], xp.zeros((), dtype=dy.dtype)).transpose(1, 0, 2)
+    return backend.permute_dims(xp.where(last, dy[None, :, :], zero), swap)

@@ -122,11 +122,10 @@ class PeepholeLSTM(LSTM):
         di = gc * g * i * (1 - i)
         df = gc * c_prev * f * (1 - f)
         dg = gc * i * (1 - g * g)
-        delta = xp.concatenate([di, df, dg, do], axis=1)
+        delta = backend.concat([di, df, dg, do], axis=1)
         self._accumulate_step(x, h_prev, delta, delta)
-        dP = xp.concatenate(
-            [(di * c_prev).sum(axis=0), (df * c_prev).sum(axis=0), (do * c).sum(axis=0)]
-        )
+        dP = backend.concat([xp.sum(di * c_prev, axis=0), xp.sum(df * c_prev, axis=0),
+                             xp.sum(do * c, axis=0)])  # fmt: skip
         self.grads["p"] += dP
         dc_prev = gc * f + P[:H] * di + P[H : 2 * H] * df
         return delta @ self.params["W_ih"], (delta @ self.params["W_hh"], dc_prev)
@@ -137,18 +136,18 @@ class PeepholeLSTM(LSTM):
 
     def fast_step(self, ws: Any, t: int) -> None:
         z, G, c_prev, c, tc = self._step_views(ws)[t]
-        np.matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
+        backend.get_xp().matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
         ws.forward_op(G, self.params["p"], c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         gh, gc = bw.dstate
         if dy_t is not None:
             gh += dy_t
-        nrm = float(np.sqrt((gh.astype(np.float64) ** 2).sum())) if norm else None
+        nrm = backend.norm64(gh) if norm else None
         _, G, c_prev, _, tc = self._step_views(ws)[t]
         col = (t % bw.steps) * ws.N
         ws.backward_op(G, self.params["p"], tc, c_prev, gh, gc, bw.dXP, col)
-        np.matmul(bw.W_hhT, bw.cols(bw.dXP, t), out=gh)  # ∂L/∂h_{t-1} = W_hhᵀ δ
+        backend.get_xp().matmul(bw.W_hhT, bw.cols(bw.dXP, t), out=gh)  # ∂L/∂h_{t-1} = W_hhᵀ δ
         return nrm
 
     def fast_backward_flush(self, ws: Any, bw: Any, lo: int, hi: int) -> None:
@@ -162,7 +161,7 @@ class PeepholeLSTM(LSTM):
             return (d[rows].reshape(H, s, N) * c.transpose(1, 0, 2)).sum(axis=(1, 2))
 
         c_prev, c_now = ws.Cs[lo:hi], ws.Cs[lo + 1 : hi + 1]
-        dP = np.concatenate(
+        dP = backend.concat(
             [
                 peek(slice(0, H), c_prev),
                 peek(slice(H, 2 * H), c_prev),

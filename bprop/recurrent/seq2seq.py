@@ -181,7 +181,7 @@ class Seq2Seq(Layer):
 
     def _one_hot(self, ids: Any, size: int) -> Any:
         """One-hot rows of ``ids`` (−1 gives a zero row); the place an Embedding would go."""
-        xp, dtype = backend.get_xp(), self.params["out.W"].dtype
+        xp, dtype = backend.get_xp(), backend.np_dtype(self.params["out.W"].dtype)
         out = np.zeros((*ids.shape, size), dtype=dtype)
         real = ids >= 0
         out[real, ids[real]] = 1
@@ -196,7 +196,8 @@ class Seq2Seq(Layer):
         h, cache = self.encoder.forward(self._one_hot(src, self.src_vocab), train)
         mask = xp.asarray(src >= 0)
         lengths = (src >= 0).sum(axis=1)
-        last = h[np.arange(len(src)), lengths - 1]
+        rows = np.arange(len(src)) * src.shape[1] + lengths - 1  # each source's last position
+        last = xp.take(xp.reshape(h, (-1, h.shape[2])), xp.asarray(rows), axis=0)
         s0 = xp.tanh(last @ p["init.W"].T + p["init.b"])
         state0 = (s0, *self.dec_cell.init_state(len(src), s0.dtype)[1:])
         keys = project_keys(h, p["att.U"])
@@ -209,9 +210,9 @@ class Seq2Seq(Layer):
         p = self.params
         att = attend(state[0], enc.h, enc.keys, enc.mask, p["att.W"], p["att.b"], p["att.v"])
         c = att[0]
-        x = backend.get_xp().concatenate([self._one_hot(y_prev, self.tgt_vocab), c], axis=1)
+        x = backend.concat([self._one_hot(y_prev, self.tgt_vocab), c], axis=1)
         s, new_state, cell_cache = self.dec_cell.step(x, state)
-        o = backend.get_xp().concatenate([s, c], axis=1)
+        o = backend.concat([s, c], axis=1)
         return o @ p["out.W"].T + p["out.b"], new_state, att[1][1], (att[1], cell_cache, o)
 
     # --- the Layer contract: teacher-forced scores and their BPTT -----------------------------
@@ -234,8 +235,8 @@ class Seq2Seq(Layer):
         N, T, Vt = dy.shape
         H = self.hidden
         O = xp.stack([c[2] for c in steps], axis=1)
-        g["out.W"] += dy.reshape(-1, Vt).T @ O.reshape(-1, 2 * H)
-        g["out.b"] += dy.sum(axis=(0, 1))
+        g["out.W"] += xp.reshape(dy, (-1, Vt)).T @ xp.reshape(O, (-1, 2 * H))
+        g["out.b"] += xp.sum(dy, axis=(0, 1))
         dO = dy @ p["out.W"]
         dkeys = xp.zeros_like(enc.keys)
         dcs = xp.empty((N, T, enc.h.shape[2]), dtype=dy.dtype)
@@ -244,16 +245,21 @@ class Seq2Seq(Layer):
         for t in range(T - 1, -1, -1):
             att_cache, cell_cache, _ = steps[t]
             dx, dstate = self.dec_cell.step_backward(dO[:, t, :H], dstate, cell_cache)
-            dc = dcs[:, t] = dO[:, t, H:] + dx[:, Vt:]
+            dc = dcs[:, t, :] = dO[:, t, H:] + dx[:, Vt:]
             ds = attend_backward(dc, enc.h, p["att.W"], p["att.v"], att_cache, att_grads, dkeys)
             dstate = (dstate[0] + ds, *dstate[1:])
         dh = context_backward(xp.stack([c[0][1] for c in steps], axis=1), dcs)
         da0 = dstate[0] * (1 - enc.state0[0] ** 2)
         g["init.W"] += da0.T @ enc.last
-        g["init.b"] += da0.sum(axis=0)
-        dh[np.arange(N), enc.lengths - 1] += da0 @ p["init.W"]
+        g["init.b"] += xp.sum(da0, axis=0)
+        dlast = da0 @ p["init.W"]
+        if backend.numpy_like():
+            dh[np.arange(N), enc.lengths - 1] += dlast
+        else:  # the standard has no assignment through integer arrays: through a mask
+            at = np.arange(dh.shape[1])[None, :] == (enc.lengths - 1)[:, None]
+            dh += xp.where(xp.asarray(at)[:, :, None], dlast[:, None, :], xp.zeros_like(dh))
         A = self.attention
-        g["att.U"] += dkeys.reshape(-1, A).T @ enc.h.reshape(-1, H)
+        g["att.U"] += xp.reshape(dkeys, (-1, A)).T @ xp.reshape(enc.h, (-1, H))
         dh += dkeys @ p["att.U"]
         self.encoder.backward(dh, enc_cache, need_dx=False)
         return None

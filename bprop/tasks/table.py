@@ -6,7 +6,8 @@ default for this task (``options``), which must be given (``required``), how to 
 trained model to a path, or ``None`` for a task that keeps no model) and how to keep what an
 interrupted run has learnt (``keep(opts, net) -> save``). Options are named as the command
 line's long options with ``_`` for ``-`` (``vocab_limit`` is ``--vocab-limit``); the ones no
-feedforward run takes are described in :data:`ARGS`. The command line builds ``--task``'s
+feedforward run takes are described in :data:`ARGS`. What an entry holds and how its
+options are given: :mod:`bprop.tasks.entry`. The command line builds ``--task``'s
 choices and help, the task-only options and the refusal of an option a task does not take
 from this table alone, so a new application is one entry here.
 
@@ -24,55 +25,13 @@ Example::
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from bprop.data.csv import is_column_index, read_header
 from bprop.losses import MeanSquaredError, SoftmaxCrossEntropy
-from bprop.optim.methods import HYPERPARAMETERS, make_rule
+from bprop.tasks.entry import RULE_OPTIONS, Arg, Options, Saver, Task, chosen_rule
 
-#: writes a trained model to the path it is given
-Saver = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Arg:
-    """An option only applications take: ``kind`` ``int`` (at least ``minimum``), ``float``
-    (positive) or ``str`` (one of ``choices``); ``help`` says what it sets (the command line
-    adds each task's default)."""
-
-    name: str
-    help: str
-    kind: type = int
-    minimum: int = 1
-    choices: tuple[str, ...] = ()
-
-
-class Options(dict):
-    """A task's option values by name: ``defaults`` with the ``given`` ones laid over them;
-    ``given`` (a frozenset) names the options the user set. ``verbose`` (0 or 1) is always
-    there: whether to show progress."""
-
-    def __init__(self, defaults: Mapping[str, Any], verbose: int = 0, **given: Any) -> None:
-        super().__init__(defaults, verbose=verbose, **given)
-        self.given = frozenset(given)
-
-
-@dataclass(frozen=True)
-class Task:
-    """One application: see the module's docstring."""
-
-    name: str
-    help: str
-    options: Mapping[str, Any]
-    run: Callable[[Options], tuple[dict[str, Any], Saver | None]]
-    keep: Callable[[Options, Any], Saver] | None = None
-    #: how to use the file ``keep`` wrote (``{}``: its path, quoted for the shell)
-    use: str = ""
-    #: options that must be given, each with what it is
-    required: Mapping[str, str] = field(default_factory=dict)
-
+__all__ = ["ARGS", "RULE_OPTIONS", "TASKS", "Arg", "Options", "Saver", "Task", "chosen_rule"]
 
 #: the options only applications take
 ARGS: dict[str, Arg] = {
@@ -95,34 +54,6 @@ ARGS: dict[str, Arg] = {
         Arg("beam", "beam width of the beam-search score (1: greedy only)"),
     )
 }
-
-#: the update-rule options of a task that trains with any rule: ``--method`` (default: the
-#: task's own Adam(lr)), its hyper-parameters and a learning-rate schedule over the epochs
-RULE_OPTIONS: dict[str, Any] = {
-    "method": None,
-    "lr_schedule": None,
-    "warmup": 0,
-    **dict.fromkeys(HYPERPARAMETERS),
-}
-
-
-def chosen_rule(opts: Options) -> Any:
-    """The rule ``method`` names with its hyper-parameters and ``lr_schedule`` (over
-    ``epochs``, after ``warmup``), or ``None`` (the task's own Adam(lr)) when neither is set.
-    The task's default ``lr`` is its Adam's: another rule starts from its own unless ``lr``
-    is given."""
-    if opts["method"] is None and opts["lr_schedule"] is None:
-        return None
-    hyper = {k: opts[k] for k in HYPERPARAMETERS}
-    if opts["method"] is not None and "lr" not in opts.given:
-        hyper["lr"] = None
-    return make_rule(
-        opts["method"] or "adam",
-        lr_schedule=opts["lr_schedule"],
-        epochs=opts["epochs"],
-        warmup=opts["warmup"],
-        **hyper,
-    )
 
 
 def _save_net(loss: type, opts: Options, net: Any) -> Saver:

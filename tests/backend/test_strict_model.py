@@ -43,14 +43,37 @@ def _time_distributed() -> bp.Layer:
     return TimeDistributed(bp.Dense(3, 2, rng=0))
 
 
-# registered name: (make the layer, input shape)
-LAYERS: dict[str, tuple[Callable[[], bp.Layer], tuple[int, ...]]] = {
+def _bidirectional() -> bp.Layer:
+    from bprop.recurrent import GRU, LSTM, Bidirectional
+
+    return Bidirectional(LSTM(3, 4, rng=0, kernel="numpy"), GRU(3, 2, rng=1), fast=False)
+
+
+def _seq2seq() -> bp.Layer:
+    from bprop.recurrent.seq2seq import Seq2Seq
+
+    return Seq2Seq(src_vocab=5, tgt_vocab=6, hidden=4, attention=3, rng=0)
+
+
+def _packed() -> np.ndarray:
+    from bprop.recurrent.seq2seq import pack
+
+    return pack([[0, 4, 2, 4], [3, 1], [2]], [[1, 3, 5], [1, 4, 4], [1, 0, 2]])
+
+
+IDS = np.array([[0, 4, 4, 1], [2, 0, 4, 3]])  # repeated ids: their gradients add up
+
+# registered name: (make the layer, input shape or the input itself: ids)
+LAYERS: dict[str, tuple[Callable[[], bp.Layer], tuple[int, ...] | Callable[[], np.ndarray]]] = {
     "BatchNorm": (lambda: bp.BatchNorm(5), (6, 5)),
+    "Bidirectional": (_bidirectional, (2, 5, 3)),
+    "Embedding": (lambda: bp.Embedding(5, 3, rng=2), lambda: IDS),
     "Dense": (lambda: bp.Dense(5, 4, rng=1), (6, 5)),
     "Dropout": (lambda: bp.Dropout(0.4, rng=7), (6, 5)),
     "Identity": (bp.Identity, (6, 5)),
     "LeakyReLU": (lambda: bp.LeakyReLU(0.1), (6, 5)),
     "ReLU": (bp.ReLU, (6, 5)),
+    "Seq2Seq": (_seq2seq, _packed),
     "Recurrent": (_recurrent, (2, 5, 3)),
     "Sequential": (
         lambda: bp.Sequential(bp.Dense(5, 4, rng=0), bp.Tanh(), bp.Dense(4, 3, rng=1)),
@@ -64,9 +87,13 @@ LAYERS: dict[str, tuple[Callable[[], bp.Layer], tuple[int, ...]]] = {
 }
 
 
-def forward_backward(layer: bp.Layer, x: np.ndarray, train: bool) -> Any:
-    xb = backend.asarray(x)
-    y, cache = layer.forward(xb, train=train)
+def on_backend(x: np.ndarray) -> Any:
+    """``x`` on the current backend: integer ids as int64, numbers in the default float."""
+    return backend.get_xp().asarray(x) if x.dtype.kind == "i" else backend.asarray(x)
+
+
+def forward_backward(layer: bp.Layer, x: np.ndarray, train: bool, **kwargs: Any) -> Any:
+    y, cache = layer.forward(on_backend(x), train=train, **kwargs)
     dx = layer.backward(backend.asarray(data(*y.shape, seed=9)), cache)
     grads = {f"{i}.{k}": v for i, leaf in enumerate(layer.leaves()) for k, v in leaf.grads.items()}
     return y, dx, grads
@@ -76,7 +103,44 @@ def forward_backward(layer: bp.Layer, x: np.ndarray, train: bool) -> Any:
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_forward_backward(name: str, train: bool, same_on_both: Any) -> None:
     make, shape = LAYERS[name]
-    same_on_both(lambda: forward_backward(make(), data(*shape), train), name)
+    x = shape() if callable(shape) else data(*shape)
+    same_on_both(lambda: forward_backward(make(), x, train), name)
+
+
+# --- padded batches of variable-length sequences (bprop.recurrent.lengths) -----------------
+def _lengths_cases() -> dict[str, tuple[Callable[[], bp.Layer], np.ndarray]]:
+    from bprop.recurrent import GRU, LSTM, Recurrent
+
+    x = data(3, 5, 3)
+    return {
+        "Recurrent(LSTM)": (lambda: Recurrent(LSTM(3, 4, rng=0, kernel="numpy"), fast=False), x),
+        "Recurrent(GRU)->one": (
+            lambda: Recurrent(GRU(3, 4, rng=0, kernel="numpy"), False, fast=False), x
+        ),
+        "TimeDistributed": (_time_distributed, x),
+        "Bidirectional": (_bidirectional, x),
+        "Embedding+Recurrent+TimeDistributed": (
+            lambda: bp.Sequential(bp.Embedding(5, 3, rng=2), _recurrent(), bp.Tanh(),
+                                  _time_distributed_of(4)),
+            np.r_[IDS, [[1, 1, 1, 1]]],
+        ),
+    }  # fmt: skip
+
+
+def _time_distributed_of(n_in: int) -> bp.Layer:
+    from bprop.recurrent import TimeDistributed
+
+    return TimeDistributed(bp.Dense(n_in, 2, rng=3))
+
+
+LENGTHS_CASES = _lengths_cases()
+
+
+@pytest.mark.parametrize("name", sorted(LENGTHS_CASES))
+def test_layer_with_lengths(name: str, same_on_both: Any) -> None:
+    make, x = LENGTHS_CASES[name]
+    lengths = np.array([2, x.shape[1], 1])  # unsorted, one full, one of a single step
+    same_on_both(lambda: forward_backward(make(), x, True, lengths=lengths), name)
 
 
 # --- losses ---------------------------------------------------------------------------------

@@ -153,6 +153,33 @@ def test_training_steps_on_a_stream_truncated_bptt(same_on_both: Any) -> None:
     same_on_both(run, "stream")
 
 
+@pytest.mark.parametrize("seq", [False, True])
+def test_training_steps_on_sequences_of_different_lengths(seq: bool, same_on_both: Any) -> None:
+    """Ragged id sequences through the loop: padded with their lengths, bucketed mini-batches,
+    the masked loss (per-step targets) or each sequence's last step (one target each)."""
+    from bprop.recurrent import GRU, Recurrent, TimeDistributed
+    from bprop.train import Trainer
+    from bprop.train.schedules import MiniBatch
+
+    rng = np.random.default_rng(5)
+    seqs = [rng.integers(0, 4, int(rng.integers(1, 7))) for _ in range(10)]
+    y = [s % 2 for s in seqs] if seq else np.array([int(s[-1]) % 2 for s in seqs])
+
+    def run() -> Any:
+        dense = bp.Dense(4, 2, rng=1)
+        net = bp.Sequential(
+            bp.Embedding(4, 3, rng=2),
+            Recurrent(GRU(3, 4, rng=0, kernel="numpy"), return_sequences=seq, fast=False),
+            TimeDistributed(dense) if seq else dense,
+        )
+        sched = MiniBatch(4, bucket=True)
+        trainer = Trainer(net, "softmax_cross_entropy", bp.Adam(0.02), sched, verbose=0, seed=3)
+        h = trainer.fit(seqs, y, epochs=2, validation_data=(seqs[:4], y[:4]))
+        return net.space.params, [*h.train_loss, *h.val_loss]
+
+    same_on_both(run, "lengths")
+
+
 def test_training_steps_of_rtrl(same_on_both: Any) -> None:
     from bprop.recurrent.rtrl import RTRL, rtrl_network
     from bprop.train import StepSchedule, Trainer
