@@ -64,10 +64,15 @@ class MPISource(ExampleSource):
         self.total_loss = copy.copy(trainer.loss)
         self.total_loss.reduction = "sum"
         super().__init__(trainer, X, y, validation_split, validation_data)
+        if self.train[2] is not None:
+            raise ValueError(
+                "sequences of different lengths (lengths=) are not trained over MPI yet: pad "
+                "them to one length, or train in one process"
+            )
 
     def run_epoch(self) -> tuple[float, float | None]:
         try:
-            return self._epoch(*self.train)
+            return self._epoch(*self.train[:2])
         except Exception:
             import sys
             import traceback

@@ -202,7 +202,7 @@ def _run_batches(t: Any, X: Any, T: Any, bs: int) -> tuple[float, int, int, int]
     total, correct, count, updates = 0.0, 0, 0, 0
     for i in range(0, X.shape[0], bs):
         xb, tb = X[i : i + bs], T[i : i + bs]
-        loss, out = t.step(xb, tb)
+        loss, out, tb = t.step(xb, tb)
         updates += 1
         if not math.isfinite(loss):
             return math.nan, correct, count, updates

@@ -108,7 +108,8 @@ def fit(
         divergence_factor=divergence_factor,
         label=label,
     )
-    options = {} if lengths is None else {"lengths": lengths}
+    if lengths is not None:
+        options["lengths"] = lengths
     history = trainer.fit(
         X, y, epochs, validation_split, validation_data, early_stopping, target_loss, **options
     )
