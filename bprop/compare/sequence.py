@@ -44,6 +44,7 @@ from __future__ import annotations
 import copy
 import math
 import signal
+import threading
 import time
 import tracemalloc
 import warnings
@@ -56,6 +57,8 @@ from bprop.compare.grid import GridResult
 from bprop.errors import TrainingInterrupted
 
 TASKS = ("delay",)
+
+_TRACING = threading.Lock()
 
 
 def delay_stream(length: int, delay: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +136,9 @@ def _data(job: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
 def _peak_memory(job: dict[str, Any], net: Any, X: Any, Y: Any) -> float:
     """Peak MB allocated while training a copy for a few updates (tracemalloc), after one
     untraced warm-up of the same updates so that one-off allocations (compiled kernels,
-    caches) are not counted."""
+    caches) are not counted. tracemalloc sees every thread of the process: on the
+    ``threading`` backend the measurements are taken one at a time, but may include what
+    runs in other threads allocate meanwhile (use processes for this column)."""
     if job["algorithm"] == "rtrl":
         X, Y = X[:, : min(8, X.shape[1])], Y[:, : min(8, Y.shape[1])]
     peak = 0.0
@@ -145,13 +150,14 @@ def _peak_memory(job: dict[str, Any], net: Any, X: Any, Y: Any) -> float:
         if not traced:
             trainer.fit(X, Y, epochs=1, **options)
             continue
-        tracemalloc.start()
-        try:
-            base = tracemalloc.get_traced_memory()[0]
-            trainer.fit(X, Y, epochs=1, **options)
-            peak = tracemalloc.get_traced_memory()[1] - base
-        finally:
-            tracemalloc.stop()
+        with _TRACING:  # one measurement at a time in a process (the threading backend)
+            tracemalloc.start()
+            try:
+                base = tracemalloc.get_traced_memory()[0]
+                trainer.fit(X, Y, epochs=1, **options)
+                peak = tracemalloc.get_traced_memory()[1] - base
+            finally:
+                tracemalloc.stop()
     return peak / 2**20
 
 
