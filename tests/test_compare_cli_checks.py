@@ -87,7 +87,8 @@ def test_write_csv_is_atomic(tmp_path):
 def test_every_method_runs_and_the_report_has_the_paired_tests(capsys, tmp_path):
     out = tmp_path / "ff"
     argv = ["compare", "--data", "xor", "--method", "sgd", "--method", "irprop-", "--seeds",
-            "3", "--epochs", "40", "--hidden", "3", "--jobs", "1", "--quiet", "--out", str(out)]  # fmt: skip
+            "3", "--epochs", "40", "--hidden", "3", "--jobs", "1", "--quiet",
+            "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     with open(out / "results.csv", newline="") as fh:
