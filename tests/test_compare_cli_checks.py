@@ -107,6 +107,7 @@ def test_features_scale_in_float64_and_round_once():
     rng = np.random.default_rng(0)
     X = rng.normal(3.0, 2.0, size=(1000, 5)).astype(np.float32)
     X[:, 2] = 1.5  # a constant feature: sd taken as 1
+    X[:, 4] += 1e5  # a large offset: x − mean in float32 would lose the spread's digits
     X64 = X.astype(np.float64)
     sd = X64.std(axis=0)
     sd[sd == 0] = 1.0
@@ -139,3 +140,5 @@ def test_grid_gives_the_runs_float32_x(monkeypatch):
     )
     with pytest.raises(ValueError, match="numeric"):
         run_grid((np.array([["a"], ["b"]]), np.array([0, 1])), ["sgd"], **kw)
+    with pytest.raises(ValueError, match="with examples"):
+        run_grid((np.zeros((0, 3)), np.zeros(0, np.int64)), ["sgd"], **kw)
