@@ -86,7 +86,7 @@ SEQUENCE_ONLY = {
 def _check_applies(args: argparse.Namespace) -> None:
     """Refuse, in one line, the options that the chosen kind of comparison would ignore
     (options left out get their defaults here)."""
-    wrong, other = (FEEDFORWARD_ONLY, SEQUENCE_ONLY) if args.algorithms else (SEQUENCE_ONLY, {})
+    wrong = FEEDFORWARD_ONLY if args.algorithms else SEQUENCE_ONLY
     given = [flag for dest, (_, flag) in wrong.items() if getattr(args, dest) is not None]
     if given and args.algorithms:
         raise CLIError(

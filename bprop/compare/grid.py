@@ -5,7 +5,7 @@ rows back in grid order (see :mod:`bprop.compare`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,7 +75,7 @@ def _features(X: np.ndarray, scale: bool, dtype: Any, block: int = 256) -> np.nd
         return np.asarray(X, dtype)
     n, buf = X.shape[0], np.empty((min(block, X.shape[0]), X.shape[1]))
 
-    def rows() -> Iterable[tuple[int, np.ndarray]]:  # each block as float64, in ``buf``
+    def rows() -> Iterator[tuple[int, np.ndarray]]:  # each block as float64, in ``buf``
         for i in range(0, n, block):
             w = buf[: min(block, n - i)]
             w[...] = X[i : i + block]

@@ -259,8 +259,8 @@ def run_sequence_grid(
     result's ``skipped`` (full-batch rules run anyway with ``allow_full_batch_mismatch``).
     ``lr`` is the learning rate of every rule whose spec does not set one (default: each
     rule's own). ``n_jobs``, ``backend`` and ``scheduler`` choose where the runs go, as for
-    :func:`bprop.compare.run_grid` (the rows are the same wherever they run; only the
-    seconds differ)."""
+    :func:`bprop.compare.run_grid`: the rows are the same wherever they run but for the
+    measured seconds and peak memory."""
     from bprop.compare.grid import _as_seeds, _finish, _last_run
     from bprop.compare.methods import make
     from bprop.distributed.grid import check_backend, run_jobs
