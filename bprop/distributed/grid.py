@@ -2,9 +2,10 @@
 ``threading``, ``dask`` (a Dask cluster: a scheduler address, or ``local:N``) or ``ray``.
 
 The runs of a grid are independent, so where they run changes nothing in their results; only
-the wall-clock columns differ. :func:`run_jobs` is the one executor of every comparison grid
-(:func:`bprop.compare.run_grid`, :func:`bprop.compare.sequence.run_sequence_grid`). The engines are joblib's own backends (DESIGN.md §3: never a
-home-made pool); Dask's comes with ``distributed``, Ray's with ``ray``.
+the wall-clock columns differ. The engines are joblib's own backends (DESIGN.md §3: never a
+home-made pool); Dask's comes with ``distributed``, Ray's with ``ray``. :func:`run_jobs` is
+the one executor of every comparison grid (:func:`bprop.compare.run_grid`,
+:func:`bprop.compare.sequence.run_sequence_grid`).
 """
 
 from __future__ import annotations
