@@ -19,6 +19,7 @@ BACKENDS = ("loky", "threading", "dask", "ray")
 
 
 def check_backend(backend: str, scheduler: str | None) -> None:
+    """Refuse an unknown backend, and a scheduler for any backend but ``dask``."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {list(BACKENDS)}")
     if scheduler is not None and backend != "dask":
