@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", help="built-in dataset name or CSV file (with --algorithm: a sequence task)"
     )
     cmp_.add_argument("--target", help="target column of a CSV file (name or 0-based index)")
-    cmp_.add_argument("--delimiter", default=",", help="field separator of a CSV file")
+    cmp_.add_argument("--delimiter", help="field separator of a CSV file (default ,)")
     cmp_.add_argument(
         "--methods",
         type=name_list,
@@ -146,7 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--schedules",
         type=name_list,
-        default=["batch"],
         help="comma-separated schedules: online, minibatch, batch (default batch)",
     )
     cmp_.add_argument(
@@ -161,11 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp_.add_argument("--hidden", type=hidden_sizes, help="hidden sizes, e.g. 32,16 (default 8)")
     cmp_.add_argument(
-        "--activation", default="tanh", choices=[a for a in ACTIVATION_LAYERS if a != "softmax"]
+        "--activation",
+        choices=[a for a in ACTIVATION_LAYERS if a != "softmax"],
+        help="hidden-layer activation (default tanh)",
     )
     cmp_.add_argument("--lr", type=positive_float, help="learning rate (default: each rule's own)")
     cmp_.add_argument("--batch-size", type=int_at_least(1), default=32, help="mini-batch size")
-    cmp_.add_argument("--validation-split", type=fraction, default=0.0)
+    cmp_.add_argument(
+        "--validation-split", type=fraction, help="fraction held out for validation (default 0)"
+    )
     cmp_.add_argument("--jobs", type=_jobs, default=-1, help="worker processes (-1: all cores)")
     cmp_.add_argument(
         "--backend",

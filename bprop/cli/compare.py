@@ -59,11 +59,48 @@ def add_compare_options(p: argparse.ArgumentParser) -> None:
         help="compare recurrent gradient algorithms on a sequence task instead: bptt, rtrl, "
         "tbptt:K1 or tbptt:K1,K2; repeat for several (with --method(s), --lr, --lr-search, "
         "--seeds, --epochs, --target-loss on the held-out loss, --hidden N, --batch-size "
-        "sub-streams, --cell, --length, --delay, --jobs)",
+        "sub-streams, --cell, --length, --delay, --jobs, --backend, --scheduler)",
     )
-    p.add_argument("--cell", default="elman", choices=["elman", "lstm", "gru"])
-    p.add_argument("--length", type=int_at_least(2), default=2000, help="stream length")
-    p.add_argument("--delay", type=int_at_least(0), default=8, help="delay task's lag d")
+    p.add_argument(
+        "--cell", choices=["elman", "lstm", "gru"], help="recurrent cell (default elman)"
+    )
+    p.add_argument("--length", type=int_at_least(2), help="stream length (default 2000)")
+    p.add_argument("--delay", type=int_at_least(0), help="delay task's lag d (default 8)")
+
+
+#: options of one kind of comparison only: destination → (default, flag)
+FEEDFORWARD_ONLY = {
+    "schedules": (["batch"], "--schedules"),
+    "activation": ("tanh", "--activation"),
+    "validation_split": (0.0, "--validation-split"),
+    "target": (None, "--target"),
+    "delimiter": (",", "--delimiter"),
+}
+SEQUENCE_ONLY = {
+    "cell": ("elman", "--cell"),
+    "length": (2000, "--length"),
+    "delay": (8, "--delay"),
+}
+
+
+def _check_applies(args: argparse.Namespace) -> None:
+    """Refuse, in one line, the options that the chosen kind of comparison would ignore
+    (options left out get their defaults here)."""
+    wrong = FEEDFORWARD_ONLY if args.algorithms else SEQUENCE_ONLY
+    given = [flag for dest, (_, flag) in wrong.items() if getattr(args, dest) is not None]
+    if given and args.algorithms:
+        raise CLIError(
+            f"{', '.join(given)}: not used when comparing recurrent algorithms (--algorithm); "
+            "drop it (the sequence comparison has --cell, --length, --delay, --batch-size)"
+        )
+    if given:
+        raise CLIError(
+            f"{', '.join(given)}: only for comparing recurrent algorithms; add --algorithm "
+            "(e.g. --algorithm bptt --algorithm rtrl) or drop it"
+        )
+    for dest, (default, _) in (FEEDFORWARD_ONLY | SEQUENCE_ONLY).items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
 
 
 def _methods(args: argparse.Namespace) -> list[str]:
@@ -82,18 +119,19 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     """``bprop compare``."""
     from bprop.compare import SCHEDULES, run_grid
 
+    _check_applies(args)
     methods = _methods(args)
     check_out(args.out, folder=True)
+    backend = args.backend or ("dask" if args.scheduler else "loky")
+    if args.scheduler and backend != "dask":
+        raise CLIError(f"--scheduler is a Dask scheduler: drop --backend {backend} or it")
     if args.algorithms:
-        return _compare_sequences(args, methods)
+        return _compare_sequences(args, methods, backend)
     if args.data is None:
         raise CLIError("--data is required (a dataset or CSV file; or --algorithm for sequences)")
     bad = [s for s in args.schedules if s not in SCHEDULES]
     if bad:
         raise CLIError(f"--schedules: unknown schedule(s) {bad}; choose from {list(SCHEDULES)}")
-    backend = args.backend or ("dask" if args.scheduler else "loky")
-    if args.scheduler and backend != "dask":
-        raise CLIError(f"--scheduler is a Dask scheduler: drop --backend {backend} or it")
     data: Any = args.data
     if is_csv(args.data):
         if args.target is None:
@@ -192,7 +230,9 @@ def _write_tables(out: str, summary: Any, tests: Any, metric: str = "train_loss"
     return paths
 
 
-def _compare_sequences(args: argparse.Namespace, methods: list[str]) -> dict[str, Any]:
+def _compare_sequences(
+    args: argparse.Namespace, methods: list[str], backend: str
+) -> dict[str, Any]:
     """``bprop compare --algorithm …``: recurrent gradient algorithms on a sequence task."""
     from bprop.compare import write_csv
     from bprop.compare.sequence import TASKS, run_sequence_grid
@@ -225,6 +265,8 @@ def _compare_sequences(args: argparse.Namespace, methods: list[str]) -> dict[str
             allow_full_batch_mismatch=args.allow_mismatch,
             n_jobs=args.jobs,
             progress=not (args.quiet or args.json),
+            backend=backend,
+            scheduler=args.scheduler,
         )
 
     def write(rows: Any) -> tuple[str, str | None, list[dict[str, Any]]]:

@@ -5,13 +5,12 @@ rows back in grid order (see :mod:`bprop.compare`)."""
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from bprop import interrupt
+from bprop.backend import get_dtype
 from bprop.compare.runs import one_run
 from bprop.errors import TrainingInterrupted
 
@@ -48,11 +47,11 @@ def _as_seeds(seeds: int | Sequence[int]) -> list[int]:
 
 
 def _load(data: Any) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """(X, y, name, task) from a dataset name, a Dataset or an (X, y) pair."""
+    """(X, y, name, task) from a dataset name, a Dataset or an (X, y) pair (X as stored)."""
     from bprop.data import Dataset, load_csv, load_dataset
 
     if isinstance(data, tuple) and len(data) == 2:
-        X, y = np.asarray(data[0], np.float64), np.asarray(data[1])
+        X, y = np.asarray(data[0]), np.asarray(data[1])
         task = "classification" if np.issubdtype(y.dtype, np.integer) else "regression"
         return X, y, "arrays", task
     if isinstance(data, (str, os.PathLike)):
@@ -62,7 +61,41 @@ def _load(data: Any) -> tuple[np.ndarray, np.ndarray, str, str]:
         ds = data
     else:
         raise TypeError(f"data must be a dataset name, a Dataset or (X, y), got {type(data)}")
-    return np.asarray(ds.X, np.float64), np.asarray(ds.y), ds.name, ds.task
+    return np.asarray(ds.X), np.asarray(ds.y), ds.name, ds.task
+
+
+def _features(X: np.ndarray, scale: bool, dtype: Any, block: int = 256) -> np.ndarray:
+    """``X`` in the networks' ``dtype``, standardised per feature when ``scale``: the mean and
+    the standard deviation (ddof 0; 1 for a constant feature) in float64, then (x − mean) / sd
+    in float64 and rounded once to ``dtype`` — as exact as standardising a float64 copy, but a
+    few rows at a time, so no float64 copy of the whole ``X`` is made and the runs get the
+    arrays they train on as they are (converting a large X to float64 and back cost more than
+    training on it: issue 14)."""
+    if not scale:
+        return np.asarray(X, dtype)
+    n, buf = X.shape[0], np.empty((min(block, X.shape[0]), X.shape[1]))
+
+    def rows() -> Iterator[tuple[int, np.ndarray]]:  # each block as float64, in ``buf``
+        for i in range(0, n, block):
+            w = buf[: min(block, n - i)]
+            w[...] = X[i : i + block]
+            yield i, w
+
+    total = np.zeros(X.shape[1])
+    for _, w in rows():
+        total += w.sum(axis=0)
+    mean, squares = total / n, np.zeros(X.shape[1])
+    for _, w in rows():
+        w -= mean
+        squares += np.einsum("ij,ij->j", w, w)
+    sd = np.sqrt(squares / n)
+    sd[sd == 0] = 1.0
+    out = np.empty(X.shape, dtype)
+    for i, w in rows():
+        w -= mean
+        w /= sd
+        out[i : i + len(w)] = w
+    return out
 
 
 def _hyper_for(hyper: dict[str, dict[str, Any]] | None, method: str, schedule: str):
@@ -163,18 +196,18 @@ def run_grid(
         the per-epoch ``train_loss``, ``val_loss`` and cumulative ``seconds``), in grid order,
         with ``config`` and ``skipped`` attached.
     """
-    from joblib import Parallel, delayed
-
-    from bprop.distributed.grid import check_backend, joblib_backend
+    from bprop.distributed.grid import check_backend, run_jobs
     from bprop.train.progress import Progress
 
     check_backend(backend, scheduler)
     X, y, data_name, task = _load(data)
     name = name or data_name
-    if scale:
-        sd = X.std(axis=0)
-        sd[sd == 0] = 1.0
-        X = (X - X.mean(axis=0)) / sd
+    if X.dtype.kind not in "biuf" or X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(
+            f"X must be a numeric (examples, features) array with examples; got dtype "
+            f"{X.dtype}, shape {X.shape}"
+        )
+    X = _features(X, scale, get_dtype())
     if loss is None:
         loss = "softmax_cross_entropy" if task == "classification" else "mse"
     if task == "classification" and loss == "softmax_cross_entropy":
@@ -233,27 +266,9 @@ def run_grid(
     bar = Progress(f"compare {name}", len(jobs), int(bool(progress)), unit="run")
     rows: list[dict[str, Any]] = []
     try:
-        if n_jobs == 1 and backend == "loky":
-            for job in jobs:
-                rows.append(one_run(job))
-                bar.epoch_end(_last_run(rows[-1]))
-                interrupt.check()
-        else:
-            for job in jobs:  # worker processes of their own (not threads, not Dask's)
-                job["worker"] = backend == "loky"
-            with joblib_backend(backend, scheduler):
-                parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-                results = parallel(delayed(one_run)(job) for job in jobs)
-                try:
-                    for row in results:
-                        rows.append(row)
-                        bar.epoch_end(_last_run(row))
-                        interrupt.check()
-                finally:
-                    # on an interrupt: cancel the runs not finished and stop the workers
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # "… tasks … have been cancelled"
-                        results.close()
+        run_jobs(
+            one_run, jobs, rows, n_jobs, backend, scheduler, lambda r: bar.epoch_end(_last_run(r))
+        )
     except TrainingInterrupted as exc:
         # the runs finished so far, for the caller to write (a run cut short is left out)
         exc.rows = _finish(rows, config, skipped)

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Sequence
 from typing import Any
+
+from bprop.modelfile.atomic import write_atomically
 
 #: the CSV columns written by :func:`write_csv`, in order, and what each holds
 CSV_COLUMNS: dict[str, str] = {
@@ -40,21 +43,23 @@ def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> str:
     (``target_loss``, ``epochs`` or ``diverged``), ``full_batch_mismatch`` (1/0), ``updates``
     and ``peak_memory_mb`` (filled by :func:`bprop.compare.sequence.run_sequence_grid`).
     Floats are written with ``repr`` precision, so medians recomputed from the file equal
-    :func:`summarize`'s. Returns the path.
+    :func:`summarize`'s. The file is written atomically (a temporary file renamed over
+    ``path``: :func:`bprop.modelfile.atomic.write_atomically`). Returns the path.
     """
-    path = os.fspath(path)
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(list(CSV_COLUMNS))
-        for r in rows:
-            out = []
-            for col in CSV_COLUMNS:
-                v = r.get(col)
-                if isinstance(v, bool):
-                    v = int(v)
-                out.append("" if v is None else repr(v) if isinstance(v, float) else v)
-            w.writerow(out)
-    return path
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(list(CSV_COLUMNS))
+    for r in rows:
+        out = []
+        for col in CSV_COLUMNS:
+            v = r.get(col)
+            if isinstance(v, bool):
+                v = int(v)
+            out.append("" if v is None else repr(v) if isinstance(v, float) else v)
+        w.writerow(out)
+    data = text.getvalue().encode("utf-8")
+    write_atomically(path, lambda fh: fh.write(data))
+    return os.fspath(path)
 
 
 def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:

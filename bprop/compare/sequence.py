@@ -44,6 +44,7 @@ from __future__ import annotations
 import copy
 import math
 import signal
+import threading
 import time
 import tracemalloc
 import warnings
@@ -52,11 +53,12 @@ from typing import Any
 
 import numpy as np
 
-from bprop import interrupt
 from bprop.compare.grid import GridResult
 from bprop.errors import TrainingInterrupted
 
 TASKS = ("delay",)
+
+_TRACING = threading.Lock()
 
 
 def delay_stream(length: int, delay: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +136,9 @@ def _data(job: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:
 def _peak_memory(job: dict[str, Any], net: Any, X: Any, Y: Any) -> float:
     """Peak MB allocated while training a copy for a few updates (tracemalloc), after one
     untraced warm-up of the same updates so that one-off allocations (compiled kernels,
-    caches) are not counted."""
+    caches) are not counted. tracemalloc sees every thread of the process: on the
+    ``threading`` backend the measurements are taken one at a time, but may include what
+    runs in other threads allocate meanwhile (use processes for this column)."""
     if job["algorithm"] == "rtrl":
         X, Y = X[:, : min(8, X.shape[1])], Y[:, : min(8, Y.shape[1])]
     peak = 0.0
@@ -146,13 +150,14 @@ def _peak_memory(job: dict[str, Any], net: Any, X: Any, Y: Any) -> float:
         if not traced:
             trainer.fit(X, Y, epochs=1, **options)
             continue
-        tracemalloc.start()
-        try:
-            base = tracemalloc.get_traced_memory()[0]
-            trainer.fit(X, Y, epochs=1, **options)
-            peak = tracemalloc.get_traced_memory()[1] - base
-        finally:
-            tracemalloc.stop()
+        with _TRACING:  # one measurement at a time in a process (the threading backend)
+            tracemalloc.start()
+            try:
+                base = tracemalloc.get_traced_memory()[0]
+                trainer.fit(X, Y, epochs=1, **options)
+                peak = tracemalloc.get_traced_memory()[1] - base
+            finally:
+                tracemalloc.stop()
     return peak / 2**20
 
 
@@ -245,16 +250,23 @@ def run_sequence_grid(
     allow_full_batch_mismatch: bool = False,
     n_jobs: int = 1,
     progress: bool = False,
+    backend: str = "loky",
+    scheduler: Any = None,
 ) -> GridResult:
     """Train every algorithm × method × seed on the ``task`` and return one row per run (see
     the module docstring). RTRL with a cell other than Elman, and full-batch rules (Rprop,
     Quickprop, the bold driver) with anything but full BPTT, are skipped and listed in the
     result's ``skipped`` (full-batch rules run anyway with ``allow_full_batch_mismatch``).
     ``lr`` is the learning rate of every rule whose spec does not set one (default: each
-    rule's own)."""
-    from bprop.compare.grid import _as_seeds, _finish
+    rule's own). ``n_jobs``, ``backend`` and ``scheduler`` choose where the runs go, as for
+    :func:`bprop.compare.run_grid`: the rows are the same wherever they run but for the
+    measured seconds and peak memory."""
+    from bprop.compare.grid import _as_seeds, _finish, _last_run
     from bprop.compare.methods import make
+    from bprop.distributed.grid import check_backend, run_jobs
+    from bprop.train.progress import Progress
 
+    check_backend(backend, scheduler)
     if task not in TASKS:
         raise ValueError(f"unknown sequence task {task!r}; choose one of {TASKS}")
     if not 0 <= int(delay) < int(length) // int(batch_size):
@@ -298,45 +310,25 @@ def run_sequence_grid(
         "batch_size": int(batch_size),
         "delay": int(delay),
         "lr": lr,
+        "n_jobs": n_jobs,
+        "backend": backend,
         "skip_reasons": reasons,
     }
     rows: list[dict[str, Any]] = []
+    bar = Progress("compare sequences", len(jobs), int(bool(progress)), unit="run")
     try:
-        _execute(jobs, n_jobs, progress, rows)
+        run_jobs(
+            sequence_run,
+            jobs,
+            rows,
+            n_jobs,
+            backend,
+            scheduler,
+            lambda r: bar.epoch_end(_last_run(r)),
+        )
     except TrainingInterrupted as exc:  # the runs finished so far, for the caller to write
         exc.rows = _finish(rows, config, skipped)
         raise
-    return _finish(rows, config, skipped)
-
-
-def _execute(
-    jobs: list[dict[str, Any]], n_jobs: int, progress: bool, rows: list[dict[str, Any]]
-) -> None:
-    """Run the jobs, in this process (``n_jobs=1``) or in joblib's worker processes, adding
-    each finished row to ``rows``; a pending Ctrl-C (:mod:`bprop.interrupt`) stops the grid
-    once the runs in progress end (in this process: after the current update)."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc="compare sequences")
-    try:
-        if n_jobs == 1:
-            for job in jobs:
-                rows.append(sequence_run(job))
-                bar.update(1)
-                interrupt.check()
-            return
-        from joblib import Parallel, delayed
-
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-        results = parallel(delayed(sequence_run)(dict(job, worker=True)) for job in jobs)
-        try:
-            for row in results:
-                rows.append(row)
-                bar.update(1)
-                interrupt.check()
-        finally:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "… tasks … have been cancelled"
-                results.close()
     finally:
         bar.close()
+    return _finish(rows, config, skipped)

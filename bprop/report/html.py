@@ -226,10 +226,10 @@ class Report:
     def write(self, out_dir: str | os.PathLike, name: str = "index.html") -> str:
         """Write the report as ``out_dir/name`` (directories are created), atomically;
         returns the path."""
+        from bprop.modelfile.atomic import write_atomically
+
         os.makedirs(out_dir, exist_ok=True)
         path = os.path.join(os.fspath(out_dir), name)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.render())
-        os.replace(tmp, path)
+        data = self.render().encode("utf-8")
+        write_atomically(path, lambda fh: fh.write(data))
         return path

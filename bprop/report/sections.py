@@ -1,6 +1,7 @@
 """The report's sections bprop ships: a comparison grid (:func:`add_grid`: learning curves
-against epochs and seconds, the summary table), gradient diagnostics (:func:`add_diagnostics`)
-and the whole report of a comparison (:func:`compare_report`). Each is a function of a
+against epochs and seconds, the summary table), its paired tests (:func:`add_tests`), gradient
+diagnostics (:func:`add_diagnostics`) and the whole report of a comparison
+(:func:`compare_report`). Each is a function of a
 :class:`~bprop.report.html.Report`: a new section is one more such function.
 """
 
@@ -90,6 +91,33 @@ def add_grid(
     return summary
 
 
+TEST_COLUMNS = {
+    "method": "method",
+    "schedule": "schedule",
+    "versus": "versus (best)",
+    "n": "paired seeds",
+    "median_difference": "median difference",
+    "statistic": "W",
+    "p_value": "p-value",
+}
+
+
+def add_tests(report: Report, tests: Sequence[dict[str, Any]], metric: str = "train_loss") -> None:
+    """Add the paired Wilcoxon signed-rank tests of :func:`bprop.compare.stats.paired_tests`
+    (each group's final ``metric`` against the best group's, paired by seed) as a table."""
+    report.heading(f"Paired tests of the final {metric}", level=3)
+    report.table(tests, TEST_COLUMNS, text_columns=("method", "schedule", "versus"))
+    report.paragraph(
+        "Wilcoxon signed-rank test (two-sided, exact for small samples) of each group's final "
+        f"{metric} against the best group's (lowest median), paired by seed: runs of one seed "
+        "start from the same weights and data order. Median difference: group − best. With n "
+        "paired seeds the smallest p-value possible is 2/2ⁿ (0.0625 for 5 seeds), so a large "
+        "p on few seeds says the sample is small, not that the methods are equal. A p-value "
+        "is empty when fewer than 2 seeds pair up or every difference is zero.",
+        cls="note",
+    )
+
+
 def add_diagnostics(report: Report, diag: Any, title: str = "Gradient diagnostics") -> None:
     """Add a :class:`bprop.diagnostics.GradientDiagnostics`'s figures and table."""
     report.heading(title, level=3)
@@ -128,12 +156,18 @@ def compare_report(
     diagnostics: Sequence[tuple[str, Any]] = (),
     title: str | None = None,
 ) -> str:
-    """Write ``out_dir/index.html`` for a :func:`bprop.compare.run_grid` result; returns the
-    path. ``diagnostics``: (title, GradientDiagnostics) pairs to add."""
+    """Write ``out_dir/index.html`` for a :func:`bprop.compare.run_grid` result (the curves,
+    the summary and the paired tests of the final training loss); returns the path.
+    ``diagnostics``: (title, GradientDiagnostics) pairs to add."""
+    from bprop.compare.stats import paired_tests
+
     config = dict(getattr(rows, "config", {}))
     name = config.get("data", "")
     rep = Report(title or f"bprop compare: {name}", f"{len(rows)} runs")
     add_grid(rep, rows, f"Learning curves on {name}")
+    tests = paired_tests(rows, "train_loss")
+    if tests:
+        add_tests(rep, tests, "train_loss")
     for t, d in diagnostics:
         add_diagnostics(rep, d, t)
     rep.reproduce(config, command)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 
@@ -47,6 +48,24 @@ def test_compare_on_a_local_dask_cluster_equals_local(capsys, tmp_path):
         [{k: v for k, v in r.items() if k not in TIMING} for r in rows] for rows in (rows_a, rows_b)
     ]
     assert strip[0] == strip[1] and len(rows_a) == 4
+
+
+def test_compare_algorithms_on_a_local_dask_cluster_equals_local(capsys, tmp_path):
+    from bprop.compare import read_csv
+
+    common = ["compare", "--algorithm", "bptt", "--algorithm", "tbptt:2", "--method",
+              "sgd:lr=0.05", "--seeds", "2", "--epochs", "2", "--length", "48", "--batch-size",
+              "4", "--hidden", "3", "--delay", "1", "--json"]  # fmt: skip
+    local = run(capsys, *common, "--jobs", "1", "--out", str(tmp_path / "a"))
+    dask = run(capsys, *common, "--scheduler", "local:2", "--out", str(tmp_path / "b"))
+    skip = TIMING | {"peak_memory_mb"}
+    strip = [
+        [{k: v for k, v in r.items() if k not in skip} for r in read_csv(res["csv"])]
+        for res in (local, dask)
+    ]
+    assert strip[0] == strip[1] and len(strip[0]) == 4
+    report = html.unescape((tmp_path / "b" / "index.html").read_text())
+    assert '"backend": "dask"' in report  # the configuration says where the runs went
 
 
 def _same_but_time(a, b):
