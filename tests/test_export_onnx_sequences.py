@@ -288,3 +288,18 @@ def test_loader_direction_errors_are_clear():
         "RNN", W[:, :2], R[:, :2], activations=[b"Relu", b"Tanh"], direction=b"bidirectional"
     )
     assert (fwd.activation, bwd.activation) == ("relu", "tanh")
+
+
+def test_cli_export_lengths(capsys, tmp_path):
+    import json
+
+    from bprop.cli import main
+
+    net = bp.Sequential(Bidirectional(GRU(3, 4, rng=0), GRU(3, 4, rng=1), merge="sum"))
+    model, out = str(tmp_path / "m.bprop"), str(tmp_path / "m.onnx")
+    bp.save(net, model)
+    assert main(["export", model, out, "--lengths", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lengths_input"] is True
+    assert [i.name for i in onnx.load(out).graph.input] == ["input", "lengths"]
+    X = padded_batch(3)
+    assert_same(run_onnx(out, X, LENGTHS), net.predict(X, lengths=LENGTHS))
