@@ -17,18 +17,33 @@ The GRU's ``linear_before_reset`` says where the reset gate sits: 1 is
 :class:`~bprop.recurrent.GRU` (``reset_after=True``), 0 (ONNX's default) is Cho et al.'s
 original, :class:`~bprop.recurrent.GRUResetBefore`. An LSTM with ``P`` is a
 :class:`~bprop.recurrent.PeepholeLSTM`. Only what bprop's cells compute is accepted: the default
-activations (or ``Relu`` for an RNN), no ``clip``, no ``input_forget``, one forward direction;
-anything else is a clear error.
+activations (or ``Relu`` for an RNN), no ``clip``, no ``input_forget``; anything else is a clear
+error.
+
+Directions: a ``direction="bidirectional"`` node holds the forward direction's weights at index
+0 of the direction axis and the backward one's at index 1 (and, for an RNN, one activation per
+direction). :func:`bidirectional_from_onnx` builds the :class:`~bprop.recurrent.Bidirectional`
+layer it computes (the ONNX graph's merge, a Concat or an Add of the two outputs, is given as
+``merge``); :func:`cells_from_onnx` gives the cells of a node of any direction — a
+``"reverse"`` node's cell is run on each sequence reversed within its own length
+(:func:`bprop.recurrent.lengths.reverse_within`), which is what ONNX does with
+``sequence_lens``. A bidirectional node with ``P`` gives two PeepholeLSTMs (zero peepholes
+where the exported cell was a plain LSTM).
 
 Example::
 
     >>> import numpy as np
-    >>> from bprop.recurrent.onnx_weights import cell_from_onnx, gate_order
+    >>> from bprop.recurrent.onnx_weights import bidirectional_from_onnx, cell_from_onnx
+    >>> from bprop.recurrent.onnx_weights import gate_order
     >>> gate_order("LSTM")   # bprop's block k is ONNX's block gate_order[k]
     (0, 2, 3, 1)
     >>> W, R = np.zeros((1, 12, 2)), np.zeros((1, 12, 3))
     >>> type(cell_from_onnx("GRU", W[:, :9], R[:, :9], linear_before_reset=1)).__name__
     'GRU'
+    >>> W2, R2 = np.zeros((2, 12, 2)), np.zeros((2, 12, 3))   # two directions
+    >>> bi = bidirectional_from_onnx("LSTM", W2, R2, merge="sum")
+    >>> type(bi.cell_bwd).__name__, bi.n_out
+    ('LSTM', 3)
 """
 
 from __future__ import annotations
