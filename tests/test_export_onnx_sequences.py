@@ -195,6 +195,9 @@ def test_export_errors_are_clear(tmp_path):
     net = bp.Sequential(bp.Embedding(5, 2, rng=0), Recurrent(LSTM(2, 2, rng=0)))
     with pytest.raises(ValueError, match="Embedding ids"):
         bp.export_onnx(net, tmp_path / "x.onnx", scaler={"mean": [0.0], "scale": [1.0]})
+    net = bp.Sequential(bp.Embedding(5, 2, rng=0), bp.Embedding(2, 2, rng=0))
+    with pytest.raises(ValueError, match="first layer only"):
+        bp.export_onnx(net, tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()
 
 

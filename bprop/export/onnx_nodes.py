@@ -119,6 +119,8 @@ def _time_distributed(g: Graph, layer: TimeDistributed, x: str) -> str:
 
 
 def _embedding(g: Graph, layer: Embedding, x: str) -> str:
+    if x != "input":
+        raise ValueError("an Embedding layer is exported as a model's first layer only")
     g.rank = 3  # ids (N, T) → vectors (N, T, D)
     return g.node("Gather", [g.const("embedding", layer.params["W"]), x], "embedding", axis=0)
 
