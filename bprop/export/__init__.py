@@ -113,11 +113,10 @@ def to_onnx_model(
     y = convert(g, net, x)
     g.nodes.append(helper.make_node("Identity", [y], ["output"]))
     dims = ["batch", "time"][: rank - 1] + [n_in if n_in is not None else "features"]
-    inputs = [
-        helper.make_tensor_value_info("input", TensorProto.FLOAT, dims)
-        if not ids
-        else helper.make_tensor_value_info("input", TensorProto.INT64, ["batch", "time"])
-    ]
+    if ids:
+        dims = ["batch", "time"]
+    kind = TensorProto.INT64 if ids else TensorProto.FLOAT
+    inputs = [helper.make_tensor_value_info("input", kind, dims)]
     if lengths:
         inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"]))
     out_dims = ["batch", "time"][: g.rank - 1] + [net.n_out or "outputs"]
