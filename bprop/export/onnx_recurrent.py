@@ -98,11 +98,15 @@ def _time_major(g: Any, x: str, what: str) -> str:
 
 
 def recurrent(g: Any, layer: Recurrent, x: str) -> str:
+    """The nodes of a :class:`~bprop.recurrent.Recurrent` layer on the (N, T, D) tensor
+    ``x``; returns the output tensor's name, (N, T, H) or (N, H)."""
     ys, hs = _node(g, _time_major(g, x, "Recurrent"), [layer.cell], "forward")
     return _outputs(g, ys, hs, "concat", layer.return_sequences)
 
 
 def bidirectional(g: Any, layer: Bidirectional, x: str) -> str:
+    """The nodes of a :class:`~bprop.recurrent.Bidirectional` layer on the (N, T, D) tensor
+    ``x``; returns the merged output tensor's name, (N, T, ·) or (N, ·)."""
     x_tm = _time_major(g, x, "Bidirectional")
     cells = [layer.cell_fwd, layer.cell_bwd]
     if _kind(cells[0]) == _kind(cells[1]):
