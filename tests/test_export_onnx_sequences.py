@@ -235,20 +235,14 @@ def test_bidirectional_onnx_node_loads_into_a_bidirectional_layer(case):
     want = Y.transpose(2, 0, 1, 3).reshape(len(LENGTHS), X.shape[1], 2 * H)  # (N, T, 2H)
     y = bi.forward(X.astype(np.float64), lengths=LENGTHS)[0]
     np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
-    bi.return_sequences = False
-    bi.directions["fwd"].return_sequences = bi.directions["bwd"].return_sequences = False
+    bi = bidirectional_from_onnx(op, **ww, **kw, return_sequences=False)
     y = bi.forward(X.astype(np.float64), lengths=LENGTHS)[0]
     np.testing.assert_allclose(y, np.concatenate(list(Y_h), axis=-1), rtol=1e-5, atol=1e-5)
 
+    rev_attrs = {k: v[1:] if k == "activations" else v for k, v in attrs.items()}
+    session = onnx_node_model(op, "reverse", {k: v[1:] for k, v in weights.items()}, rev_attrs)
     rev = {k: v[1:] for k, v in ww.items()}
-    rev_attrs = dict(kw, activations=attrs["activations"][1:]) if "activations" in attrs else kw
-    (cell,) = cells_from_onnx(op, **rev, direction="reverse", **rev_attrs)
-    session = onnx_node_model(
-        op,
-        "reverse",
-        {k: v[1:] for k, v in weights.items()},
-        {k: v[1:] if k == "activations" else v for k, v in attrs.items()},
-    )
+    (cell,) = cells_from_onnx(op, **rev, direction="reverse", **rev_attrs, dtype="float64")
     Yr, _ = session.run(None, {"X": X.transpose(1, 0, 2), "L": LENGTHS.astype(np.int32)})
     back = Recurrent(cell).forward(reverse_within(X.astype(np.float64), LENGTHS), lengths=LENGTHS)
     np.testing.assert_allclose(
