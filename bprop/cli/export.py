@@ -1,7 +1,8 @@
 """``bprop export MODEL OUT.onnx``: a saved model as an ONNX file (:func:`bprop.export_onnx`).
 
 The input standardisation a model trained by ``bprop train`` keeps in its metadata goes into the
-file, so the ONNX model takes the same raw features as ``bprop predict``.
+file, so the ONNX model takes the same raw features as ``bprop predict``. ``--lengths`` exports
+a sequence model for padded batches of variable-length sequences (a second input ``lengths``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ def add_export_parser(sub: Any) -> None:
     p = sub.add_parser("export", help="write a saved model as an ONNX file")
     p.add_argument("model", help="a model file written by `bprop train --out` or bp.save")
     p.add_argument("out", help="the ONNX file to write, e.g. model.onnx")
+    p.add_argument(
+        "--lengths",
+        action="store_true",
+        help="a variable-length sequence model: the file takes a second input `lengths` "
+        "(int64, one per padded sequence)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_export)
 
@@ -26,9 +33,10 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     ck = bp.load_checkpoint(args.model)
     scaler = ck.metadata.get("scaler")
     try:
-        written = bp.export_onnx(ck.net, args.out, scaler=scaler)
+        written = bp.export_onnx(ck.net, args.out, scaler=scaler, lengths=args.lengths)
     except ImportError as err:
         raise CLIError(str(err)) from err
     except ValueError as err:
         raise CLIError(f"{args.model}: {err}") from err
-    return {"onnx": written, "inputs_standardised": bool(scaler)}
+    out = {"onnx": written, "inputs_standardised": bool(scaler)}
+    return {**out, "lengths_input": True} if args.lengths else out

@@ -13,11 +13,14 @@ Sigmoid, Tanh, ReLU, LeakyReLU,    Sigmoid, Tanh, Relu, LeakyRelu(alpha), Identi
 Identity, Softmax
 Dropout                            nothing (identity in evaluation)
 BatchNorm                          Mul + Add with γ/√(var + ε) and β − mean·γ/√(var + ε)
-TimeDistributed(layer)             the layer's nodes on the 3-D tensor
-Recurrent(Elman / LSTM /           Transpose to (T, N, D), RNN / LSTM / GRU (weights by
-PeepholeLSTM / GRU /               :func:`bprop.recurrent.onnx_weights.to_onnx`; peepholes as
-GRUResetBefore)                    ``P``; ``linear_before_reset`` 1 or 0), then Y back to
-                                   (N, T, H), or Y_h (N, H) for sequence-to-one
+TimeDistributed(layer)             the layer's nodes on the 3-D tensor (times the (N, T, 1) mask
+                                   of real steps in a variable-length model)
+Embedding                          Gather of the table's rows (the input is int64 ids (N, T))
+Recurrent(Elman / LSTM /           one RNN / LSTM / GRU node (see
+PeepholeLSTM / GRU /               :mod:`bprop.export.onnx_recurrent`)
+GRUResetBefore)
+Bidirectional                      one ``direction="bidirectional"`` node (or a forward and a
+                                   reverse one), then Concat or Add of the two directions
 =================================  ==============================================================
 
 A recurrent layer starts from the zero state (a ``stateful`` layer's carried state is not part
@@ -32,14 +35,15 @@ from typing import Any
 import numpy as np
 
 from bprop import backend
+from bprop.export.onnx_recurrent import bidirectional, recurrent
 from bprop.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from bprop.layers.base import Layer
 from bprop.layers.batchnorm import BatchNorm
 from bprop.layers.dense import Dense
 from bprop.layers.dropout import Dropout
+from bprop.layers.embedding import Embedding
 from bprop.layers.sequential import Sequential
-from bprop.recurrent.gru import GRU
-from bprop.recurrent.onnx_weights import onnx_op, to_onnx
+from bprop.recurrent.bidirectional import Bidirectional
 from bprop.recurrent.unroll import Recurrent, TimeDistributed
 
 __all__ = ["Graph", "convert"]
@@ -53,18 +57,39 @@ class Graph:
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._count = 0
+        #: the int32 ``sequence_lens`` tensor of a variable-length model, else None
+        self.lengths: str | None = None
+        self._mask: str | None = None
 
     def name(self, hint: str) -> str:
+        """A fresh tensor name starting with ``hint``."""
         self._count += 1
         return f"{hint}_{self._count}"
 
     def const(self, hint: str, value: Any, dtype: Any = np.float32) -> str:
+        """Add ``value`` as an initializer of type ``dtype``; return its name."""
         name = self.name(hint)
         array = np.ascontiguousarray(np.asarray(backend.to_numpy(value), dtype=dtype))
         self.initializers.append(self.numpy_helper.from_array(array, name))
         return name
 
+    def mask(self) -> str:
+        """The (N, T, 1) float mask, 1 at real steps (t < lengths[n]) and 0 at padded ones,
+        made on first use from the graph inputs ``input`` and ``lengths``."""
+        if self._mask is None:
+            T = self.node("Shape", ["input"], "steps", start=1, end=2)
+            T = self.node("Squeeze", [T], "steps")
+            zero, one = (self.const(h, v, np.int64) for h, v in (("zero", 0), ("one", 1)))
+            t = self.node("Range", [zero, T, one], "t")  # (T,)
+            L = self.node("Unsqueeze", ["lengths", self.const("axes", [1], np.int64)])
+            real = self.node("Less", [t, L], "real")  # (N, T)
+            real = self.node("Cast", [real], "real", to=1)  # 1: TensorProto.FLOAT
+            self._mask = self.node("Unsqueeze", [real, self.const("axes", [2], np.int64)], "mask")
+        return self._mask
+
     def node(self, op: str, inputs: list[str], hint: str | None = None, **attrs: Any) -> str:
+        """Add a one-output ``op`` node on ``inputs`` with attributes ``attrs``; return its
+        output's name."""
         out = self.name(hint or op.lower())
         self.nodes.append(self.helper.make_node(op, inputs, [out], **attrs))
         return out
@@ -90,38 +115,18 @@ def _batchnorm(g: Graph, layer: BatchNorm, x: str) -> str:
     return g.node("Add", [y, g.const("bn_shift", p["beta"] - mean * scale)], "batchnorm")
 
 
-def _recurrent(g: Graph, layer: Recurrent, x: str) -> str:
-    if g.rank != 3:
-        raise ValueError("a Recurrent layer needs (batch, time, features) input")
-    cell = layer.cell
-    op, weights = onnx_op(cell), to_onnx(cell)
-    attrs: dict[str, Any] = {"hidden_size": cell.n_hidden}
-    if op == "RNN":
-        attrs["activations"] = [{"tanh": "Tanh", "relu": "Relu"}[cell.activation]]
-    if op == "GRU":
-        attrs["linear_before_reset"] = int(isinstance(cell, GRU) and cell.reset_after)
-    tm = g.node("Transpose", [x], "time_major", perm=[1, 0, 2])  # (T, N, D)
-    inputs = [
-        tm,
-        g.const("W", weights["W"]),
-        g.const("R", weights["R"]),
-        g.const("B", weights["B"]),
-    ]
-    if "P" in weights:
-        inputs += ["", "", "", g.const("P", weights["P"])]  # sequence_lens, initial_h, _c: none
-    Y, Y_h = g.name(op.lower() + "_Y"), g.name(op.lower() + "_Y_h")
-    g.nodes.append(g.helper.make_node(op, inputs, [Y, Y_h], **attrs))
-    if layer.return_sequences:  # Y (T, 1, N, H) → (N, T, H)
-        y = g.node("Squeeze", [Y, g.const("axes", [1], np.int64)], "squeeze")
-        return g.node("Transpose", [y], "batch_major", perm=[1, 0, 2])
-    g.rank = 2
-    return g.node("Squeeze", [Y_h, g.const("axes", [0], np.int64)], "last_state")  # (N, H)
-
-
 def _time_distributed(g: Graph, layer: TimeDistributed, x: str) -> str:
     if g.rank != 3:
         raise ValueError("TimeDistributed needs (batch, time, features) input")
-    return convert(g, layer.layer, x)
+    y = convert(g, layer.layer, x)
+    return g.node("Mul", [y, g.mask()], "masked") if g.lengths else y  # zero at padded steps
+
+
+def _embedding(g: Graph, layer: Embedding, x: str) -> str:
+    if x != "input":
+        raise ValueError("an Embedding layer is exported as a model's first layer only")
+    g.rank = 3  # ids (N, T) → vectors (N, T, D)
+    return g.node("Gather", [g.const("embedding", layer.params["W"]), x], "embedding", axis=0)
 
 
 def _sequential(g: Graph, layer: Sequential, x: str) -> str:
@@ -133,7 +138,9 @@ def _sequential(g: Graph, layer: Sequential, x: str) -> str:
 _CONVERTERS: dict[type, Callable[[Graph, Any, str], str]] = {
     Dense: _dense,
     BatchNorm: _batchnorm,
-    Recurrent: _recurrent,
+    Recurrent: recurrent,
+    Bidirectional: bidirectional,
+    Embedding: _embedding,
     TimeDistributed: _time_distributed,
     Sequential: _sequential,
     LeakyReLU: lambda g, layer, x: g.node("LeakyRelu", [x], alpha=layer.alpha),

@@ -32,7 +32,7 @@ from bprop.recurrent.gru import GRU
 from bprop.recurrent.gru_reset_before import GRUResetBefore
 from bprop.recurrent.lengths import pad_sequences
 from bprop.recurrent.lstm import LSTM
-from bprop.recurrent.onnx_weights import cell_from_onnx
+from bprop.recurrent.onnx_weights import bidirectional_from_onnx, cell_from_onnx, cells_from_onnx
 from bprop.recurrent.peephole import PeepholeLSTM
 from bprop.recurrent.rbp import RelaxationError, RelaxationWarning, SettlingNetwork
 from bprop.recurrent.rtrl import RTRL, rtrl_cost, rtrl_network
@@ -93,7 +93,9 @@ __all__ = [
     "SettlingNetwork",
     "SequenceCache",
     "TimeDistributed",
+    "bidirectional_from_onnx",
     "cell_from_onnx",
+    "cells_from_onnx",
     "make_cell",
     "pad_sequences",
     "rtrl_cost",

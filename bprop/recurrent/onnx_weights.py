@@ -17,18 +17,33 @@ The GRU's ``linear_before_reset`` says where the reset gate sits: 1 is
 :class:`~bprop.recurrent.GRU` (``reset_after=True``), 0 (ONNX's default) is Cho et al.'s
 original, :class:`~bprop.recurrent.GRUResetBefore`. An LSTM with ``P`` is a
 :class:`~bprop.recurrent.PeepholeLSTM`. Only what bprop's cells compute is accepted: the default
-activations (or ``Relu`` for an RNN), no ``clip``, no ``input_forget``, one forward direction;
-anything else is a clear error.
+activations (or ``Relu`` for an RNN), no ``clip``, no ``input_forget``; anything else is a clear
+error.
+
+Directions: a ``direction="bidirectional"`` node holds the forward direction's weights at index
+0 of the direction axis and the backward one's at index 1 (and, for an RNN, one activation per
+direction). :func:`bidirectional_from_onnx` builds the :class:`~bprop.recurrent.Bidirectional`
+layer it computes (the ONNX graph's merge, a Concat or an Add of the two outputs, is given as
+``merge``); :func:`cells_from_onnx` gives the cells of a node of any direction — a
+``"reverse"`` node's cell is run on each sequence reversed within its own length
+(:func:`bprop.recurrent.lengths.reverse_within`), which is what ONNX does with
+``sequence_lens``. A bidirectional node with ``P`` gives two PeepholeLSTMs (zero peepholes
+where the exported cell was a plain LSTM).
 
 Example::
 
     >>> import numpy as np
-    >>> from bprop.recurrent.onnx_weights import cell_from_onnx, gate_order
+    >>> from bprop.recurrent.onnx_weights import bidirectional_from_onnx, cell_from_onnx
+    >>> from bprop.recurrent.onnx_weights import gate_order
     >>> gate_order("LSTM")   # bprop's block k is ONNX's block gate_order[k]
     (0, 2, 3, 1)
     >>> W, R = np.zeros((1, 12, 2)), np.zeros((1, 12, 3))
     >>> type(cell_from_onnx("GRU", W[:, :9], R[:, :9], linear_before_reset=1)).__name__
     'GRU'
+    >>> W2, R2 = np.zeros((2, 12, 2)), np.zeros((2, 12, 3))   # two directions
+    >>> bi = bidirectional_from_onnx("LSTM", W2, R2, merge="sum")
+    >>> type(bi.cell_bwd).__name__, bi.n_out
+    ('LSTM', 3)
 """
 
 from __future__ import annotations
@@ -46,7 +61,15 @@ from bprop.recurrent.initializers import to_array
 from bprop.recurrent.lstm import LSTM
 from bprop.recurrent.peephole import PeepholeLSTM
 
-__all__ = ["cell_from_onnx", "gate_order", "load_onnx", "onnx_op", "to_onnx"]
+__all__ = [
+    "bidirectional_from_onnx",
+    "cell_from_onnx",
+    "cells_from_onnx",
+    "gate_order",
+    "load_onnx",
+    "onnx_op",
+    "to_onnx",
+]
 
 _ORDERS = {"RNN": (0,), "LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2)}
 _PEEPHOLE_ORDER = (0, 2, 1)  # bprop's [p_i, p_f, p_o] from ONNX's [p_i, p_o, p_f]
@@ -71,20 +94,19 @@ def _blocks(a: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
     return np.concatenate([parts[k] for k in order])
 
 
-def _one_direction(name: str, a: Any, ndim: int) -> np.ndarray | None:
+def _directions(name: str, a: Any, ndim: int, count: int) -> list[Any]:
+    """``a`` [directions, ...] split into its ``count`` directions (Nones when a is None)."""
     if a is None:
-        return None
+        return [None] * count
     a = to_array(a)
-    if a.ndim == ndim + 1:
-        if a.shape[0] != 1:
-            raise ValueError(
-                f"ONNX {name} holds {a.shape[0]} directions; bprop loads one forward direction "
-                "(bidirectional ONNX layers are not supported here)"
-            )
-        a = a[0]
-    if a.ndim != ndim:
+    if a.ndim == ndim and count == 1:
+        return [a]
+    if a.ndim != ndim + 1:
         raise ValueError(f"ONNX {name} must have {ndim + 1} axes [directions, ...], got {a.shape}")
-    return a
+    if a.shape[0] != count:
+        hint = " (a bidirectional node: bidirectional_from_onnx)" if a.shape[0] == 2 else ""
+        raise ValueError(f"ONNX {name} holds {a.shape[0]} directions, {count} expected here{hint}")
+    return list(a)
 
 
 def onnx_op(cell: Cell) -> str:
@@ -100,8 +122,8 @@ def load_onnx(cell: Cell, W: Any, R: Any, B: Any = None, P: Any = None) -> Cell:
     ``cell`` (see the module docstring) into it; returns the cell."""
     op = onnx_op(cell)
     order, GH = gate_order(op), cell.n_gates * cell.n_hidden
-    W, R = _one_direction("W", W, 2), _one_direction("R", R, 2)
-    B, P = _one_direction("B", B, 1), _one_direction("P", P, 1)
+    (W,), (R,) = _directions("W", W, 2, 1), _directions("R", R, 2, 1)
+    (B,), (P,) = _directions("B", B, 1, 1), _directions("P", P, 1, 1)
     expect = {"W": (W, (GH, cell.n_in)), "R": (R, (GH, cell.n_hidden)), "B": (B, (2 * GH,))}
     expect["P"] = (P, (3 * cell.n_hidden,))
     for name, (a, shape) in expect.items():
@@ -124,28 +146,42 @@ def load_onnx(cell: Cell, W: Any, R: Any, B: Any = None, P: Any = None) -> Cell:
     return cell
 
 
-def _check_attributes(op: str, activations: Any, clip: Any, input_forget: int, direction: str):
-    if direction != "forward":
-        raise ValueError(
-            f"ONNX {op} direction={direction!r}: bprop loads one forward direction; reverse and "
-            "bidirectional layers are not supported here"
-        )
+_DIRECTIONS = {"forward": 1, "reverse": 1, "bidirectional": 2}
+
+
+def _text(a: Any) -> str:
+    return a.decode() if isinstance(a, bytes) else str(a)
+
+
+def _activations(op: str, activations: Any, clip: Any, input_forget: int, count: int) -> list:
+    """Each direction's RNN activation ("tanh" or "relu"; None for LSTM and GRU), after
+    refusing what bprop's cells do not compute."""
     if clip is not None:
         raise ValueError(f"ONNX {op} clip={clip}: bprop's cells do not clip their gates")
     if input_forget:
         raise ValueError(f"ONNX {op} input_forget=1 (coupled gates) is not a bprop cell")
     default = _DEFAULT_ACTIVATIONS[op]
-    acts = default if activations is None else tuple(str(a).lower() for a in activations)
-    if op == "RNN" and acts in (("tanh",), ("relu",)):
-        return acts[0]
-    if acts != default:
+    if activations is None:
+        return [default[0] if op == "RNN" else None] * count
+    acts = [_text(a).lower() for a in activations]
+    if len(acts) != count * len(default):
         raise ValueError(
-            f"ONNX {op} activations {list(activations)}: bprop's {op} computes {list(default)}"
+            f"ONNX {op} activations {acts}: {len(default)} per direction expected, "
+            f"{count} direction(s)"
         )
-    return None
+    out = []
+    for k in range(count):
+        own = tuple(acts[k * len(default) : (k + 1) * len(default)])
+        if op == "RNN" and own in (("tanh",), ("relu",)):
+            out.append(own[0])
+        elif own != default:
+            raise ValueError(f"ONNX {op} activations {acts}: bprop's {op} computes {list(default)}")
+        else:
+            out.append(None)
+    return out
 
 
-def cell_from_onnx(
+def cells_from_onnx(
     op: str,
     W: Any,
     R: Any,
@@ -159,25 +195,76 @@ def cell_from_onnx(
     direction: str = "forward",
     hidden_size: int | None = None,
     dtype: Any = None,
-) -> Cell:
-    """The bprop cell an ONNX ``RNN``/``LSTM``/``GRU`` node computes, with its weights.
+) -> list[Cell]:
+    """The bprop cells an ONNX ``RNN``/``LSTM``/``GRU`` node computes, one per direction, with
+    their weights: ``[cell]`` for ``direction="forward"``; ``[cell]`` for ``"reverse"``, a cell
+    that reads each sequence backwards (run it on
+    :func:`bprop.recurrent.lengths.reverse_within` of the input and reverse its outputs back,
+    or use :func:`bidirectional_from_onnx` for both directions); ``[forward, backward]`` for
+    ``"bidirectional"``.
 
     ``W``, ``R``, ``B``, ``P`` are the node's inputs (arrays); the keyword arguments its
     attributes (ONNX's names and defaults). ``dtype`` defaults to W's floating type."""
     gate_order(op)
-    act = _check_attributes(op, activations, clip, input_forget, direction)
-    W, R = _one_direction("W", W, 2), _one_direction("R", R, 2)
-    H, D = R.shape[1], W.shape[1]
+    direction = _text(direction)
+    if direction not in _DIRECTIONS:
+        raise ValueError(f"ONNX direction must be one of {sorted(_DIRECTIONS)}, got {direction!r}")
+    count = _DIRECTIONS[direction]
+    acts = _activations(op, activations, clip, input_forget, count)
+    Ws, Rs = _directions("W", W, 2, count), _directions("R", R, 2, count)
+    Bs, Ps = _directions("B", B, 1, count), _directions("P", P, 1, count)
+    H, D = Rs[0].shape[1], Ws[0].shape[1]
     if hidden_size is not None and int(hidden_size) != H:
         raise ValueError(f"ONNX hidden_size={hidden_size} but R has {H} columns")
-    with backend.default_dtype(dtype or (W.dtype if W.dtype.kind == "f" else "float32")):
-        if op == "RNN":
-            cell: Cell = Elman(D, H, activation=act or "tanh", rng=0)
-        elif op == "LSTM":
-            cell = LSTM(D, H, rng=0) if P is None else PeepholeLSTM(D, H, rng=0)
-        else:
-            cell = GRU(D, H, rng=0) if linear_before_reset else GRUResetBefore(D, H, rng=0)
-    return load_onnx(cell, W, R, B, P)
+    cells = []
+    with backend.default_dtype(dtype or (Ws[0].dtype if Ws[0].dtype.kind == "f" else "float32")):
+        for act in acts:
+            if op == "RNN":
+                cell: Cell = Elman(D, H, activation=act or "tanh", rng=0)
+            elif op == "LSTM":
+                cell = LSTM(D, H, rng=0) if P is None else PeepholeLSTM(D, H, rng=0)
+            else:
+                cell = GRU(D, H, rng=0) if linear_before_reset else GRUResetBefore(D, H, rng=0)
+            cells.append(cell)
+    return [load_onnx(*args) for args in zip(cells, Ws, Rs, Bs, Ps, strict=True)]
+
+
+def cell_from_onnx(op: str, W: Any, R: Any, B: Any = None, P: Any = None, **attrs: Any) -> Cell:
+    """The bprop cell a one-direction, forward ONNX ``RNN``/``LSTM``/``GRU`` node computes, with
+    its weights (arguments as :func:`cells_from_onnx`)."""
+    direction = _text(attrs.get("direction", "forward"))
+    if direction != "forward":
+        raise ValueError(
+            f"ONNX {op} direction={direction!r} is not one forward cell: "
+            "bidirectional_from_onnx builds a Bidirectional layer, cells_from_onnx the cells"
+        )
+    return cells_from_onnx(op, W, R, B, P, **attrs)[0]
+
+
+def bidirectional_from_onnx(
+    op: str,
+    W: Any,
+    R: Any,
+    B: Any = None,
+    P: Any = None,
+    *,
+    merge: str = "concat",
+    return_sequences: bool = True,
+    **attrs: Any,
+) -> Any:
+    """The :class:`~bprop.recurrent.Bidirectional` layer of a ``direction="bidirectional"``
+    ONNX node (arguments as :func:`cells_from_onnx`). ONNX keeps the two directions' outputs
+    apart (Y is [T, 2, N, H]); ``merge`` says how the graph joins them: ``"concat"`` (a
+    Concat of the two on the feature axis) or ``"sum"`` (an Add)."""
+    from bprop.recurrent.bidirectional import Bidirectional
+
+    direction = _text(attrs.pop("direction", "bidirectional"))
+    if direction != "bidirectional":
+        raise ValueError(
+            f"bidirectional_from_onnx needs direction='bidirectional', got {direction!r}"
+        )
+    fwd, bwd = cells_from_onnx(op, W, R, B, P, direction=direction, **attrs)
+    return Bidirectional(fwd, bwd, merge=merge, return_sequences=return_sequences)
 
 
 def to_onnx(cell: Cell) -> dict[str, np.ndarray]:
