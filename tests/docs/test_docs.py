@@ -109,6 +109,8 @@ def test_every_type_page_has_maths_paper_example_and_plot():
         figures = re.findall(r"\]\(\.\./plots/([\w.]+)\)", text)
         assert figures and set(figures) <= set(plots), f"{page.name}: figures {figures}"
         shown |= set(figures)
+    for page in sorted((DOCS / "guides").glob("*.md")):
+        shown |= set(re.findall(r"\]\(\.\./plots/([\w.]+)\)", page.read_text("utf-8")))
     assert shown == set(plots), f"plots drawn but shown on no page: {set(plots) - shown}"
 
 
