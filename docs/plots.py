@@ -1,4 +1,4 @@
-"""The figures of the "types of backpropagation" guide, drawn at build time.
+"""The figures of the "types of backpropagation" guide and of the guides, drawn at build time.
 
 Each function trains a small, seeded network with bprop and returns a matplotlib figure; the
 MkDocs hook (``docs/hooks.py``) renders them to PNG into the built site, so no image is
@@ -227,6 +227,55 @@ def rtrl():
     return fig
 
 
+def _first_id_task(n: int = 300, seed: int = 0):
+    """Id sequences of 20–60 steps labelled by whether their *first* id is ≥ 5."""
+    rng = np.random.default_rng(seed)
+    seqs = [rng.integers(0, 10, size=rng.integers(20, 61)) for _ in range(n)]
+    return seqs, [int(s[0] >= 5) for s in seqs]
+
+
+def sequences():
+    """A forward GRU against a bidirectional one on variable-length id sequences whose label
+    is their first id: the forward cell must carry it through the whole sequence."""
+    seqs, labels = _first_id_task()
+    nets = {
+        "GRU (16 units), forwards": lambda: Recurrent(GRU(8, 16, rng=1), return_sequences=False),
+        "Bidirectional(GRU 8, GRU 8)": lambda: bp.Bidirectional(
+            GRU(8, 8, rng=1), GRU(8, 8, rng=3), return_sequences=False
+        ),
+    }
+    fig, ax = _axes(
+        "First id ≥ 5? Sequences of 20–60 ids, Embedding(10, 8)", "epoch", "cross-entropy"
+    )
+    for name, make in nets.items():
+        net = bp.Sequential(bp.Embedding(10, 8, rng=0), make(), bp.Dense(16, 2, rng=2))
+        h = bp.fit(
+            net, seqs, labels, bp.SoftmaxCrossEntropy(), bp.Adam(1e-2),
+            schedule=bp.MiniBatch(32, bucket=True), epochs=20, seed=0, verbose=0,
+        )  # fmt: skip
+        ax.plot(np.arange(1, len(h.train_loss) + 1), h.train_loss, label=name)
+    ax.legend(fontsize=9)
+    return fig
+
+
+def _reversal_pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    """(string, the string reversed) over the letters a–f, 3 to 6 letters long."""
+    rng = np.random.default_rng(seed)
+    words = ["".join(rng.choice(list("abcdef"), rng.integers(3, 7))) for _ in range(n)]
+    return [(w, w[::-1]) for w in words]
+
+
+def attention():
+    """The attention map of an encoder–decoder that learnt to reverse strings."""
+    from bprop.report.attention import translation_figure
+    from bprop.tasks.translation import train_translation
+
+    tr = train_translation(
+        _reversal_pairs(400, 0), hidden=32, epochs=12, batch_size=32, lr=1e-2, verbose=0
+    )
+    return translation_figure(tr, "abcdef")
+
+
 #: file name (under ``plots/``) → function drawing it
 PLOTS = {
     "static.png": static,
@@ -238,6 +287,8 @@ PLOTS = {
     "truncated.png": truncated,
     "almeida_pineda.png": almeida_pineda,
     "rtrl.png": rtrl,
+    "sequences.png": sequences,
+    "attention.png": attention,
 }
 
 

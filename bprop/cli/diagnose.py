@@ -17,6 +17,7 @@ from bprop.cli.common import CLIError, check_out, int_at_least, name_list, posit
 
 
 def add_diagnose_parser(sub: Any) -> None:
+    """Register ``bprop diagnose`` (per-step gradient norms of recurrent cells) on ``sub``."""
     p = sub.add_parser(
         "diagnose",
         help="gradients through time: ‖∂L/∂h_t‖ per step and layer, Elman vs LSTM vs GRU",
@@ -37,6 +38,8 @@ def add_diagnose_parser(sub: Any) -> None:
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
+    """The diagnose rows as a text table: ‖∂L/∂h_1‖, ‖∂L/∂h_T‖ and their ratio per cell,
+    layer and epoch."""
     head = f"{'cell':6s} {'layer':8s} {'epoch':>5s} {'‖∂L/∂h_1‖':>11s} {'‖∂L/∂h_T‖':>11s} "
     head += f"{'h_1 / h_T':>10s} {'loss':>8s}"
     lines = [head, "-" * len(head)]

@@ -15,6 +15,7 @@ from bprop.cli.common import CLIError, check_out
 
 
 def add_export_parser(sub: Any) -> None:
+    """Register ``bprop export MODEL OUT`` (a saved model as an ONNX file) on ``sub``."""
     p = sub.add_parser("export", help="write a saved model as an ONNX file")
     p.add_argument("model", help="a model file written by `bprop train --out` or bp.save")
     p.add_argument("out", help="the ONNX file to write, e.g. model.onnx")
@@ -29,6 +30,8 @@ def add_export_parser(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    """Write the model file ``args.model`` as ONNX to ``args.out`` (its input standardisation
+    folded in when the file holds a scaler); returns what was written."""
     check_out(args.out, option="OUT")
     ck = bp.load_checkpoint(args.model)
     scaler = ck.metadata.get("scaler")

@@ -22,6 +22,7 @@ DASK_EXTRA = 'pip install "bprop[dask]" (dask[array] and distributed)'
 
 
 def import_distributed() -> Any:
+    """The ``distributed`` package, or an ImportError saying which extra to install."""
     try:
         import distributed
     except ImportError as err:
@@ -81,6 +82,7 @@ class LocalExecutor:
         self.cache: dict[int, Any] = {}
 
     def data(self, i: int) -> Any:
+        """Shard ``i`` loaded as model-ready arrays (from the cache when ``keep``)."""
         got = self.cache.get(i)
         if got is None:
             got = load_shard(self.shards[i], self.spec)
@@ -89,15 +91,19 @@ class LocalExecutor:
         return got
 
     def gradients(self, params: Any, epoch: int, seed: int) -> list[Any]:
+        """Every shard's (loss sum, gradient sum, rows, correct, decisions) at ``params``, in
+        shard order; ``epoch`` and ``seed`` seed the dropout masks per shard."""
         return [
             shard_gradient(self.spec, params, self.data(i), i, epoch, seed)
             for i in range(len(self.shards))
         ]
 
     def first_loss(self, params: Any) -> tuple[float, int]:
+        """(loss sum, rows) of the first shard at ``params``: the divergence test's scale."""
         return shard_loss(self.spec, params, self.data(0))
 
     def close(self) -> None:
+        """Drop the cached shards."""
         self.cache.clear()
 
 
@@ -110,6 +116,8 @@ class DaskExecutor:
         self.loaded = [self.client.submit(load_shard, s, self.spec, pure=False) for s in shards]
 
     def gradients(self, params: Any, epoch: int, seed: int) -> list[Any]:
+        """Every shard's (loss sum, gradient sum, rows, correct, decisions) at ``params``,
+        computed on the worker holding the shard and gathered in shard order."""
         weights = self.client.submit(_same, params, pure=False)
         tasks = [
             self.client.submit(shard_gradient, self.spec, weights, d, i, epoch, seed, pure=False)
@@ -118,11 +126,13 @@ class DaskExecutor:
         return self.client.gather(tasks)  # in shard order
 
     def first_loss(self, params: Any) -> tuple[float, int]:
+        """(loss sum, rows) of the first shard at ``params``, computed on the cluster."""
         weights = self.client.submit(_same, params.copy(), pure=False)
         task = self.client.submit(shard_loss, self.spec, weights, self.loaded[0], pure=False)
         return task.result()
 
     def close(self) -> None:
+        """Release the shards held on the workers and stop the cluster if it was started here."""
         for f in (*self.loaded, self.spec):
             with contextlib.suppress(Exception):
                 f.release()

@@ -19,7 +19,8 @@ BACKENDS = ("loky", "threading", "dask", "ray")
 
 
 def check_backend(backend: str, scheduler: str | None) -> None:
-    """Refuse an unknown backend, and a scheduler for any backend but ``dask``."""
+    """Raise ValueError for an unknown joblib ``backend`` or a scheduler given to a
+    backend other than ``dask``."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {list(BACKENDS)}")
     if scheduler is not None and backend != "dask":

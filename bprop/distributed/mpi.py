@@ -30,6 +30,7 @@ MPI_EXTRA = 'pip install "bprop[mpi]" (mpi4py and the mpich wheels)'
 
 
 def import_mpi() -> Any:
+    """``mpi4py.MPI``, or an ImportError saying which extra to install."""
     try:
         from mpi4py import MPI
     except ImportError as err:

@@ -39,6 +39,7 @@ class NpzShard:
         self.path = str(path)
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y) read from the ``.npz`` file; ValueError naming the file if it is unreadable."""
         try:
             with np.load(self.path, allow_pickle=False) as f:
                 return np.asarray(f["X"]), np.asarray(f["y"])
@@ -48,6 +49,7 @@ class NpzShard:
             raise ValueError(f"shard {self.path}: not a readable .npz file ({err})") from err
 
     def rows(self) -> int:
+        """Number of examples in the shard (reads only ``y``)."""
         with np.load(self.path, allow_pickle=False) as f:
             return int(f["y"].shape[0])
 
@@ -64,6 +66,8 @@ class CsvShard:
         self.path, self.target, self.delimiter = str(path), target, delimiter
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X as float64, y) read from the CSV file; ValueError for a missing target column
+        or non-numeric columns."""
         import pandas as pd
         from pandas.api.types import is_numeric_dtype
 
@@ -81,6 +85,7 @@ class CsvShard:
         return features.to_numpy(np.float64), frame[target].to_numpy()
 
     def rows(self) -> int:
+        """Number of examples in the shard (reads the file)."""
         return int(self.load()[1].shape[0])
 
     def __repr__(self) -> str:
@@ -94,9 +99,11 @@ class ArrayShard:
         self.X, self.y = np.asarray(X), np.asarray(y)
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (X, y) arrays held."""
         return self.X, self.y
 
     def rows(self) -> int:
+        """Number of examples in the shard."""
         return int(self.y.shape[0])
 
     def __repr__(self) -> str:
@@ -189,12 +196,14 @@ class DelayedShard:
         self.X, self.y = X, y
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y) computed from the Dask chunks, in this process."""
         import dask
 
         X, y = dask.compute(self.X, self.y, scheduler="sync")
         return np.asarray(X), np.asarray(y)
 
     def rows(self) -> int:
+        """Number of examples in the shard (computes the chunk)."""
         return int(self.load()[1].shape[0])
 
 

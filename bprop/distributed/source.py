@@ -94,6 +94,7 @@ class ShardSource:
 
     @property
     def validates(self) -> bool:
+        """Whether validation data was given."""
         return self.val is not None
 
     @property
@@ -103,6 +104,8 @@ class ShardSource:
         return 1 if self.full_batch else None
 
     def run_epoch(self) -> tuple[float, float | None]:
+        """One epoch (one full-batch update from the shards' sums, or mini-batches streamed
+        shard by shard); returns the epoch's loss and accuracy (None if not classifying)."""
         t = self.trainer
         resume = t.progress
         if resume is not None:  # interrupted after this epoch's updates (its "total" is
@@ -158,18 +161,22 @@ class ShardSource:
         return (total if t.loss.reduction == "sum" else total / n), correct, count, updates
 
     def check(self, loss: float) -> str | None:
+        """The epoch's divergence check: a reason to stop, or None."""
         return self.guard.check(loss, self.trainer.net.space.params)
 
     def passed(self) -> bool:
+        """Whether the last :meth:`check` found the loss under the divergence threshold."""
         return self.guard.passed()
 
     def validate(self) -> dict[str, Any]:
+        """``val_loss`` and ``val_accuracy`` on the validation data (empty without it)."""
         if self.val is None:
             return {}
         loss, acc = self.trainer.evaluate_prepared(*self.val)
         return {"val_loss": loss, "val_accuracy": acc}
 
     def finish(self) -> None:
+        """End of ``fit``: release the shards (see :meth:`close`)."""
         self.close()
 
     def close(self) -> None:

@@ -42,6 +42,7 @@ STATE_NAMES = {
 
 
 def copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of an update rule's state, so the trace can show it before and after."""
     return copy.deepcopy(state)
 
 
@@ -134,6 +135,7 @@ def _quickprop(rule: Any, s: float, p: float, d: float, res: str, n: Any) -> str
 
 
 def state_cells(keys: list[str], after: dict, flat: int) -> list[Any]:
+    """The rule-state values of weight ``flat`` (one per key of ``keys``), for its table row."""
     return [after[k][flat] for k in keys]
 
 

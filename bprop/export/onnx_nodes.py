@@ -62,12 +62,13 @@ class Graph:
         self._mask: str | None = None
 
     def name(self, hint: str) -> str:
-        """A fresh tensor name starting with ``hint``."""
+        """A fresh tensor name ``hint_N``, unique within the graph."""
         self._count += 1
         return f"{hint}_{self._count}"
 
     def const(self, hint: str, value: Any, dtype: Any = np.float32) -> str:
-        """Add ``value`` as an initializer of type ``dtype``; return its name."""
+        """Add ``value`` as an initializer (float32 unless ``dtype`` says otherwise); returns
+        its name."""
         name = self.name(hint)
         array = np.ascontiguousarray(np.asarray(backend.to_numpy(value), dtype=dtype))
         self.initializers.append(self.numpy_helper.from_array(array, name))
@@ -88,8 +89,8 @@ class Graph:
         return self._mask
 
     def node(self, op: str, inputs: list[str], hint: str | None = None, **attrs: Any) -> str:
-        """Add a one-output ``op`` node on ``inputs`` with attributes ``attrs``; return its
-        output's name."""
+        """Append an ONNX ``op`` node reading ``inputs`` (attributes as keywords); returns the
+        name of its one output."""
         out = self.name(hint or op.lower())
         self.nodes.append(self.helper.make_node(op, inputs, [out], **attrs))
         return out

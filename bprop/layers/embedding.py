@@ -77,6 +77,7 @@ class Embedding(Layer):
 
     @property
     def n_out(self) -> int:
+        """Width of each output vector (``dim``)."""
         return self.dim
 
     def ids(self, x: Any) -> Any:

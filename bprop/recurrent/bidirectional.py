@@ -100,10 +100,12 @@ class Bidirectional(Layer):
 
     @property
     def cell_fwd(self) -> Cell:
+        """The cell reading the sequence forwards (t = 1 … T), bound to this layer's weights."""
         return self._synced("fwd").cell
 
     @property
     def cell_bwd(self) -> Cell:
+        """The cell reading the sequence backwards (t = T … 1), bound to this layer's weights."""
         return self._synced("bwd").cell
 
     def _synced(self, prefix: str) -> Recurrent:
@@ -117,10 +119,12 @@ class Bidirectional(Layer):
 
     @property
     def n_in(self) -> int:
+        """Input features per time step."""
         return self.directions["fwd"].cell.n_in
 
     @property
     def n_out(self) -> int:
+        """Output features per step: H_fwd + H_bwd for ``merge="concat"``, else H."""
         hf, hb = (self.directions[k].cell.n_hidden for k in ("fwd", "bwd"))
         return hf + hb if self.merge == "concat" else hf
 

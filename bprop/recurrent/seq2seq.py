@@ -144,6 +144,7 @@ class Seq2Seq(Layer):
 
     @property
     def n_out(self) -> int:
+        """Output width: the target vocabulary size (one score per symbol)."""
         return self.tgt_vocab
 
     def _bind(self) -> None:

@@ -55,10 +55,12 @@ class TimeDistributed(Layer):
 
     @property
     def n_in(self) -> Any:
+        """The wrapped layer's input width (None if it has none, e.g. an activation)."""
         return getattr(self.layer, "n_in", None)
 
     @property
     def n_out(self) -> Any:
+        """The wrapped layer's output width (None if it has none, e.g. an activation)."""
         return getattr(self.layer, "n_out", None)
 
     def forward(self, x: Any, train: bool = False, lengths: Any = None) -> tuple[Any, Any]:

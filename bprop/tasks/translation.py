@@ -68,6 +68,7 @@ class Translator:
 
     @property
     def model(self) -> Seq2Seq:
+        """The :class:`~bprop.recurrent.seq2seq.Seq2Seq` layer inside ``net``."""
         return self.net.layers[0]
 
     def source_ids(self, texts: Sequence[str]) -> np.ndarray:

@@ -180,6 +180,7 @@ class Progress:
             print(message, file=self.file, flush=True)
 
     def close(self) -> None:
+        """Close the bar (if one is shown); safe to call twice."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None

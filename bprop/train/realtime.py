@@ -89,6 +89,7 @@ class RTRLSource:
 
     @property
     def updates_per_epoch(self) -> int:
+        """One update per time step: T."""
         return int(self.X.shape[1])
 
     def run_epoch(self) -> tuple[float, None]:

@@ -84,6 +84,7 @@ class ExampleSource:
 
     @property
     def updates_per_epoch(self) -> int:
+        """⌈N / batch size⌉ updates per epoch, for the progress display."""
         n = self.train[0].shape[0]
         return -(-n // self.trainer.schedule.size(n))
 

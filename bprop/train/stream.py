@@ -102,6 +102,7 @@ class StreamSource:
 
     @property
     def updates_per_epoch(self) -> int:
+        """⌈T / k1⌉ truncated-BPTT updates per pass over the stream."""
         return math.ceil(self.Xs.shape[1] / self.k1)
 
     def _per_step(self, n: int) -> int:

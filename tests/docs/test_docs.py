@@ -75,7 +75,10 @@ def test_every_command_shown_parses(args):
 
 def test_readme_has_the_commands_it_promises():
     verbs = {args[0] for args in commands(README)}
-    assert {"train", "evaluate", "predict", "explain", "compare", "datasets"} <= verbs
+    promised = {"train", "evaluate", "predict", "explain", "compare", "datasets"}
+    assert promised | {"diagnose", "export", "translate", "sample"} <= verbs
+    flags = {a for args in commands(README) for a in args if a.startswith("--")}
+    assert {"--log-dir", "--checkpoint-every", "--resume", "--algorithm"} <= flags
     text = README.read_text("utf-8")
     assert "prices.csv" not in text
     for path in re.findall(r"--data (examples/\S+)", text):
@@ -109,6 +112,8 @@ def test_every_type_page_has_maths_paper_example_and_plot():
         figures = re.findall(r"\]\(\.\./plots/([\w.]+)\)", text)
         assert figures and set(figures) <= set(plots), f"{page.name}: figures {figures}"
         shown |= set(figures)
+    for page in sorted((DOCS / "guides").glob("*.md")):
+        shown |= set(re.findall(r"\]\(\.\./plots/([\w.]+)\)", page.read_text("utf-8")))
     assert shown == set(plots), f"plots drawn but shown on no page: {set(plots) - shown}"
 
 
