@@ -32,11 +32,11 @@ def test_learns_to_reverse_and_beam_agrees(reverser):
 
 def test_targets_end_with_eos_and_pad_after_it():
     src, tgt = vocabularies([("xy", "a"), ("z", "bcd")])
-    X, Y = encode_pairs([("xy", "a"), ("z", "bcd")], src, tgt)
+    X, Y, lengths = encode_pairs([("xy", "a"), ("z", "bcd")], src, tgt)
     pad, bos, eos = 0, 1, 2
     assert tgt.symbols[:3] == ["<pad>", "<s>", "</s>"] and src.symbols[0] == "<unk>"
     a, b, c, d = (tgt.index[ch] for ch in "abcd")
-    assert Y.tolist() == [[a, eos, pad, pad], [b, c, d, eos]]
+    assert Y.tolist() == [[a, eos, pad, pad], [b, c, d, eos]] and lengths.tolist() == [2, 4]
     # decoder inputs: <s> then the target shifted right (teacher forcing)
     assert X[:, -4:].tolist() == [[bos, a, eos, pad], [bos, b, c, d]]
     assert X[1, :2].tolist() == [src.index["z"], -1]
