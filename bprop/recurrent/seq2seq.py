@@ -244,7 +244,7 @@ class Seq2Seq(Layer):
         lengths = (src >= 0).sum(axis=1)
         h, cache = self.encoder.forward(x, train, lengths=lengths)
         mask = xp.asarray(src >= 0)
-        first = self._first(h, lengths)
+        first = h[self._first(lengths)]
         s0 = xp.tanh(first @ p["init.W"].T + p["init.b"])
         state0 = (s0, *self.dec_cell.init_state(len(src), s0.dtype)[1:])
         keys = project_keys(h, p["att.U"])
@@ -253,20 +253,12 @@ class Seq2Seq(Layer):
         )
         return enc, (cache, emb_cache)
 
-    def _first(self, h: Any, lengths: Any, dfirst: Any = None) -> Any:
-        """The annotation part s_0 is read from: ←h_1 (bidirectional) or h_L (forward); with
-        ``dfirst``, add ∂L/∂(that part) into ``h``'s gradient (given as ``h``) instead."""
-        H = self.hidden
-        rows = np.arange(h.shape[0])
+    def _first(self, lengths: Any) -> tuple[Any, ...]:
+        """Where s_0 reads the annotations (an index into h (N, S, H_e)): ←h_1, the backward
+        direction at each source's first symbol (bidirectional), or h_L (forward)."""
         if self.encoder_kind == "bidirectional":
-            if dfirst is None:
-                return h[:, 0, H:]
-            h[:, 0, H:] += dfirst
-        elif dfirst is None:
-            return h[rows, lengths - 1]
-        else:
-            h[rows, lengths - 1] += dfirst
-        return None
+            return (slice(None), 0, slice(self.hidden, None))
+        return (np.arange(len(lengths)), lengths - 1)
 
     def step(self, enc: SimpleNamespace, y_prev: Any, state: tuple[Any, ...]) -> tuple[Any, ...]:
         """One decoder step from previous symbols ``y_prev`` (N,) and ``state``: returns
@@ -324,7 +316,7 @@ class Seq2Seq(Layer):
         da0 = dstate[0] * (1 - enc.state0[0] ** 2)
         g["init.W"] += da0.T @ enc.first
         g["init.b"] += da0.sum(axis=0)
-        self._first(dh, enc.lengths, da0 @ p["init.W"])
+        dh[self._first(enc.lengths)] += da0 @ p["init.W"]
         g["att.U"] += dkeys.reshape(-1, A).T @ enc.h.reshape(-1, Ha)
         dh += dkeys @ p["att.U"]
         dx = self.encoder.backward(dh, enc_cache, need_dx=bool(self.embed))
