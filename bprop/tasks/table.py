@@ -238,6 +238,37 @@ def _keep_dates(o: Options, net: Any) -> Saver:
     return keep_dates(o, net)
 
 
+#: the options of the translation tasks (dates, numbers)
+TRANSLATION_OPTIONS = {
+    **RULE_OPTIONS,
+    "examples": 10000,
+    "test_examples": 1000,
+    "cell": "gru",
+    "hidden": 64,
+    "embed": 32,
+    "encoder": "bidirectional",
+    "epochs": 5,
+    "batch_size": 64,
+    "lr": 5e-3,
+    "beam": 3,
+    "seed": 0,
+    "out": None,
+    "report": None,
+}
+
+
+def _numbers(o: Options) -> tuple[dict[str, Any], Saver]:
+    from bprop.tasks.numbers import run_numbers_task
+
+    return run_numbers_task(o, chosen_rule(o))
+
+
+def _keep_numbers(o: Options, net: Any) -> Saver:
+    from bprop.tasks.numbers import keep_numbers
+
+    return keep_numbers(o, net)
+
+
 def _name_language(o: Options) -> tuple[dict[str, Any], Saver]:
     from bprop.tasks.names import save_names, train_name_language
 
@@ -369,24 +400,18 @@ TASKS: dict[str, Task] = {
         Task(
             "dates",
             "translate dates written in 16 languages (Babel) to ISO 8601, with attention",
-            {
-                **RULE_OPTIONS,
-                "examples": 10000,
-                "test_examples": 1000,
-                "cell": "gru",
-                "hidden": 64,
-                "embed": 32,
-                "encoder": "bidirectional",
-                "epochs": 5,
-                "batch_size": 64,
-                "lr": 5e-3,
-                "beam": 3,
-                "seed": 0,
-                "out": None,
-                "report": None,
-            },
+            TRANSLATION_OPTIONS,
             _dates,
             _keep_dates,
+            "translate with: bprop translate {} TEXT",
+        ),
+        Task(
+            "numbers",
+            "translate numbers written in words in 16 languages (num2words) to digits, with "
+            "attention",
+            TRANSLATION_OPTIONS,
+            _numbers,
+            _keep_numbers,
             "translate with: bprop translate {} TEXT",
         ),
         Task(
