@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from bprop.tasks.translation import Pair, Translator
-from bprop.tasks.translation_task import keep_translation, run_translation_task, train_and_score
+from bprop.tasks.translation_task import train_and_score
 
 #: the languages the dates are written in (Latin script; Babel locale names)
 LOCALES = (
@@ -114,14 +114,6 @@ def train_dates(
     return train_and_score(date_split, n_train, n_test, beam, seed, **train_options)
 
 
-def run_dates_task(o: dict[str, Any], optimizer: Any) -> tuple[dict[str, Any], Any]:
-    """``bprop train --task dates`` (options ``o`` of its entry in :data:`bprop.tasks.TASKS`):
-    the result, with the HTML report's path when ``report`` names a folder, and the saver."""
-    title = f"Dates in {len(LOCALES)} languages → ISO 8601"
-    return run_translation_task(o, optimizer, date_split, title)
-
-
-def keep_dates(o: dict[str, Any], net: Any) -> Any:
-    """The saver of an interrupted ``--task dates`` run: the network trained so far with the
-    vocabularies of its training dates."""
-    return keep_translation(o, net, date_split)
+#: ``bprop train --task dates`` (:mod:`bprop.tasks.translation_task`): its pairs, its title
+split = date_split
+TITLE = f"Dates in {len(LOCALES)} languages → ISO 8601"

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from bprop.tasks.translation import Pair, Translator
-from bprop.tasks.translation_task import keep_translation, run_translation_task, train_and_score
+from bprop.tasks.translation_task import train_and_score
 
 #: the languages the numbers are written in (Latin script; num2words language codes)
 LANGUAGES = (
@@ -114,14 +114,6 @@ def train_numbers(
     return train_and_score(number_split, n_train, n_test, beam, seed, **train_options)
 
 
-def run_numbers_task(o: dict[str, Any], optimizer: Any) -> tuple[dict[str, Any], Any]:
-    """``bprop train --task numbers`` (options ``o`` of its entry in :data:`bprop.tasks.TASKS`):
-    the result, with the HTML report's path when ``report`` names a folder, and the saver."""
-    title = f"Numbers in words in {len(LANGUAGES)} languages → digits"
-    return run_translation_task(o, optimizer, number_split, title)
-
-
-def keep_numbers(o: dict[str, Any], net: Any) -> Any:
-    """The saver of an interrupted ``--task numbers`` run: the network trained so far with the
-    vocabularies of its training numbers."""
-    return keep_translation(o, net, number_split)
+#: ``bprop train --task numbers`` (:mod:`bprop.tasks.translation_task`): its pairs, its title
+split = number_split
+TITLE = f"Numbers in words in {len(LANGUAGES)} languages → digits"

@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,47 +227,29 @@ def _forecast(o: Options) -> tuple[dict[str, Any], Saver]:
     return result, _save_net(MeanSquaredError, o, out["net"])
 
 
-def _dates(o: Options) -> tuple[dict[str, Any], Saver]:
-    from bprop.tasks.dates import run_dates_task
-
-    return run_dates_task(o, chosen_rule(o))
-
-
-def _keep_dates(o: Options, net: Any) -> Saver:
-    from bprop.tasks.dates import keep_dates
-
-    return keep_dates(o, net)
-
-
 #: the options of the translation tasks (dates, numbers)
-TRANSLATION_OPTIONS = {
-    **RULE_OPTIONS,
-    "examples": 10000,
-    "test_examples": 1000,
-    "cell": "gru",
-    "hidden": 64,
-    "embed": 32,
-    "encoder": "bidirectional",
-    "epochs": 5,
-    "batch_size": 64,
-    "lr": 5e-3,
-    "beam": 3,
-    "seed": 0,
-    "out": None,
-    "report": None,
-}
+TRANSLATION_OPTIONS = {**RULE_OPTIONS, "examples": 10000, "test_examples": 1000, "cell": "gru",
+    "hidden": 64, "embed": 32, "encoder": "bidirectional", "epochs": 5, "batch_size": 64,
+    "lr": 5e-3, "beam": 3, "seed": 0, "out": None, "report": None}  # fmt: skip
 
 
-def _numbers(o: Options) -> tuple[dict[str, Any], Saver]:
-    from bprop.tasks.numbers import run_numbers_task
+def _translation(name: str, help: str) -> Task:
+    """A translation task (:mod:`bprop.tasks.translation_task`) on the pairs of the ``split``
+    of ``bprop.tasks.<name>`` (imported when the task runs)."""
 
-    return run_numbers_task(o, chosen_rule(o))
+    def run(o: Options) -> tuple[dict[str, Any], Saver]:
+        from bprop.tasks.translation_task import run_translation_task
 
+        pairs = importlib.import_module(f"bprop.tasks.{name}")
+        return run_translation_task(o, chosen_rule(o), pairs.split, pairs.TITLE)
 
-def _keep_numbers(o: Options, net: Any) -> Saver:
-    from bprop.tasks.numbers import keep_numbers
+    def keep(o: Options, net: Any) -> Saver:
+        from bprop.tasks.translation_task import keep_translation
 
-    return keep_numbers(o, net)
+        return keep_translation(o, net, importlib.import_module(f"bprop.tasks.{name}").split)
+
+    use = "translate with: bprop translate {} TEXT"
+    return Task(name, help, TRANSLATION_OPTIONS, run, keep, use)
 
 
 def _name_language(o: Options) -> tuple[dict[str, Any], Saver]:
@@ -397,22 +380,11 @@ TASKS: dict[str, Task] = {
             epochs=100,
             lr=1e-2,
         ),
-        Task(
-            "dates",
-            "translate dates written in 16 languages (Babel) to ISO 8601, with attention",
-            TRANSLATION_OPTIONS,
-            _dates,
-            _keep_dates,
-            "translate with: bprop translate {} TEXT",
+        _translation(
+            "dates", "translate dates written in 16 languages (Babel) to ISO 8601, with attention"
         ),
-        Task(
-            "numbers",
-            "translate numbers written in words in 16 languages (num2words) to digits, with "
-            "attention",
-            TRANSLATION_OPTIONS,
-            _numbers,
-            _keep_numbers,
-            "translate with: bprop translate {} TEXT",
+        _translation(
+            "numbers", "translate numbers written in words in 16 languages (num2words) to digits"
         ),
         Task(
             "name-language",
