@@ -5,7 +5,8 @@ character vocabularies. :func:`train_translation` trains one on (source, target)
 through the one training loop (:class:`bprop.Trainer`: teacher forcing, cross-entropy over the
 target symbols, BPTT, Adam after clipping the gradient norm) and :meth:`Translator.translate`
 decodes greedily or by beam search (:mod:`bprop.recurrent.decode`). :func:`exact_match` is the
-fraction of sources translated exactly. The date task (:mod:`bprop.tasks.dates`) is one use.
+fraction of sources translated exactly. The date and number tasks (:mod:`bprop.tasks.dates`,
+:mod:`bprop.tasks.numbers`, run by :mod:`bprop.tasks.translation_task`) use it.
 
 Targets of different lengths are padded with ``<pad>`` after their ``</s>`` and trained with
 their lengths, so the loss is over each target's real symbols (``</s>`` included) only and
