@@ -185,6 +185,7 @@ class Seq2Seq(Layer):
 
     @property
     def n_out(self) -> int:
+        """Outputs per decoder step: one logit per target symbol."""
         return self.tgt_vocab
 
     def _bind(self) -> None:
@@ -347,6 +348,7 @@ class Seq2Seq(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Seq2Seq:
+        """The model a saved config describes (an old file's config: one-hot, forward)."""
         return cls(**cls._saved_form(config))
 
     @classmethod

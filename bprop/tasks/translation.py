@@ -70,6 +70,7 @@ class Translator:
 
     @property
     def model(self) -> Seq2Seq:
+        """The Seq2Seq inside ``net``."""
         return self.net.layers[0]
 
     def source_ids(self, texts: Sequence[str]) -> np.ndarray:
