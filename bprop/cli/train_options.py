@@ -229,7 +229,7 @@ def add_train_parser(sub: Any, func: Callable[[argparse.Namespace], Any]) -> Non
         "with --out also write an HTML report beside the model",
     )
     train.add_argument(
-        "--report", help="--diagnostics, --task dates: write the HTML report in this folder"
+        "--report", help="--diagnostics, --task dates/numbers: write the HTML report in this folder"
     )
     own = train.add_argument_group("options only applications (--task) take")
     for arg in ARGS.values():

@@ -20,23 +20,13 @@ Example (needs Babel)::
 from __future__ import annotations
 
 import datetime
-import functools
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from bprop.tasks.translation import (
-    SPARE_STEPS,
-    Pair,
-    Translator,
-    encode_pairs,
-    exact_match,
-    save_translator,
-    train_translation,
-    vocabularies,
-)
+from bprop.tasks.translation import Pair, Translator
+from bprop.tasks.translation_task import train_and_score
 
 #: the languages the dates are written in (Latin script; Babel locale names)
 LOCALES = (
@@ -113,74 +103,17 @@ def date_split(n_train: int, n_test: int, seed: int = 0) -> tuple[list[Pair], li
 def train_dates(
     n_train: int = 20000,
     n_test: int = 1000,
-    hidden: int = 64,
-    cell: str = "gru",
-    epochs: int = 12,
-    batch_size: int = 64,
-    lr: float = 5e-3,
     beam: int = 3,
     seed: int = 0,
-    verbose: int = 1,
-    optimizer: Any = None,
+    **train_options: Any,
 ) -> tuple[dict[str, Any], Translator]:
     """Train on ``n_train`` written dates and score ``n_test`` held-out ones; returns the
     result (exact match greedy and with a beam of width ``beam``, a few examples) and the
-    translator."""
-    train, test = date_split(n_train, n_test, seed)
-    start = time.perf_counter()
-    tr = train_translation(
-        train,
-        hidden=hidden,
-        cell=cell,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        verbose=verbose,
-        optimizer=optimizer,
-    )
-    seconds = time.perf_counter() - start
-    sources = [s for s, _ in test[:5]]
-    result = {
-        "train_examples": len(train),
-        "test_examples": len(test),
-        "train_seconds": seconds,
-        "exact_match": exact_match(tr, test),
-        f"exact_match_beam{beam}": exact_match(tr, test, beam=beam) if beam > 1 else None,
-        "examples": dict(zip(sources, tr.translate(sources), strict=True)),
-    }
-    return result, tr
+    translator (:func:`bprop.tasks.translation_task.train_and_score`; ``train_options`` go to
+    :func:`bprop.tasks.translation.train_translation`)."""
+    return train_and_score(date_split, n_train, n_test, beam, seed, **train_options)
 
 
-def run_dates_task(o: dict[str, Any], optimizer: Any) -> tuple[dict[str, Any], Any]:
-    """``bprop train --task dates`` (options ``o`` of its entry in :data:`bprop.tasks.TASKS`):
-    the result, with the HTML report's path when ``report`` names a folder, and the saver."""
-    result, translator = train_dates(
-        n_train=o["examples"],
-        n_test=o["test_examples"],
-        hidden=o["hidden"],
-        cell=o["cell"],
-        epochs=o["epochs"],
-        batch_size=o["batch_size"],
-        lr=o["lr"],
-        beam=o["beam"],
-        seed=o["seed"],
-        verbose=o["verbose"],
-        optimizer=optimizer,
-    )
-    if o["report"]:
-        from bprop.report.attention import translation_report
-
-        texts = list(result["examples"])[:4]
-        title = f"Dates in {len(LOCALES)} languages → ISO 8601"
-        result["report"] = translation_report(result, translator, texts, o["report"], title)
-    return result, functools.partial(save_translator, translator)
-
-
-def keep_dates(o: dict[str, Any], net: Any) -> Any:
-    """The saver of an interrupted ``--task dates`` run: the network trained so far with the
-    vocabularies of its training dates."""
-    train, _ = date_split(o["examples"], o["test_examples"], o["seed"])
-    src, tgt = vocabularies(train)
-    max_len = encode_pairs(train, src, tgt)[1].shape[1] + SPARE_STEPS
-    return functools.partial(save_translator, Translator(net, src, tgt, max_len))
+#: ``bprop train --task dates`` (:mod:`bprop.tasks.translation_task`): its pairs, its title
+split = date_split
+TITLE = f"Dates in {len(LOCALES)} languages → ISO 8601"

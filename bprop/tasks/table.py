@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any
 
 from bprop.data.csv import is_column_index, read_header
@@ -40,6 +41,7 @@ ARGS: dict[str, Arg] = {
         Arg("cell", "recurrent cell", str, choices=("lstm", "gru", "elman")),
         Arg("dropout", "dropout between stacked recurrent layers (--hidden 64,64)", float),
         Arg("embed", "size of a learnt vector per token (an Embedding; default one-hot)"),
+        Arg("encoder", "seq2seq encoder", str, choices=("bidirectional", "forward")),
         Arg("per_class", "names per language (at most)"),
         Arg("unit", "characters or words", str, choices=("char", "word")),
         Arg("vocab_limit", "keep this many words (word models)", minimum=2),
@@ -156,16 +158,29 @@ def _forecast(o: Options) -> tuple[dict[str, Any], Saver]:
     return result, _save_net(MeanSquaredError, o, out["net"])
 
 
-def _dates(o: Options) -> tuple[dict[str, Any], Saver]:
-    from bprop.tasks.dates import run_dates_task
+#: the options of the translation tasks (dates, numbers)
+TRANSLATION_OPTIONS = {**RULE_OPTIONS, "examples": 10000, "test_examples": 1000, "cell": "gru",
+    "hidden": 64, "embed": 32, "encoder": "bidirectional", "epochs": 5, "batch_size": 64,
+    "lr": 5e-3, "beam": 3, "seed": 0, "out": None, "report": None}  # fmt: skip
 
-    return run_dates_task(o, chosen_rule(o))
 
+def _translation(name: str, help: str) -> Task:
+    """A translation task (:mod:`bprop.tasks.translation_task`) on the pairs of the ``split``
+    of ``bprop.tasks.<name>`` (imported when the task runs)."""
 
-def _keep_dates(o: Options, net: Any) -> Saver:
-    from bprop.tasks.dates import keep_dates
+    def run(o: Options) -> tuple[dict[str, Any], Saver]:
+        from bprop.tasks.translation_task import run_translation_task
 
-    return keep_dates(o, net)
+        pairs = importlib.import_module(f"bprop.tasks.{name}")
+        return run_translation_task(o, chosen_rule(o), pairs.split, pairs.TITLE)
+
+    def keep(o: Options, net: Any) -> Saver:
+        from bprop.tasks.translation_task import keep_translation
+
+        return keep_translation(o, net, importlib.import_module(f"bprop.tasks.{name}").split)
+
+    use = "translate with: bprop translate {} TEXT"
+    return Task(name, help, TRANSLATION_OPTIONS, run, keep, use)
 
 
 def _name_language(o: Options) -> tuple[dict[str, Any], Saver]:
@@ -296,26 +311,11 @@ TASKS: dict[str, Task] = {
             epochs=100,
             lr=1e-2,
         ),
-        Task(
-            "dates",
-            "translate dates written in 16 languages (Babel) to ISO 8601, with attention",
-            {
-                **RULE_OPTIONS,
-                "examples": 10000,
-                "test_examples": 1000,
-                "cell": "gru",
-                "hidden": 64,
-                "epochs": 5,
-                "batch_size": 64,
-                "lr": 5e-3,
-                "beam": 3,
-                "seed": 0,
-                "out": None,
-                "report": None,
-            },
-            _dates,
-            _keep_dates,
-            "translate with: bprop translate {} TEXT",
+        _translation(
+            "dates", "translate dates written in 16 languages (Babel) to ISO 8601, with attention"
+        ),
+        _translation(
+            "numbers", "translate numbers written in words in 16 languages (num2words) to digits"
         ),
         Task(
             "name-language",

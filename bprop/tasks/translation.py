@@ -5,10 +5,12 @@ character vocabularies. :func:`train_translation` trains one on (source, target)
 through the one training loop (:class:`bprop.Trainer`: teacher forcing, cross-entropy over the
 target symbols, BPTT, Adam after clipping the gradient norm) and :meth:`Translator.translate`
 decodes greedily or by beam search (:mod:`bprop.recurrent.decode`). :func:`exact_match` is the
-fraction of sources translated exactly. The date task (:mod:`bprop.tasks.dates`) is one use.
+fraction of sources translated exactly. The date and number tasks (:mod:`bprop.tasks.dates`,
+:mod:`bprop.tasks.numbers`, run by :mod:`bprop.tasks.translation_task`) use it.
 
-Targets of different lengths are padded with ``<pad>`` after their ``</s>``; the network learns
-to emit ``<pad>`` there (decoding stops at ``</s>``, so it never reaches them).
+Targets of different lengths are padded with ``<pad>`` after their ``</s>`` and trained with
+their lengths, so the loss is over each target's real symbols (``</s>`` included) only and
+nothing is learnt from the padding (:func:`bprop.recurrent.lengths.masked_loss`).
 
 Example::
 
@@ -106,15 +108,16 @@ class Translator:
 
 def encode_pairs(
     pairs: Sequence[Pair], src_vocab: Vocabulary, tgt_vocab: Vocabulary
-) -> tuple[np.ndarray, np.ndarray]:
-    """Packed training rows X (source, −2, ``<s>`` + target) and label rows Y (target +
-    ``</s>``, padded with ``<pad>``)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packed training rows X (source, −2, ``<s>`` + target), label rows Y (target +
+    ``</s>``, padded with ``<pad>``) and the targets' lengths (``</s>`` included)."""
     pad, bos, eos = tgt_vocab.index[PAD], tgt_vocab.index[BOS], tgt_vocab.index[EOS]
     targets = [[*tgt_vocab.encode(t), eos] for _, t in pairs]
     T = max(len(t) for t in targets)
     Y = np.array([t + [pad] * (T - len(t)) for t in targets], dtype=np.int64)
     dec = np.concatenate([np.full((len(Y), 1), bos), Y[:, :-1]], axis=1)
-    return pack([src_vocab.encode(s) for s, _ in pairs], dec), Y
+    lengths = np.array([len(t) for t in targets], dtype=np.int64)
+    return pack([src_vocab.encode(s) for s, _ in pairs], dec), Y, lengths
 
 
 def train_translation(
@@ -122,6 +125,8 @@ def train_translation(
     validation: Sequence[Pair] | None = None,
     hidden: int = 64,
     cell: str = "gru",
+    embed: int = 32,
+    encoder: str = "bidirectional",
     epochs: int = 20,
     batch_size: int = 64,
     lr: float = 5e-3,
@@ -134,13 +139,16 @@ def train_translation(
     """Train an attention encoder–decoder on ``train`` pairs by teacher forcing with
     :class:`bprop.Trainer` (mini-batches of ``batch_size``, shuffled with ``seed``);
     ``validation`` pairs give the per-epoch ``val_loss``. Characters of the validation
-    targets must occur in the training targets."""
+    targets must occur in the training targets. ``embed`` and ``encoder``: see
+    :class:`~bprop.recurrent.seq2seq.Seq2Seq`."""
     from bprop.train.trainer import Trainer
 
     train = list(train)
     src_vocab, tgt_vocab = vocabularies(train)
-    X, Y = encode_pairs(train, src_vocab, tgt_vocab)
-    model = Seq2Seq(len(src_vocab), len(tgt_vocab), hidden, cell=cell, rng=seed)
+    X, Y, lengths = encode_pairs(train, src_vocab, tgt_vocab)
+    model = Seq2Seq(
+        len(src_vocab), len(tgt_vocab), hidden, cell=cell, embed=embed, encoder=encoder, rng=seed
+    )
     net = Sequential(model)
     trainer = Trainer(
         net,
@@ -157,8 +165,9 @@ def train_translation(
         if missing:
             raise ValueError(f"validation targets use characters never seen in training: {missing}")
         val = encode_pairs(validation, src_vocab, tgt_vocab)
-    history = trainer.fit(X, Y, epochs=epochs, validation_data=val)
-    config = {"hidden": hidden, "cell": cell, "batch_size": batch_size, "lr": lr, "seed": seed}
+    history = trainer.fit(X, Y, epochs=epochs, validation_data=val, lengths=lengths)
+    config = {"hidden": hidden, "cell": cell, "embed": embed, "encoder": encoder}
+    config.update(batch_size=batch_size, lr=lr, seed=seed)
     return Translator(net, src_vocab, tgt_vocab, Y.shape[1] + SPARE_STEPS, history, config)
 
 

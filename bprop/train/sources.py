@@ -240,7 +240,8 @@ def forward_loss(
         out, cache = net.forward(xb, train=train)
         value, dy = loss.value_and_grad(out, tb)
         return value, dy, cache, out, tb
-    xb = xb[:, : int(lb.max())]
+    if not getattr(net.leaves()[0], "packed_rows", False):  # (a Seq2Seq's rows are not steps)
+        xb = xb[:, : int(lb.max())]
     out, cache = net.forward(xb, train=train, lengths=lb)
     if out.ndim != 3:
         value, dy = loss.value_and_grad(out, tb)

@@ -29,7 +29,13 @@ CONFIGS = {
         {"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "attention": 3, "cell": cell}
         for cell in ("gru", "lstm", "elman")
     ]
-    + [{"src_vocab": 2, "tgt_vocab": 3, "hidden": 2}],
+    + [{"src_vocab": 2, "tgt_vocab": 3, "hidden": 2}]
+    + [
+        {"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "cell": cell, "embed": 3, "encoder": enc}
+        for cell in ("gru", "lstm")
+        for enc in ("bidirectional", "forward")
+    ]
+    + [{"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "embed": 0, "encoder": "bidirectional"}],
     "Embedding": [{"vocab": 9, "dim": 3}],
     "Bidirectional": [
         {
@@ -74,6 +80,8 @@ def test_declared_shapes_equal_the_built_layer(name, config):
         ("SettlingNetwork", {"n_units": -1, "n_in": 2}),
         ("Seq2Seq", {"src_vocab": 5, "tgt_vocab": 6, "hidden": 0}),
         ("Seq2Seq", {"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "cell": "hopfield"}),
+        ("Seq2Seq", {"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "embed": -3}),
+        ("Seq2Seq", {"src_vocab": 5, "tgt_vocab": 6, "hidden": 4, "encoder": "sideways"}),
         ("Embedding", {"vocab": 0, "dim": 2}),
         ("Bidirectional", {"cell_fwd": {"type": "LSTM", "config": {}}}),
     ],

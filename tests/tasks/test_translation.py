@@ -32,11 +32,11 @@ def test_learns_to_reverse_and_beam_agrees(reverser):
 
 def test_targets_end_with_eos_and_pad_after_it():
     src, tgt = vocabularies([("xy", "a"), ("z", "bcd")])
-    X, Y = encode_pairs([("xy", "a"), ("z", "bcd")], src, tgt)
+    X, Y, lengths = encode_pairs([("xy", "a"), ("z", "bcd")], src, tgt)
     pad, bos, eos = 0, 1, 2
     assert tgt.symbols[:3] == ["<pad>", "<s>", "</s>"] and src.symbols[0] == "<unk>"
     a, b, c, d = (tgt.index[ch] for ch in "abcd")
-    assert Y.tolist() == [[a, eos, pad, pad], [b, c, d, eos]]
+    assert Y.tolist() == [[a, eos, pad, pad], [b, c, d, eos]] and lengths.tolist() == [2, 4]
     # decoder inputs: <s> then the target shifted right (teacher forcing)
     assert X[:, -4:].tolist() == [[bos, a, eos, pad], [bos, b, c, d]]
     assert X[1, :2].tolist() == [src.index["z"], -1]
@@ -116,3 +116,40 @@ def test_an_interrupted_dates_run_keeps_a_translator(tmp_path):
     TASKS["dates"].keep(opts, net)(tmp_path / "kept.bprop")
     kept = load_translator(tmp_path / "kept.bprop")
     assert kept.target_vocab.symbols == tgt.symbols and kept.max_len == 16
+
+
+# --- numbers written in words by num2words ------------------------------------------------
+
+
+def test_numbers_are_reproducible_of_every_length_and_held_out_numbers_unseen():
+    pytest.importorskip("num2words")
+    from num2words import num2words
+
+    from bprop.tasks.numbers import LANGUAGES, number_examples, number_split
+
+    pairs = number_examples(400, seed=2)
+    assert pairs == number_examples(400, seed=2)
+    assert {len(d) for _, d in pairs} == {1, 2, 3, 4}  # short and long targets alike
+    for words, digits in pairs[:50]:
+        assert words in {num2words(int(digits), lang=lang) for lang in LANGUAGES}
+    train, test = number_split(500, 120, seed=3)
+    held = [int(d) for _, d in test]
+    assert len(set(held)) == 120 and min(held) >= 100
+    assert not set(held) & {int(d) for _, d in train}
+    X, Y, lengths = encode_pairs(train, *vocabularies(train))
+    assert sorted(set(lengths.tolist())) == [2, 3, 4, 5]  # trained with the targets' lengths
+
+
+def test_the_numbers_command_trains_scores_and_translates(tmp_path, capsys):
+    pytest.importorskip("num2words")
+    out = tmp_path / "numbers.bprop"
+    argv = ["train", "--task", "numbers", "--examples", "150", "--test-examples", "8",
+            "--epochs", "1", "--hidden", "6", "--embed", "4", "--encoder", "forward",
+            "--out", str(out), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["task"] == "numbers" and result["test_examples"] == 8
+    assert 0.0 <= result["exact_match"] <= 1.0
+    translator = load_translator(out)
+    assert translator.model.encoder_kind == "forward" and translator.model.embed == 4
+    assert translator.max_len == 10  # four digits, </s> and 5 to spare
