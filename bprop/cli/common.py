@@ -284,3 +284,13 @@ def save_or_rescue(
 def quote(path: str) -> str:
     """``path`` quoted for a shell command line (in the printed resume command)."""
     return shlex.quote(path)
+
+
+def last_epoch(hist: Any) -> dict[str, Any]:
+    """What ``bprop train`` reports of a training history: the epoch count, the last epoch's
+    losses and accuracies (None where not measured) and why training stopped."""
+    last = {
+        k: getattr(hist, k)[-1] if getattr(hist, k) else None
+        for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    }
+    return {"epochs": hist.n_epochs, **last, "stopped_because": hist.stopped_because}

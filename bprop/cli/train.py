@@ -28,6 +28,7 @@ from bprop.cli.common import (
     dense_parameters,
     fit_scaler,
     is_csv,
+    last_epoch,
     load_data,
     quote,
     save_or_rescue,
@@ -231,13 +232,8 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
             "data": ds.name,
             "method": args.method,
             "schedule": trainer.schedule.name,
-            "epochs": hist.n_epochs,
             "seconds": time.perf_counter() - start,
-            "train_loss": hist.train_loss[-1] if hist.train_loss else None,
-            "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,
-            "val_loss": hist.val_loss[-1] if hist.val_loss else None,
-            "val_accuracy": hist.val_accuracy[-1] if hist.val_accuracy else None,
-            "stopped_because": hist.stopped_because,
+            **last_epoch(hist),
         }
         if note:
             result["note"] = note

@@ -19,7 +19,15 @@ import numpy as np
 
 import bprop as bp
 from bprop import interrupt
-from bprop.cli.common import CLIError, Stopped, check_out, quote, save_or_rescue, signal_name
+from bprop.cli.common import (
+    CLIError,
+    Stopped,
+    check_out,
+    last_epoch,
+    quote,
+    save_or_rescue,
+    signal_name,
+)
 from bprop.errors import TrainingInterrupted
 from bprop.train.checkpoint import ModelCheckpoint
 
@@ -103,11 +111,8 @@ def train_on_shards(args: argparse.Namespace, start_epoch: int, metadata: dict) 
             "shards": len(shards),
             "method": args.method,
             "schedule": trainer.schedule.name,
-            "epochs": hist.n_epochs,
             "seconds": time.perf_counter() - start,
-            "train_loss": hist.train_loss[-1] if hist.train_loss else None,
-            "train_accuracy": hist.train_accuracy[-1] if hist.train_accuracy else None,
-            "stopped_because": hist.stopped_because,
+            **last_epoch(hist),
         }
         if args.out:
             where, failure = save_or_rescue(save, args.out)

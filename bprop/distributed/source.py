@@ -36,9 +36,10 @@ from bprop import divergence
 from bprop.distributed.executors import DaskExecutor, LocalExecutor, connect
 from bprop.distributed.shards import as_shards
 from bprop.distributed.worker import ModelSpec
+from bprop.train.sources import EpochSource
 
 
-class ShardSource:
+class ShardSource(EpochSource):
     """Epochs from shards, computed here (``cluster=None``) or on a Dask cluster.
 
     Args:
@@ -51,9 +52,6 @@ class ShardSource:
         keep: keep the loaded shards in memory between epochs (local only; the default
             reloads them, which bounds memory by one shard).
     """
-
-    restores_itself = False
-    stopped = False
 
     def __init__(
         self,
@@ -91,11 +89,6 @@ class ShardSource:
         except BaseException:
             self.close()  # a cluster started for this fit
             raise
-
-    @property
-    def validates(self) -> bool:
-        """Whether validation data was given."""
-        return self.val is not None
 
     @property
     def updates_per_epoch(self) -> int | None:
@@ -159,21 +152,6 @@ class ShardSource:
                 return math.nan, correct, count, updates
         self.n = n
         return (total if t.loss.reduction == "sum" else total / n), correct, count, updates
-
-    def check(self, loss: float) -> str | None:
-        """The epoch's divergence check: a reason to stop, or None."""
-        return self.guard.check(loss, self.trainer.net.space.params)
-
-    def passed(self) -> bool:
-        """Whether the last :meth:`check` found the loss under the divergence threshold."""
-        return self.guard.passed()
-
-    def validate(self) -> dict[str, Any]:
-        """``val_loss`` and ``val_accuracy`` on the validation data (empty without it)."""
-        if self.val is None:
-            return {}
-        loss, acc = self.trainer.evaluate_prepared(*self.val)
-        return {"val_loss": loss, "val_accuracy": acc}
 
     def finish(self) -> None:
         """End of ``fit``: release the shards (see :meth:`close`)."""

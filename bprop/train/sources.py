@@ -39,14 +39,44 @@ class NonFiniteLoss(ArithmeticError):
     where); :meth:`bprop.Trainer.fit` turns it into :class:`bprop.TrainingDiverged`."""
 
 
-class ExampleSource:
+class EpochSource:
+    """What the sources of whole epochs share (examples in memory, shards): the epoch's
+    divergence guard (``self.guard``) and validation on ``self.val`` (prepared data, or None).
+    A subclass sets ``trainer``, ``val`` and ``guard`` and provides ``run_epoch``."""
+
+    restores_itself = False
+    stopped = False
+    trainer: Any
+    val: Any
+    guard: Any
+
+    @property
+    def validates(self) -> bool:
+        """Whether there is validation data."""
+        return self.val is not None
+
+    def check(self, loss: float) -> str | None:
+        """The divergence test on ``loss``: None while training is healthy, else why it diverged."""
+        return self.guard.check(loss, self.trainer.net.space.params)
+
+    def passed(self) -> bool:
+        """Whether the epoch's loss passed the divergence test, so that the trainer keeps the
+        weights it started from as the ones to restore should training diverge later."""
+        return self.guard.passed()
+
+    def validate(self) -> dict[str, Any]:
+        """The validation loss and accuracy as log entries (empty without validation data)."""
+        if self.val is None:
+            return {}
+        loss, acc = self.trainer.evaluate_prepared(*self.val)
+        return {"val_loss": loss, "val_accuracy": acc}
+
+
+class ExampleSource(EpochSource):
     """One ``Trainer.fit`` on examples: the prepared training and validation data and the
     epoch's divergence guard (the loss's reference scale is measured on the first ``fit``
     with data of this shape and then kept on the trainer: it is a scale, not a measurement
     of progress, so ``fit(epochs=1)`` in a loop costs no extra forward passes)."""
-
-    restores_itself = False
-    stopped = False
 
     def __init__(
         self,
@@ -78,11 +108,6 @@ class ExampleSource:
         )
 
     @property
-    def validates(self) -> bool:
-        """Whether there is validation data."""
-        return self.val is not None
-
-    @property
     def updates_per_epoch(self) -> int:
         """⌈N / batch size⌉ updates per epoch, for the progress display."""
         n = self.train[0].shape[0]
@@ -94,22 +119,6 @@ class ExampleSource:
         if self.plan is None:  # once per fit, on the trainer's settings when training starts
             self.plan = self.epoch_plan(self.trainer, *self.train)
         return self.trainer.run_epoch(*self.train, plan=self.plan)
-
-    def check(self, loss: float) -> str | None:
-        """The divergence test on ``loss``: None while training is healthy, else why it diverged."""
-        return self.guard.check(loss, self.trainer.net.space.params)
-
-    def passed(self) -> bool:
-        """Whether the epoch's loss passed the divergence test, so that the trainer keeps the
-        weights it started from as the ones to restore should training diverge later."""
-        return self.guard.passed()
-
-    def validate(self) -> dict[str, Any]:
-        """The validation loss and accuracy as log entries (empty without validation data)."""
-        if self.val is None:
-            return {}
-        loss, acc = self.trainer.evaluate_prepared(*self.val)
-        return {"val_loss": loss, "val_accuracy": acc}
 
     def finish(self) -> None:
         """Called when training ends (nothing to do for examples)."""
