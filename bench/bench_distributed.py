@@ -211,14 +211,11 @@ def main() -> None:
             rows["b: one process"] = median_ms(
                 lambda: fit_minibatch(Xb, yb, args.batch, args.steps), args.steps, args.repeats
             )
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
-        with (
-            LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        from bprop.distributed.executors import local_cluster
+
+        with local_cluster(2) as cluster, Client(cluster) as client:
             rows["a: Dask local:2"] = median_ms(
                 lambda: fit_batch(shards, None, args.epochs, cluster=client),
                 args.epochs,

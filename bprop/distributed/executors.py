@@ -19,6 +19,10 @@ from bprop.distributed.worker import ModelSpec, load_shard, shard_gradient, shar
 
 #: what the Dask extra installs
 DASK_EXTRA = 'pip install "bprop[dask]" (dask[array] and distributed)'
+#: where a local cluster's scheduler serves HTTP: this machine only, on a free port. Not
+#: ``None``: distributed's scheduler still binds its HTTP server then, on the fixed port 8787,
+#: and fails ("Port 8787 is already in use") when another cluster or run holds it.
+LOCAL_HTTP_ADDRESS = "127.0.0.1:0"
 
 
 def import_distributed() -> Any:
@@ -32,10 +36,24 @@ def import_distributed() -> Any:
     return distributed
 
 
+def local_cluster(n_workers: int) -> Any:
+    """A Dask ``LocalCluster`` of ``n_workers`` single-threaded worker processes that binds no
+    fixed port (its scheduler's HTTP server on :data:`LOCAL_HTTP_ADDRESS`, no dashboard), so
+    any number of them run side by side. Every local cluster bprop, its tests and benchmarks
+    start is made here."""
+    return import_distributed().LocalCluster(
+        n_workers=int(n_workers),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=LOCAL_HTTP_ADDRESS,
+        scheduler_kwargs={"dashboard": False},
+    )
+
+
 def connect(cluster: Any) -> tuple[Any, Any]:
     """(client, what to close afterwards) for a ``distributed.Client``, a scheduler address
-    (``"tcp://host:8786"``) or ``"local:N"`` (a ``LocalCluster`` of N single-threaded worker
-    processes, started here and closed with the returned closer)."""
+    (``"tcp://host:8786"``) or ``"local:N"`` (:func:`local_cluster` of N workers, started
+    here and closed with the returned closer)."""
     distributed = import_distributed()
     if isinstance(cluster, distributed.Client):
         return cluster, None
@@ -48,9 +66,7 @@ def connect(cluster: Any) -> tuple[Any, Any]:
         n = cluster.split(":", 1)[1]
         if not n.isdigit() or int(n) < 1:
             raise ValueError(f"{cluster!r}: give local:N with N ≥ 1 worker processes")
-        local = distributed.LocalCluster(
-            n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        local = local_cluster(int(n))
         client = distributed.Client(local)
         return client, _Closer(client, local)
     try:

@@ -15,6 +15,7 @@ cloudpickle = pytest.importorskip("cloudpickle")
 
 import bprop as bp  # noqa: E402
 from bprop.distributed import write_shards  # noqa: E402
+from bprop.distributed.executors import local_cluster  # noqa: E402
 from bprop.optim.methods import make_rule  # noqa: E402
 
 # this module's classes travel to the workers by value (the workers cannot import it)
@@ -23,12 +24,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 @pytest.fixture(scope="module")
 def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
+    with local_cluster(2) as cluster, distributed.Client(cluster) as c:
         yield c
 
 
@@ -162,3 +158,48 @@ def test_compare_on_dask_equals_local(client):
     assert [r["curves"]["train_loss"] for r in on_dask] == [
         r["curves"]["train_loss"] for r in local
     ]
+
+
+def test_a_local_cluster_starts_while_another_holds_the_dashboard_port():
+    import socket
+
+    from bprop.distributed.executors import connect
+
+    holder = socket.socket()
+    try:
+        holder.bind(("", 8787))  # distributed's default HTTP port, as a concurrent run would
+        holder.listen()
+    except OSError:
+        pass  # something else holds it already: the same situation
+    try:
+        client, closer = connect("local:1")  # a warning here fails the test (-W error)
+        try:
+            assert client.submit(abs, -3).result() == 3
+            assert client.scheduler_info()["services"].get("dashboard") != 8787
+        finally:
+            closer.close()
+    finally:
+        holder.close()
+
+
+def test_every_local_cluster_is_made_by_local_cluster():
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    found = []
+    for folder in ("bprop", "tests", "bench", "examples"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call):
+                    f = node.func
+                    name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+                    # a LocalCluster, or a Client() that starts one with distributed's defaults
+                    if name == "LocalCluster" or (name == "Client" and not node.args):
+                        found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == ["bprop/distributed/executors.py:" + str(_local_cluster_line(root))]
+
+
+def _local_cluster_line(root):
+    text = (root / "bprop/distributed/executors.py").read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(text, 1) if "LocalCluster(" in line)
