@@ -17,14 +17,43 @@ from bprop.train.schedules import Schedule
 
 
 def default_loss(net: Sequential, y: Any) -> Loss:
-    """Softmax cross-entropy for integer labels and more than one output, else mean
-    squared error."""
+    """The loss ``fit`` trains with when none is given: softmax cross-entropy for integer
+    class labels and a model of more than one output, else mean squared error.
+
+    Integer class labels are one per example, (N,), or one per time step of a per-step
+    classifier, (N, T) (a list of label sequences of different lengths is padded first).
+    Integer rows as wide as the output, (N, K) with values 0 and 1 (one-hot or multi-hot
+    targets, such as the classic 8-3-8 encoder's), are targets to match, as float targets are
+    (one-hot (N, T, C) included): mean squared error. An (N, T) array of 0s and 1s whose T
+    equals the output width is read as such rows; pass ``loss=`` when it holds labels.
+
+    Example::
+
+        >>> import numpy as np, bprop as bp
+        >>> from bprop.recurrent import Elman, Recurrent, TimeDistributed
+        >>> net = bp.Sequential(Recurrent(Elman(3, 8)), TimeDistributed(bp.Dense(8, 5)))
+        >>> type(default_loss(net, np.zeros((4, 7), int))).__name__  # (N, T) labels
+        'SoftmaxCrossEntropy'
+        >>> type(default_loss(bp.mlp([8, 3, 8]), np.eye(8, dtype=int))).__name__
+        'MeanSquaredError'
+    """
     from bprop.recurrent.lengths import is_ragged, pad_sequences
 
     y = pad_sequences(y)[0] if is_ragged(y) else np.asarray(backend.to_numpy(y))
-    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and (net.n_out or 1) > 1:
+    n_out = net.n_out or 1
+    if n_out > 1 and np.issubdtype(y.dtype, np.integer) and _class_labels(y, n_out):
         return SoftmaxCrossEntropy()
     return MeanSquaredError()
+
+
+def _class_labels(y: np.ndarray, n_out: int) -> bool:
+    """Whether integer targets ``y`` are class labels (per example or per step) rather than
+    rows of ``n_out`` values to match."""
+    if y.ndim == 1:
+        return True
+    if y.ndim != 2:
+        return False
+    return y.shape[1] != n_out or (y.size > 0 and int(y.max()) > 1)
 
 
 def fit(
@@ -58,7 +87,8 @@ def fit(
 
     ``history.trainer`` is the :class:`Trainer`, whose ``state`` (the update rule's state)
     and ``fit`` let training continue. ``loss`` defaults to softmax cross-entropy for integer
-    labels and mean squared error otherwise. See :class:`Trainer` for the other arguments.
+    labels (one per example or per time step) and mean squared error otherwise
+    (:func:`default_loss`). See :class:`Trainer` for the other arguments.
     Sequences of different lengths: give ``X`` (and sequence targets ``y``) as lists of
     sequences, or padded with their ``lengths`` (:mod:`bprop.recurrent.lengths`).
 
