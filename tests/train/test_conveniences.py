@@ -75,6 +75,38 @@ def test_summary_counts_every_kind_of_layer():
     assert "SettlingNetwork" in repr(settle.summary())
 
 
+def _fits_and_keeps_everything(s, width):
+    text = s.format(width) if width != 100 else str(s)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= width, text
+    # the table holds every layer and every parameter whole, wrapped but never cut
+    flat = " ".join(line.strip() for line in lines)
+    for r in s.rows:
+        assert f"{r['count']:,}" in flat
+        for part in r["parameters"].split(", "):
+            assert part in flat, (part, text)
+    return lines
+
+
+def test_summary_of_wide_models_fits_100_columns():
+    from bprop.layers.summary import summarize
+    from bprop.recurrent import Bidirectional, Seq2Seq
+
+    wide = bp.Sequential(
+        Bidirectional(bp.LSTM(30, 64, rng=0), bp.LSTM(30, 64, rng=1)),
+        TimeDistributed(bp.Dense(128, 5000, rng=2)),
+    )
+    seq2seq = summarize(Seq2Seq(40, 50, hidden=16, attention=8, rng=0))
+    for s in (wide.summary(), seq2seq):
+        unwrapped = max(len("  ".join((r["path"], r["layer"], r["parameters"]))) for r in s.rows)
+        assert unwrapped > 100  # one line per layer would not fit
+        lines = _fits_and_keeps_everything(s, 100)
+        assert len(lines) > len(s.rows) + 2  # so some row wrapped
+    lines = _fits_and_keeps_everything(wide.summary(), 60)
+    assert any("TimeDistributed(" in ln for ln in lines)  # the layer column wraps after "("
+    assert lines[1].startswith("0  Bidirectional") and lines[1].endswith("48,640")
+
+
 def test_evaluate_classes_accuracy_and_confusion_matrix():
     net = bp.mlp([3, 6, 2], seed=0)
     trainer = bp.Trainer(net, "cross_entropy", bp.Adam(0.05), verbose=0)
