@@ -28,9 +28,14 @@ from bprop.losses import MeanSquaredError, SquaredError
 from bprop.optim.adaptive import Adam
 from bprop.optim.sgd import SGD
 from bprop.recurrent.rbp import SettlingNetwork
+from bprop.train.progress import Progress
 from bprop.train.trainer import fit
 
 __all__ = ["pattern_completion", "settling_xor"]
+
+#: the progress displays' labels
+COMPLETION_LABEL = "pattern completion · Almeida–Pineda settling network"
+XOR_LABEL = "XOR · Almeida–Pineda settling network"
 
 
 def _flip(patterns: np.ndarray, n: int, fraction: float, rng: np.random.Generator):
@@ -105,7 +110,7 @@ def pattern_completion(
         epochs=epochs,
         seed=seed,
         verbose=verbose,
-        label="pattern completion · Almeida–Pineda settling network",
+        label=COMPLETION_LABEL,
     )
     seconds = time.perf_counter() - t0
     Xte, Tte, idx = _flip(patterns, n_test, flip_fraction, rng)
@@ -142,37 +147,45 @@ def settling_xor(
     epochs: int = 300,
     lr: float = 0.5,
     momentum: float = 0.9,
+    verbose: int = 0,
 ) -> dict[str, Any]:
     """XOR with a fully recurrent settling network (``n_units`` units, all connected to all,
     self-connections included; the last unit is the output), trained in full batches with
     SGD + momentum for ``epochs`` epochs from ``seeds`` initialisations. Returns how many
     solved XOR (all four outputs on the right side of 0.5), the final losses, each run's loss
     per epoch (``loss_curves``) and whether it solved XOR (``run_solved``), and the outputs of
-    the first solved run."""
+    the first solved run. ``verbose=1`` shows one progress display over the runs
+    (:mod:`bprop.train.progress`): each finished run, its final loss and the runs solved so
+    far."""
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
     y = np.array([[0], [1], [1], [0]], float)
     solved, losses, outputs, curves, ok_runs = 0, [], None, [], []
     t0 = time.perf_counter()
-    for s in range(int(seeds)):
-        net = Sequential(SettlingNetwork(n_units, 2, output_units=1, rng=s))
-        hist = fit(
-            net,
-            X,
-            y,
-            loss=SquaredError(),
-            optimizer=SGD(lr, momentum=momentum),
-            schedule="batch",
-            epochs=epochs,
-            verbose=0,
-        )
-        out = net.predict(X)[:, 0]
-        ok = bool(np.all((out > 0.5) == (y[:, 0] > 0.5)))
-        solved += ok
-        losses.append(float(hist.train_loss[-1]))
-        curves.append([float(v) for v in hist.train_loss])
-        ok_runs.append(ok)
-        if ok and outputs is None:
-            outputs = [float(v) for v in out]
+    bar = Progress(XOR_LABEL, int(seeds), verbose, unit="run")
+    try:
+        for s in range(int(seeds)):
+            net = Sequential(SettlingNetwork(n_units, 2, output_units=1, rng=s))
+            hist = fit(
+                net,
+                X,
+                y,
+                loss=SquaredError(),
+                optimizer=SGD(lr, momentum=momentum),
+                schedule="batch",
+                epochs=epochs,
+                verbose=0,
+            )
+            out = net.predict(X)[:, 0]
+            ok = bool(np.all((out > 0.5) == (y[:, 0] > 0.5)))
+            solved += ok
+            losses.append(float(hist.train_loss[-1]))
+            curves.append([float(v) for v in hist.train_loss])
+            ok_runs.append(ok)
+            if ok and outputs is None:
+                outputs = [float(v) for v in out]
+            bar.epoch_end({"loss": losses[-1], "solved": float(solved)})
+    finally:
+        bar.close()
     return {
         "task": "rbp-xor",
         "solved": int(solved),

@@ -222,7 +222,7 @@ def _completion(o: Options) -> tuple[dict[str, Any], None]:
 def _rbp_xor(o: Options) -> tuple[dict[str, Any], None]:
     from bprop.tasks.settling import settling_xor
 
-    return settling_xor(epochs=o["epochs"], lr=o["lr"]), None
+    return settling_xor(epochs=o["epochs"], lr=o["lr"], verbose=o["verbose"]), None
 
 
 def _temporal_xor(o: Options) -> tuple[dict[str, Any], None]:

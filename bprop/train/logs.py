@@ -7,7 +7,9 @@ The CSV has a header line and one row per epoch: ``epoch`` and every value the e
 (``train_loss``, ``val_loss``, ``train_accuracy``, ``val_accuracy``, ``seconds``, and any a
 callback adds), empty where a value does not apply. Each row is flushed as it is written, so
 a run that is killed leaves every finished epoch on disk; a file from an earlier run is
-replaced when training starts (a resumed ``fit`` on the same trainer appends).
+replaced when training starts. Later fits append: a resumed ``fit`` on the same trainer, or
+another network's (several trained one after another): then a ``run`` column numbers the
+networks (``1`` for the rows written before the second began).
 
 TensorBoard event files are written by ``tensorboardX`` (the standard format, without
 TensorFlow; ``pip install tensorboardX`` — an optional extra, ``pip install bprop[logs]``):
@@ -57,15 +59,29 @@ class CSVLogger(Callback):
         self._fh: IO[str] | None = None
         self._columns: list[str] = []
         self._trainer: Any = None
+        self._run = 1  # the networks this logger has logged (a run column from the second)
 
     def on_train_begin(self, trainer: Any) -> None:
-        again = self._trainer is trainer and bool(self._columns)  # its next fit: append
+        again = bool(self._columns)  # its next fit, or another network's: append
+        if again and trainer is not self._trainer:
+            self._number_runs()
+        self._trainer = trainer
         folder = os.path.dirname(self.path)
         if folder:
             os.makedirs(folder, exist_ok=True)
         self._fh = open(self.path, "a" if again else "w", newline="", encoding="utf-8")  # noqa: SIM115
-        if not again:
-            self._columns, self._trainer = [], trainer
+
+    def _number_runs(self) -> None:
+        """Another network starts: number the networks in a ``run`` column (added, with
+        ``1``, to the rows written so far when the second one starts)."""
+        self._run += 1
+        if self._run > 2:
+            return
+        with open(self.path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        with open(self.path, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([["run", *rows[0]], *(["1", *r] for r in rows[1:])])
+        self._columns = ["run", *self._columns]
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> bool | None:
         if self._fh is None:
@@ -75,7 +91,7 @@ class CSVLogger(Callback):
         if not self._columns:
             self._columns = ["epoch", *logs]
             writer.writerow(self._columns)
-        values = {"epoch": epoch, **logs}
+        values = {"run": self._run, "epoch": epoch, **logs}
         writer.writerow(["" if values.get(k) is None else values[k] for k in self._columns])
         self._fh.flush()
         return None
@@ -99,7 +115,9 @@ def _summary_writer(log_dir: str | None) -> Any:
 
 
 class TensorBoard(Callback):
-    """Write every logged value of every epoch as a TensorBoard scalar under ``log_dir``.
+    """Write every logged value of every epoch as a TensorBoard scalar under ``log_dir``; when
+    it logs several networks one after another, the second and later write into
+    ``log_dir/run-2``, ``run-3``… (each a run of its own in TensorBoard).
 
     Raises ImportError (saying what to install) when tensorboardX is missing, at once."""
 
@@ -107,10 +125,20 @@ class TensorBoard(Callback):
         self.log_dir = os.fspath(log_dir)
         _summary_writer(None)  # fail now, not after the first epoch, when it is missing
         self._writer: Any = None
+        self._trainer: Any = None
+        self._run = 1
+
+    def on_train_begin(self, trainer: Any) -> None:
+        if self._trainer is not None and trainer is not self._trainer:
+            self._run += 1
+        self._trainer = trainer
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> bool | None:
         if self._writer is None:
-            self._writer = _summary_writer(self.log_dir)
+            folder = (
+                self.log_dir if self._run == 1 else os.path.join(self.log_dir, f"run-{self._run}")
+            )
+            self._writer = _summary_writer(folder)
         for key, value in logs.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 self._writer.add_scalar(TAGS.get(key, key), float(value), epoch)
@@ -164,7 +192,8 @@ def logging_to(
     """Within this context every :meth:`bprop.Trainer.fit` also writes ``log_dir/log.csv`` and
     TensorBoard event files (:func:`log_callbacks`); ``None`` logs nothing. For code that builds
     its trainers inside (the applications of :mod:`bprop.tasks`). When it trains several networks
-    one after another, ``log.csv`` holds the last and each wrote its own event file."""
+    one after another (``--task rbp-xor``'s runs), ``log.csv`` holds them all, numbered in a
+    ``run`` column, and TensorBoard shows each as a run of its own."""
     if log_dir is None:
         yield
         return

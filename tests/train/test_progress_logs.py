@@ -3,6 +3,7 @@ CSV and TensorBoard logs (--log-dir)."""
 
 import csv
 import io
+import json
 import struct
 
 import numpy as np
@@ -158,3 +159,49 @@ def test_a_trainer_pickles_after_showing_progress(capsys):
     copy = pickle.loads(pickle.dumps(trainer))
     assert not copy.bar.on
     np.testing.assert_array_equal(copy.net.space.params, trainer.net.space.params)
+
+
+def test_cli_rbp_xor_shows_one_display_over_its_runs(capsys):
+    from bprop.tasks.settling import XOR_LABEL
+
+    assert main(["train", "--task", "rbp-xor", "--epochs", "20"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert [ln.split("  ")[0] for ln in lines] == [f"{XOR_LABEL}: run {k}/10" for k in range(1, 11)]
+    assert "loss" in lines[-1] and "solved" in lines[-1] and "ETA" in lines[-1]
+    for quiet in ("--quiet", "--json"):
+        assert main(["train", "--task", "rbp-xor", "--epochs", "20", quiet]) == 0
+        assert capsys.readouterr().err == ""
+
+
+def test_cli_rbp_xor_log_dir_keeps_every_run(tmp_path, capsys):
+    pytest.importorskip("tensorboardX")
+    code = main(["train", "--task", "rbp-xor", "--epochs", "5", "--quiet", "--json",
+                 "--log-dir", str(tmp_path)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    result = json.loads(capsys.readouterr().out)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "log.csv").read_text())))
+    assert [(int(r["run"]), int(r["epoch"])) for r in rows] == [
+        (run, epoch) for run in range(1, 11) for epoch in range(1, 6)
+    ]
+    logged = [[float(r["train_loss"]) for r in rows if r["run"] == str(k)] for k in range(1, 11)]
+    np.testing.assert_allclose(logged, result["loss_curves"], rtol=1e-12)
+    for run in range(2, 11):  # TensorBoard: every network a run of its own
+        steps = [s for t, s, _ in _scalars(tmp_path / f"run-{run}") if t == "loss/train"]
+        assert sorted(steps) == [1, 2, 3, 4, 5]
+    assert sorted(s for t, s, _ in _scalars(tmp_path) if t == "loss/train") == [1, 2, 3, 4, 5]
+
+
+def test_csv_logger_numbers_the_networks_it_logs(tmp_path):
+    path = tmp_path / "log.csv"
+    log = CSVLogger(path)
+    first = bp.Trainer(bp.mlp([3, 2], seed=0), "cross_entropy", callbacks=[log], verbose=0)
+    first.fit(X, Y, epochs=2)
+    assert path.read_text().splitlines()[0].startswith("epoch,")  # one network: no run column
+    first.fit(X, Y, epochs=1)
+    bp.Trainer(bp.mlp([3, 2], seed=1), "cross_entropy", callbacks=[log], verbose=0).fit(
+        X, Y, epochs=2
+    )
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert [(r["run"], r["epoch"]) for r in rows] == [
+        ("1", "1"), ("1", "2"), ("1", "3"), ("2", "1"), ("2", "2")
+    ]  # fmt: skip
