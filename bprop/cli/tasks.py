@@ -1,6 +1,7 @@
 """``bprop train --task NAME`` for the applications of :data:`bprop.tasks.TASKS`: the options
 the entry takes (its defaults under the given ones), checked before anything is trained, the
-run, and the saving of its model — or, on Ctrl-C/SIGTERM, of the model trained so far.
+run, and the saving of its model — every ``--checkpoint-every N`` epochs as it trains, at the
+end, or, on Ctrl-C/SIGTERM, the model trained so far.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from bprop.cli.common import (
 from bprop.cli.train_options import flag
 from bprop.errors import TrainingInterrupted
 from bprop.tasks import TASKS, Options, Task
-from bprop.train.logs import logging_to
+from bprop.train.checkpoint import ModelCheckpoint, literal_path
+from bprop.train.logs import calling, logging_to
 
 #: blocks of weights a recurrent layer's cell has (the size check before training)
 _CELL_GATES = {"lstm": 4, "gru": 3, "elman": 1}
@@ -64,10 +66,11 @@ def run_task(args: argparse.Namespace) -> dict[str, Any]:
             check_size(gates * h * (h + below + 2), f"a recurrent layer of {h} units")
     if opts.get("out"):
         check_out(opts["out"])
+    checkpoints = [_checkpoint(task, opts, args.checkpoint_every)] if args.checkpoint_every else []
     start = time.perf_counter()
     with interrupt.deferred_interrupts():  # until the model is saved (see bprop.cli.train)
         try:
-            with logging_to(args.log_dir):
+            with logging_to(args.log_dir), calling(checkpoints):
                 result, save = task.run(opts)
         except TrainingInterrupted as exc:
             raise Stopped(_save_interrupted(task, opts, exc)) from exc
@@ -79,6 +82,24 @@ def run_task(args: argparse.Namespace) -> dict[str, Any]:
                 args.late_error = f"{failure}; saved the trained model to {where} instead"
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+def _checkpoint(task: Task, opts: Options, every: int) -> ModelCheckpoint:
+    """``--checkpoint-every N``: every N epochs the model trained so far goes to ``--out``, as
+    an interrupted run's would (:attr:`Task.keep`: the network with what the task saves beside
+    it, such as a language model's vocabulary), atomically."""
+    if not opts.get("out"):
+        raise CLIError("--checkpoint-every saves the model to --out: give --out FILE")
+    savers: dict[int, Any] = {}  # the saver of the network being trained, made once
+
+    def save(trainer: Any, path: str) -> None:
+        net = trainer.net
+        if id(net) not in savers:
+            savers.clear()
+            savers[id(net)] = task.keep(opts, net)
+        savers[id(net)](path)
+
+    return ModelCheckpoint(literal_path(opts["out"]), every=every, save=save)
 
 
 def _save_interrupted(task: Task, opts: Options, exc: TrainingInterrupted) -> str:

@@ -62,7 +62,9 @@ def refused_options(task: str, given: Iterable[str]) -> list[str]:
     ``options``."""
     if task == CLASSIFY:
         return [flag(n) for n in sorted(given) if n in ARGS]
-    takes = OUTPUT_OPTIONS | set(TASKS[task].options)
+    takes = {*OUTPUT_OPTIONS, *TASKS[task].options}
+    if "out" in takes and TASKS[task].keep is not None:  # a saved model can be saved early
+        takes.add("checkpoint_every")
     return [flag(n) for n in sorted(set(given) - takes)]
 
 
@@ -205,7 +207,8 @@ def add_train_parser(sub: Any, func: Callable[[argparse.Namespace], Any]) -> Non
         "--checkpoint-every",
         type=int_at_least(1),
         metavar="N",
-        help="save the resumable trainer to --out every N epochs (resume with --resume)",
+        help="save to --out every N epochs (atomically): feedforward runs the resumable "
+        "trainer (resume with --resume), --task runs the model trained so far",
     )
     beyond.add_argument(
         "--mpi",

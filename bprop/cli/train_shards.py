@@ -29,7 +29,7 @@ from bprop.cli.common import (
     signal_name,
 )
 from bprop.errors import TrainingInterrupted
-from bprop.train.checkpoint import ModelCheckpoint
+from bprop.train.checkpoint import ModelCheckpoint, literal_path
 
 #: options that need an in-memory data set, so do not go with --shards
 _NOT_WITH_SHARDS = ("data", "validation_split", "early_stopping", "diagnostics", "mpi")
@@ -42,7 +42,7 @@ def distributed_options(args: argparse.Namespace, trainer: Any, meta: dict[str, 
         if not args.out:
             raise CLIError("--checkpoint-every saves the trainer to --out: give --out FILE")
         trainer.callbacks.append(
-            ModelCheckpoint(args.out, every=args.checkpoint_every, metadata=meta)
+            ModelCheckpoint(literal_path(args.out), every=args.checkpoint_every, metadata=meta)
         )
     if not args.mpi:
         return {}

@@ -26,9 +26,22 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 from bprop.train.callbacks import Callback
+
+
+def literal_path(path: str | os.PathLike) -> str:
+    """``path`` as a :class:`ModelCheckpoint` path that names no fields (its braces doubled):
+    a file name with ``{`` or ``}`` in it is written as it is.
+
+    Example::
+
+        >>> literal_path("run{1}.bprop").format(epoch=3)
+        'run{1}.bprop'
+    """
+    return os.fspath(path).replace("{", "{{").replace("}", "}}")
 
 
 class ModelCheckpoint(Callback):
@@ -37,7 +50,10 @@ class ModelCheckpoint(Callback):
     (``best_only=True``; ``mode`` ``"min"`` for losses, ``"max"`` for accuracies).
 
     ``saved`` lists the paths written, ``best`` and ``best_epoch`` the best monitored value and
-    its epoch; ``metadata`` goes into every file saved (:func:`bprop.save`). A monitored value
+    its epoch; ``metadata`` goes into every file saved (:func:`bprop.save`). ``save``, when
+    given, writes the file instead: ``save(trainer, path)`` (an application's own model file,
+    such as a language model with its vocabulary), which must write atomically, as
+    :func:`bprop.save` does. A monitored value
     that is not logged (``val_loss`` without validation data) raises a ValueError at the first
     epoch that should be saved. With ``early_stopping`` the final save holds the last epoch's
     weights (the early-stopping restore comes after it); ``best_only=True`` keeps the best
@@ -51,6 +67,7 @@ class ModelCheckpoint(Callback):
         every: int = 1,
         mode: str = "min",
         metadata: dict[str, Any] | None = None,
+        save: Callable[[Any, str], None] | None = None,
     ) -> None:
         if int(every) < 1:
             raise ValueError(f"every must be at least 1 (epochs between saves), got {every}")
@@ -58,6 +75,7 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.path, self.monitor, self.best_only = os.fspath(path), monitor, bool(best_only)
         self.every, self.mode, self.metadata = int(every), mode, metadata
+        self.save = save
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.saved: list[str] = []
@@ -111,7 +129,9 @@ class ModelCheckpoint(Callback):
                 f"ModelCheckpoint path {self.path!r}: cannot fill it in at epoch {epoch} ({exc}); "
                 f"its fields may be epoch and the logged values {sorted(fields)}"
             ) from exc
-        if isinstance(trainer.schedule, Schedule):
+        if self.save is not None:
+            self.save(trainer, path)
+        elif isinstance(trainer.schedule, Schedule):
             save(trainer, path, metadata=self.metadata)
         else:
             save(

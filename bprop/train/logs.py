@@ -36,7 +36,7 @@ import contextvars
 import csv
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from bprop.train.callbacks import Callback
@@ -180,9 +180,21 @@ _ACTIVE: contextvars.ContextVar[tuple[Callback, ...]] = contextvars.ContextVar(
 
 
 def active() -> tuple[Callback, ...]:
-    """The log callbacks of the enclosing :func:`logging_to` (empty outside one); every
-    :meth:`bprop.Trainer.fit` adds them to its own."""
+    """The callbacks of the enclosing :func:`logging_to` and :func:`calling` contexts (empty
+    outside them); every :meth:`bprop.Trainer.fit` adds them to its own."""
     return _ACTIVE.get()
+
+
+@contextlib.contextmanager
+def calling(callbacks: Iterable[Callback]) -> Iterator[None]:
+    """Within this context every :meth:`bprop.Trainer.fit` also calls ``callbacks`` (after its
+    own): for code that builds its trainers inside, as the applications of :mod:`bprop.tasks`
+    do. ``bprop train --task NAME --checkpoint-every N`` hands its checkpoint in this way."""
+    token = _ACTIVE.set((*_ACTIVE.get(), *callbacks))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
 
 
 @contextlib.contextmanager
@@ -190,15 +202,13 @@ def logging_to(
     log_dir: str | os.PathLike | None, tensorboard: bool | None = None
 ) -> Iterator[None]:
     """Within this context every :meth:`bprop.Trainer.fit` also writes ``log_dir/log.csv`` and
-    TensorBoard event files (:func:`log_callbacks`); ``None`` logs nothing. For code that builds
-    its trainers inside (the applications of :mod:`bprop.tasks`). When it trains several networks
-    one after another (``--task rbp-xor``'s runs), ``log.csv`` holds them all, numbered in a
-    ``run`` column, and TensorBoard shows each as a run of its own."""
+    TensorBoard event files (:func:`log_callbacks`, handed in by :func:`calling`); ``None``
+    logs nothing. For code that builds its trainers inside (the applications of
+    :mod:`bprop.tasks`). When it trains several networks one after another (``--task
+    rbp-xor``'s runs), ``log.csv`` holds them all, numbered in a ``run`` column, and
+    TensorBoard shows each as a run of its own."""
     if log_dir is None:
         yield
         return
-    token = _ACTIVE.set(tuple(log_callbacks(log_dir, tensorboard)))
-    try:
+    with calling(log_callbacks(log_dir, tensorboard)):
         yield
-    finally:
-        _ACTIVE.reset(token)
