@@ -134,3 +134,17 @@ def test_resume_refuses_a_different_option_even_at_its_default(capsys, tmp_path)
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "--seed 0 (the run used 3)" in err
     assert main(["train", "--resume", model, "--seed", "3", "--epochs", "1", "--quiet"]) == 0
+
+
+def test_a_result_with_curves_prints_one_line_per_key_on_the_terminal(capsys):
+    # rbp-xor returns ten loss curves: the terminal gets a one-line summary of them and the
+    # short lists in full; --json still has every value
+    assert main(["train", "--task", "rbp-xor", "--epochs", "20", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    curves = next(line for line in lines if line.startswith("loss_curves"))
+    assert curves.split(None, 1)[1] == "10 series of 20 values (--json prints them)"
+    finals = next(line for line in lines if line.startswith("final_losses"))
+    assert finals.count(",") == 9 and all(len(line) < 200 for line in lines)
+    assert main(["train", "--task", "rbp-xor", "--epochs", "20", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["loss_curves"]) == 10 and len(result["loss_curves"][0]) == 20

@@ -274,7 +274,7 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
         for key, value in result.items():
             if key in matrix:
                 continue
-            print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
+            print(f"{key:16s} {_human_value(value)}")
         if result.get("confusion_matrix"):
             from bprop.train.metrics import format_confusion
 
@@ -283,7 +283,24 @@ def _print_human(command: str, result: dict[str, Any]) -> None:
             print(format_confusion(result["confusion_matrix"], names))
     else:
         for key, value in result.items():
-            print(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
+            print(f"{key:16s} {_human_value(value)}")
+
+
+def _human_value(value: Any) -> str:
+    """One value of a result for the terminal: floats to 6 significant digits, short lists
+    of numbers in full, and what would fill the screen (a list of curves, a long list) as a
+    one-line summary that points to ``--json`` for the whole."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        if any(isinstance(v, (list, tuple)) for v in value):
+            lengths = sorted({len(v) for v in value if isinstance(v, (list, tuple))})
+            span = f"{lengths[0]}" if len(lengths) == 1 else f"{lengths[0]}–{lengths[-1]}"
+            return f"{len(value)} series of {span} values (--json prints them)"
+        if len(value) > 12:
+            return f"{len(value)} values (--json prints them)"
+        return "[" + ", ".join(_human_value(v) for v in value) + "]"
+    return str(value)
 
 
 def _jobs(text: str) -> int:
