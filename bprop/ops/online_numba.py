@@ -155,8 +155,9 @@ def _online_epoch(
             x, out = a[ai : ai + n_in], a[ao : ao + n_o]
             out[:] = P[b_off[layer] : b_off[layer] + n_o]
             for i in range(n_in):
-                for j in range(n_o):
-                    out[j] += x[i] * W[i, j]
+                xi = x[i]  # a scalar: out and x are both views of a, so x[i] in the loop
+                for j in range(n_o):  # would be reloaded after every store to out
+                    out[j] += xi * W[i, j]
             _activate(out, acts[layer], f(alphas[layer]), rational)
         loss, right = _output_loss(a, d, T, ex, top, k, loss_code)  # ---- loss, δ at the top
         if right < 0 and k == 1:
