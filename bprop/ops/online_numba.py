@@ -129,6 +129,27 @@ def _output_loss(a: Any, d: Any, T: Any, ex: int, top: int, k: int, code: int) -
     return loss, -1
 
 
+def _forward(x: Any, W: Any, out: Any) -> None:
+    """out ← out + x W, row by row of W as the reference sums, four rows per pass over out:
+    out[j] + x₀W₀ⱼ + x₁W₁ⱼ + x₂W₂ⱼ + x₃W₃ⱼ, left to right, rounds exactly as four passes do,
+    but each out[j] is loaded and stored once per four rows (one pass per row is a chain of
+    store-then-load of out, its latency the loop's time). The xᵢ are read into scalars first:
+    out and x are views of one buffer, so xᵢ read in the loop would be reloaded after every
+    store to out, which stops vectorisation."""
+    n_in, n_o = W.shape
+    i = 0
+    while i + 4 <= n_in:
+        x0, x1, x2, x3 = x[i], x[i + 1], x[i + 2], x[i + 3]
+        w0, w1, w2, w3 = W[i], W[i + 1], W[i + 2], W[i + 3]
+        for j in range(n_o):
+            out[j] = out[j] + x0 * w0[j] + x1 * w1[j] + x2 * w2[j] + x3 * w3[j]
+        i += 4
+    for r in range(i, n_in):
+        xr, wr = x[r], W[r]
+        for j in range(n_o):
+            out[j] += xr * wr[j]
+
+
 def _online_epoch(
     X, T, labels, P, V, sizes, w_off, b_off, acts, alphas, loss_code, lr, mu, nesterov, l2,
     decay, a, d, threshold,
@@ -154,10 +175,7 @@ def _online_epoch(
             W = P[w_off[layer] : w_off[layer] + n_in * n_o].reshape((n_in, n_o))
             x, out = a[ai : ai + n_in], a[ao : ao + n_o]
             out[:] = P[b_off[layer] : b_off[layer] + n_o]
-            for i in range(n_in):
-                xi = x[i]  # a scalar: out and x are both views of a, so x[i] in the loop
-                for j in range(n_o):  # would be reloaded after every store to out
-                    out[j] += xi * W[i, j]
+            _forward(x, W, out)
             _activate(out, acts[layer], f(alphas[layer]), rational)
         loss, right = _output_loss(a, d, T, ex, top, k, loss_code)  # ---- loss, δ at the top
         if right < 0 and k == 1:
@@ -223,6 +241,7 @@ def _rule(W, V, m, x, delta, lr, mu, nesterov, l2) -> None:
 
 # helpers inlined into the loop (Numba IR inlining), so their branches sit outside its loops
 _INLINE = dict(inline="always", **fused._VECTOR)
+_forward = fused.njit(_forward, **_INLINE)
 _activate = fused.njit(_activate, **_INLINE)
 _derivative = fused.njit(_derivative, **_INLINE)
 _output_loss = fused.njit(_output_loss, **_INLINE)
