@@ -205,6 +205,12 @@ def _online_epoch(
         for layer in range(n_layers):  # ---- update: g = a ⊗ δ (+ λ m W); the rule
             n_in, n_o, ai, ao = sizes[layer], sizes[layer + 1], a_off[layer], a_off[layer + 1]
             x, delta = a[ai : ai + n_in], d[ao : ao + n_o]
+            if mu == 0 and l2 == 0:  # plain SGD: W ← W − xᵢ (η δ), η δ formed once per layer
+                for j in range(n_o):
+                    delta[j] *= lr
+                _sgd(P[w_off[layer] : w_off[layer] + n_in * n_o].reshape((n_in, n_o)), x, delta)
+                _sgd(P[b_off[layer] : b_off[layer] + n_o].reshape((1, n_o)), one, delta)
+                continue
             for lo, rows, xs in ((w_off[layer], n_in, x), (b_off[layer], 1, one)):
                 hi = lo + rows * n_o
                 if l2 > 0:  # the penalty of the weights before this update
@@ -214,6 +220,14 @@ def _online_epoch(
                 Pm, m = P[lo:hi].reshape((rows, n_o)), decay[lo:hi].reshape((rows, n_o))
                 _rule(Pm, v, m, xs, delta, lr, mu, nesterov, l2)
     return loss_sum, correct
+
+
+def _sgd(W: Any, x: Any, step: Any) -> None:
+    """W ← W − x ⊗ step (plain SGD, with step = η δ), one row at a time."""
+    for i in range(W.shape[0]):
+        xi = x[i]
+        for j in range(W.shape[1]):
+            W[i, j] -= xi * step[j]
 
 
 def _rule(W, V, m, x, delta, lr, mu, nesterov, l2) -> None:
@@ -246,5 +260,6 @@ _activate = fused.njit(_activate, **_INLINE)
 _derivative = fused.njit(_derivative, **_INLINE)
 _output_loss = fused.njit(_output_loss, **_INLINE)
 _rule = fused.njit(_rule, **_INLINE)
+_sgd = fused.njit(_sgd, **_INLINE)
 online_epoch = fused.njit(_online_epoch, **fused._VECTOR)
 """The compiled twin (None without Numba)."""
