@@ -24,8 +24,9 @@ Weights: FANN numbers its neurons layer by layer, each layer ending with a bias 
 every non-bias neuron of layer l + 1 has a connection from every neuron of layer l (bias
 included); bprop's Wˡ[i, j] is the weight of the connection from unit i to unit j, bˡ[j] the
 one from the bias neuron. ``fann_set_weight_array`` searches the network for each connection
-(O(C²)), so :class:`FannNet` sets them once and :meth:`FannNet.copy` (``fann_copy``) hands each
-timed run a fresh network with the starting weights.
+(O(C²)), so :class:`FannNet` sets them once and :meth:`FannNet.copy` (``fann_copy``, its
+settings made again: FANN 2.2.0's copy drops the training algorithm) hands each timed run a
+fresh network with the starting weights.
 
 Needs ``libfloatfann`` (Debian/Ubuntu: ``apt-get install libfann-dev``); :func:`load` returns
 None without it.
@@ -226,7 +227,9 @@ class FannNet:
         twin.ann = self.lib.fann_copy(self.ann)
         if not twin.ann:
             raise MemoryError("fann_copy failed")
-        twin._configure()  # FANN 2.2's fann_copy does not carry every training setting
+        # FANN 2.2.0's fann_copy does not copy the training algorithm: the copy would train
+        # by Rprop (the default), so every setting is made again
+        twin._configure()
         return twin
 
     def train_epoch(self, data: FannData) -> float:
@@ -264,8 +267,9 @@ def replay(weights: list, X: np.ndarray, T: np.ndarray, lr: float, clip: bool) -
 
 
 def max_rel_diff(a: list, b: list) -> float:
-    """The largest, over the arrays of two [(W, b), ...], of max |a − b| / max |b|."""
+    """The largest, over the arrays of two [(W, b), ...], of max |a − b| / max |b| (of max
+    |a − b| where b is all zeros, as the biases start)."""
     pairs = [
         (x, y) for (Wa, ba), (Wb, bb) in zip(a, b, strict=True) for x, y in ((Wa, Wb), (ba, bb))
     ]
-    return max(float(np.max(np.abs(x - y)) / np.max(np.abs(y))) for x, y in pairs)
+    return max(float(np.max(np.abs(x - y)) / (np.max(np.abs(y)) or 1.0)) for x, y in pairs)
