@@ -79,6 +79,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--hidden", default="32", help="--fann: hidden widths, e.g. 32,64,128")
     args = parser.parse_args(argv)
     if args.fann:
+        if args.processes > 1:
+            parser.error("--fann times FANN and bprop interleaved in one process: drop --processes")
+        try:
+            args.hidden_sizes = [int(h) for h in args.hidden.split(",")]
+        except ValueError:
+            parser.error(
+                f"--hidden takes widths separated by commas, e.g. 32,64; got {args.hidden!r}"
+            )
         return fann_main(args)
     if args.processes > 1:
         return pooled_main(args, argv if argv is not None else sys.argv[1:])
@@ -256,7 +264,7 @@ def fann_main(args: argparse.Namespace) -> dict[str, Any]:
     X, y = load_data()
     T = np.eye(SIZES[-1], dtype=np.float32)[y]
     result: dict[str, Any] = {"benchmark": "online-fann", "config": vars(args), "rows": []}
-    for hidden in (int(h) for h in args.hidden.split(",")):
+    for hidden in args.hidden_sizes:
         result["rows"].append(fann_row(bp, online_fast, fann_peer, hidden, X, T, args))
     result["busy_starts"] = sum(row.pop("busy") for row in result["rows"])
     result["times"] = {
