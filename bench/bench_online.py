@@ -339,6 +339,14 @@ def self_timed(
     return times, last, busy
 
 
+def verdict(row: dict[str, Any], tol: float = 1e-4) -> str:
+    """OK when each side matches its float64 replay to float32 round-off over the epoch, and
+    the two match each other wherever FANN's clip of tanh' did not act."""
+    ok = row["bprop_vs_replay"] < tol and row["fann_vs_replay"] < tol
+    ok = ok and (row["saturated"] > 0 or row["bprop_vs_fann"] < tol)
+    return "OK" if ok else "MISMATCH"
+
+
 def fann_report(result: dict[str, Any]) -> None:
     cfg = result["config"]
     print(
@@ -371,7 +379,7 @@ def fann_report(result: dict[str, Any]) -> None:
             f"  h={row['hidden']}: bprop vs replay {row['bprop_vs_replay']:.1e}, FANN vs clipped "
             f"replay {row['fann_vs_replay']:.1e}, bprop vs FANN {row['bprop_vs_fann']:.1e} "
             f"({row['saturated']} hidden values passed 0.98: "
-            f"{'FANN clips there' if row['saturated'] else 'none, so no clip'})"
+            f"{'FANN clips there' if row['saturated'] else 'none, so no clip'}) -> {verdict(row)}"
         )
     print(common.busy_note(result))
     common.print_machine_info(result["machine"])
