@@ -1,7 +1,7 @@
 """The FANN peer of ``bench/bench_online.py --fann`` (``bench/fann_peer.py``): FANN 2.2 trains
 the same network as bprop with the same maths, up to FANN's clip of the tanh derivative."""
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +9,13 @@ import pytest
 
 import bprop as bp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-fann_peer = pytest.importorskip("fann_peer")
+# loaded from its file: bench/ is not a package, and putting it on sys.path would shadow
+# module names (bench/common.py) for the rest of the session
+_spec = importlib.util.spec_from_file_location(
+    "fann_peer", Path(__file__).resolve().parents[1] / "bench" / "fann_peer.py"
+)
+fann_peer = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fann_peer)
 if fann_peer.load() is None:
     pytest.skip(f"FANN is not installed: {fann_peer.INSTALL}", allow_module_level=True)
 
