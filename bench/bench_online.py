@@ -17,8 +17,24 @@ Rows, each timed as what a user runs for one epoch:
   loss, with ``torch.set_num_threads(2)``.
 
 * ``hand loop`` (``--floor``): the same epoch as a plain compiled loop written for this one
-  network (Numba, fixed shapes, 2-D weight arrays, ``tanh`` from libm): the floor that FANN's
-  plain C loop stands for (goal: bprop at or under it).
+  network (Numba, fixed shapes, 2-D weight arrays, ``tanh`` from libm, as FANN's C loop calls
+  ``exp``): what a plain loop gets; FANN itself is ``--fann``.
+
+``--fann`` times bprop against FANN itself instead (FANN 2.2, C, through ctypes:
+``bench/fann_peer.py``; skipped with a message when ``libfloatfann`` is missing), for each hidden
+width of ``--hidden``: MLP 64-h-10 with tanh hidden units and an identity output, ½ Σ (a − t)²
+on one-hot targets (bprop's ``SquaredError``; FANN's incremental training with its linear error
+function), SGD lr 0.01, one epoch in data order, float32, the same starting weights. Rows:
+
+* ``bprop``: ``trainer.fit(X, T, epochs=1)`` on a ``bp.Trainer`` made once (its weights reset
+  before each timed epoch, outside the time) — the public path, the trainer's per-fit work in;
+* ``bprop kernel``: the compiled epoch alone (``bprop.train.online_fast.run_epoch``);
+* ``FANN``: ``fann_train_epoch`` on a ``fann_train_data`` filled in memory (all in C), on a
+  fresh ``fann_copy`` of the starting network (made outside the time).
+
+It checks the same computation: FANN's and bprop's weights after the epoch, each against a
+float64 replay (FANN's with its derivative clip at |tanh| = 0.98, see ``fann_peer.py``), and
+against each other.
 
 Numba's one-time compilation is excluded: every row first runs one untimed warm-up epoch.
 
@@ -26,6 +42,7 @@ Run from the repository root::
 
     python bench/bench_online.py                 # 5 interleaved repeats in this process
     python bench/bench_online.py --processes 10  # the §4 protocol: 10 fresh processes
+    python bench/bench_online.py --fann --hidden 32,64,128,256,512 --repeats 21
 
 Target (DESIGN.md §4): bprop at least 15x faster than PyTorch eager.
 """
@@ -34,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any
 
 import common
@@ -57,7 +75,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--floor", action="store_true", help="also time a plain compiled loop")
+    parser.add_argument("--fann", action="store_true", help="time bprop against FANN (C) instead")
+    parser.add_argument("--hidden", default="32", help="--fann: hidden widths, e.g. 32,64,128")
     args = parser.parse_args(argv)
+    if args.fann:
+        if args.processes > 1:
+            parser.error("--fann times FANN and bprop interleaved in one process: drop --processes")
+        try:
+            args.hidden_sizes = [int(h) for h in args.hidden.split(",")]
+        except ValueError:
+            parser.error(
+                f"--hidden takes widths separated by commas, e.g. 32,64; got {args.hidden!r}"
+            )
+        return fann_main(args)
     if args.processes > 1:
         return pooled_main(args, argv if argv is not None else sys.argv[1:])
 
@@ -132,8 +162,9 @@ def _hand_epoch(X, y, W1, b1, W2, b2, lr, h, z):  # noqa: ANN001 - compiled by N
         for j in range(n_h):
             h[j] = b1[j]
         for i in range(n_in):
+            xi = x[i]  # a scalar, not re-read after each store to h (which could alias it)
             for j in range(n_h):
-                h[j] += x[i] * W1[i, j]
+                h[j] += xi * W1[i, j]
         for j in range(n_h):
             h[j] = np.tanh(h[j])
         m = -np.inf
@@ -162,8 +193,9 @@ def _hand_epoch(X, y, W1, b1, W2, b2, lr, h, z):  # noqa: ANN001 - compiled by N
         for k in range(n_out):
             b2[k] -= lr * z[k]
         for i in range(n_in):
+            step = lr * x[i]
             for j in range(n_h):
-                W1[i, j] -= lr * x[i] * h[j]
+                W1[i, j] -= step * h[j]
         for j in range(n_h):
             b1[j] -= lr * h[j]
     return total
@@ -214,7 +246,141 @@ def report(result: dict[str, Any]) -> None:
     print(f"bprop fast=False (the NumPy path, for reference): {s:.1f}x faster than PyTorch eager")
     if "hand loop" in times:
         r = common.median(common.paired_ratios(times["bprop"], times["hand loop"]))
-        print(f"bprop / hand loop = {r:.2f} (goal: at or under 1, FANN's plain C loop)")
+        print(f"bprop / hand loop = {r:.2f} (a plain compiled loop; FANN itself: --fann)")
+    print(common.busy_note(result))
+    common.print_machine_info(result["machine"])
+
+
+def fann_main(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--fann`` comparison (see the module docstring), one row group per hidden width."""
+    import fann_peer
+
+    if fann_peer.load() is None:
+        print(f"FANN row skipped: libfloatfann not found; {fann_peer.INSTALL}")
+        return {"benchmark": "online-fann", "skipped": True}
+    bp = common.import_bprop()
+    from bprop.train import online_fast
+
+    X, y = load_data()
+    T = np.eye(SIZES[-1], dtype=np.float32)[y]
+    result: dict[str, Any] = {"benchmark": "online-fann", "config": vars(args), "rows": []}
+    for hidden in args.hidden_sizes:
+        result["rows"].append(fann_row(bp, online_fast, fann_peer, hidden, X, T, args))
+    result["busy_starts"] = sum(row.pop("busy") for row in result["rows"])
+    result["times"] = {
+        f"{r['hidden']} {k}": v for r in result["rows"] for k, v in r["times"].items()
+    }
+    result["machine"] = common.machine_info()
+    return common.emit(result, args.json, fann_report)
+
+
+def fann_row(
+    bp: Any, online_fast: Any, fann_peer: Any, hidden: int, X: np.ndarray, T: np.ndarray, args: Any
+) -> dict[str, Any]:
+    """Time and check one hidden width of the ``--fann`` comparison."""
+    net = bp.mlp([SIZES[0], hidden, SIZES[-1]], activation="tanh", seed=args.seed)
+    init, init_weights = net.space.params.copy(), common.bprop_weights(net)
+    trainer = bp.Trainer(
+        net, bp.SquaredError(), bp.SGD(args.lr), schedule=bp.Online(shuffle=False), verbose=0
+    )
+    plan = online_fast.supports(trainer, X, T)
+    fann_net, data = fann_peer.FannNet(init_weights, args.lr), fann_peer.FannData(X, T)
+
+    def run_fit() -> tuple[float, Any]:
+        net.space.params[...] = init
+        t0 = time.perf_counter()
+        trainer.fit(X, T, epochs=1)
+        return time.perf_counter() - t0, common.bprop_weights(net)
+
+    def run_kernel() -> tuple[float, Any]:
+        net.space.params[...] = init
+        t0 = time.perf_counter()
+        online_fast.run_epoch(trainer, plan, X, T)
+        return time.perf_counter() - t0, common.bprop_weights(net)
+
+    def run_fann() -> tuple[float, Any]:
+        fresh = fann_net.copy()
+        t0 = time.perf_counter()
+        fresh.train_epoch(data)
+        return time.perf_counter() - t0, fresh.weights()
+
+    runs = {"bprop": run_fit, "bprop kernel": run_kernel, "FANN": run_fann}
+    if plan is None:  # no compiled path (no Numba): the public path alone
+        del runs["bprop kernel"]
+    times, last, busy = self_timed(runs, args.repeats)
+    plain, n_sat = fann_peer.replay(init_weights, X, T, args.lr, clip=False)
+    clipped, _ = fann_peer.replay(init_weights, X, T, args.lr, clip=True)
+    return {
+        "hidden": hidden,
+        "times": times,
+        "busy": busy,
+        "saturated": n_sat,
+        "bprop_vs_replay": fann_peer.max_rel_diff(last["bprop"], plain),
+        "fann_vs_replay": fann_peer.max_rel_diff(last["FANN"], clipped),
+        "bprop_vs_fann": fann_peer.max_rel_diff(last["bprop"], last["FANN"]),
+    }
+
+
+def self_timed(
+    runs: dict[str, Any], repeats: int
+) -> tuple[dict[str, list[float]], dict[str, Any], int]:
+    """Like :func:`common.interleaved` (one untimed warm-up round, then alternating order,
+    settling before each call), for callables that time themselves and return (seconds,
+    result), so that their set-up (resetting the weights) stays out of the time."""
+    names = list(runs)
+    last = {n: runs[n]()[1] for n in names}
+    times: dict[str, list[float]] = {n: [] for n in names}
+    busy = 0
+    for r in range(repeats):
+        for n in names if r % 2 == 0 else reversed(names):
+            busy += not common.settle(0.05)
+            t, last[n] = runs[n]()
+            times[n].append(t)
+    return times, last, busy
+
+
+def verdict(row: dict[str, Any], tol: float = 1e-4) -> str:
+    """OK when each side matches its float64 replay to float32 round-off over the epoch, and
+    the two match each other wherever FANN's clip of tanh' did not act."""
+    ok = row["bprop_vs_replay"] < tol and row["fann_vs_replay"] < tol
+    ok = ok and (row["saturated"] > 0 or row["bprop_vs_fann"] < tol)
+    return "OK" if ok else "MISMATCH"
+
+
+def fann_report(result: dict[str, Any]) -> None:
+    cfg = result["config"]
+    print(
+        f"MLP 64-h-10, tanh hidden, identity output, ½Σ(a − t)² on one-hot targets, online SGD lr "
+        f"{cfg['lr']}, digits (1,797 examples), float32: ms/epoch, min and median of "
+        f"{cfg['repeats']} interleaved repeats after one untimed warm-up round"
+    )
+    rows = []
+    for row in result["rows"]:
+        t = row["times"]
+        fann = t["FANN"]
+        for name, ts in t.items():
+            ratio = common.median(common.paired_ratios(ts, fann))
+            rows.append(
+                [
+                    f"h={row['hidden']} {name}",
+                    1e3 * min(ts),
+                    1e3 * common.median(ts),
+                    min(ts) / min(fann),
+                    ratio,
+                ]
+            )
+    print(common.table(["", "min ms", "median ms", "÷ FANN (mins)", "÷ FANN (paired)"], rows))
+    print(
+        "same computation (largest relative weight difference after the epoch; float64 replays, "
+        "FANN's with its derivative clip at |tanh| > 0.98):"
+    )
+    for row in result["rows"]:
+        print(
+            f"  h={row['hidden']}: bprop vs replay {row['bprop_vs_replay']:.1e}, FANN vs clipped "
+            f"replay {row['fann_vs_replay']:.1e}, bprop vs FANN {row['bprop_vs_fann']:.1e} "
+            f"({row['saturated']} hidden values passed 0.98: "
+            f"{'FANN clips there' if row['saturated'] else 'none, so no clip'}) -> {verdict(row)}"
+        )
     print(common.busy_note(result))
     common.print_machine_info(result["machine"])
 

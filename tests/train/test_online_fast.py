@@ -120,3 +120,22 @@ def test_online_epoch_twin_equals_its_reference(case, dtype, l2, monkeypatch):
     np.testing.assert_allclose(h_ref.train_loss, h_fused.train_loss, rtol=tol["rtol"])
     if dtype == "float64":
         assert h_ref.train_accuracy == h_fused.train_accuracy
+
+
+@pytest.mark.parametrize(("rule", "l2"), [(bp.SGD(0.05), 0.0), (bp.SGD(0.05, momentum=0.5), 1e-3)])
+def test_single_layer_net_fast_equals_numpy_path(rule, l2):
+    # one Dense layer (online logistic regression): the compiled loop's per-layer views are
+    # tuples of one, a type of their own; plain SGD and momentum with L2
+    def fit(fast):
+        with bp.backend.default_dtype("float64"):
+            net = bp.Sequential(bp.Dense(6, 3, rng=0))
+        rule_ = type(rule)(**rule.get_config())
+        tr = bp.Trainer(
+            net, bp.SoftmaxCrossEntropy(), rule_, "online", l2=l2, seed=4, verbose=0, fast=fast
+        )
+        assert online_fast.supports(tr, *tr.prepare(X, LABELS))  # fast=False: NumPy path
+        return net.space.params.copy(), tr.fit(X, LABELS, epochs=2)
+
+    (p_fast, h_fast), (p_ref, h_ref) = fit(True), fit(False)
+    np.testing.assert_allclose(p_fast, p_ref, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(h_fast.train_loss, h_ref.train_loss, rtol=1e-9)
