@@ -36,7 +36,7 @@ class Evaluation:
         classify = counts_accuracy(T)
         for i in range(0, n, batch_size):
             j = min(i + batch_size, n)  # the standard has no slices past the end
-            loss, _, _, out, tb = forward_loss(
+            loss, _, _, out, tb, pred = forward_loss(
                 self.net,
                 self.loss,
                 X[i:j, ...],
@@ -46,7 +46,7 @@ class Evaluation:
             )
             total += loss if self.loss.reduction == "sum" else loss * (j - i)
             if classify:
-                c, k = count_correct(out, tb, self.loss.threshold)
+                c, k = count_correct(out, tb, self.loss.threshold, predicted=pred)
                 correct, count = correct + c, count + k
             if outputs is not None:
                 outputs.append(backend.to_numpy(out))

@@ -238,8 +238,10 @@ def as_padded(X: Any, y: Any, lengths: Any = None) -> tuple[Any, Any, Any]:
 
 def forward_loss(
     net: Any, loss: Any, xb: Any, tb: Any, lb: Any = None, train: bool = True
-) -> tuple[float, Any, Any, Any, Any]:
-    """The forward pass and loss of one batch: ``(loss, ∂loss/∂out, cache, out, targets)``.
+) -> tuple[float, Any, Any, Any, Any, Any]:
+    """The forward pass and loss of one batch: ``(loss, ∂loss/∂out, cache, out, targets,
+    predicted)``, ``predicted`` being the arg-max of ``out`` over the classes where the loss
+    finds it in its own pass (:meth:`bprop.losses.Loss.value_grad_argmax`), else None.
 
     With ``lb`` (the batch's sequence lengths) the batch is first trimmed to its longest
     sequence, the lengths go to the layers that take them and the loss is taken over real
@@ -247,18 +249,18 @@ def forward_loss(
     then the real positions only (for counting what is correct)."""
     if lb is None:
         out, cache = net.forward(xb, train=train)
-        value, dy = loss.value_and_grad(out, tb)
-        return value, dy, cache, out, tb
+        value, dy, pred = loss.value_grad_argmax(out, tb)
+        return value, dy, cache, out, tb, pred
     if not getattr(net.leaves()[0], "packed_rows", False):  # (a Seq2Seq's rows are not steps)
         xb = xb[:, : int(lb.max())]
     out, cache = net.forward(xb, train=train, lengths=lb)
     if out.ndim != 3:
-        value, dy = loss.value_and_grad(out, tb)
-        return value, dy, cache, out, tb
+        value, dy, pred = loss.value_grad_argmax(out, tb)
+        return value, dy, cache, out, tb, pred
     tb = tb[:, : out.shape[1]]
     value, dy = masked_loss(loss, out, tb, lb)
     m = mask(lb, out.shape[1])
-    return value, dy, cache, out[m], tb[m]
+    return value, dy, cache, out[m], tb[m], None
 
 
 def prepare_examples(net: Any, loss: Any, X: Any, y: Any) -> tuple[Any, Any]:
@@ -307,15 +309,18 @@ def target_classes(T: Any) -> Any:
     return backend.get_xp().argmax(T, axis=-1)
 
 
-def count_correct(out: Any, tb: Any, threshold: float, classes: Any = None) -> tuple[int, int]:
+def count_correct(
+    out: Any, tb: Any, threshold: float, classes: Any = None, predicted: Any = None
+) -> tuple[int, int]:
     """(number correct, number of decisions) for outputs ``out`` against targets ``tb``; a
     single output counts as class 1 above ``threshold`` (the loss's). ``classes``: the
-    :func:`target_classes` of ``tb``, if already known."""
+    :func:`target_classes` of ``tb``, if already known; ``predicted``: the arg-max of ``out``
+    over the classes, if already known (:func:`forward_loss`)."""
     xp = backend.get_xp()
     if classes is None:
         classes = target_classes(tb)
     if backend.np_dtype(tb.dtype).kind not in "iu" and out.shape[-1] == 1:
         hits = (out[..., 0] > threshold) == classes
     else:
-        hits = xp.argmax(out, axis=-1) == classes
+        hits = (xp.argmax(out, axis=-1) if predicted is None else predicted) == classes
     return int(xp.count_nonzero(hits)), int(hits.size)
