@@ -1,5 +1,5 @@
 """The fused twin of the op ``softmax_cross_entropy`` (:mod:`bprop.ops.reference` has the maths)
-for integer labels: the loss, its gradient and the predicted classes in three passes over the
+for integer labels: the loss, its gradient and the predicted classes in four passes over the
 logits instead of the reference's eight (row maxima, shift, exp, row sums, divide, the label
 entries, the scale, and a training loop's own arg-max for its accuracy).
 
@@ -7,19 +7,22 @@ Per row n of the logits y (N, K), with label tₙ:
 
 1. one compiled pass finds the first arg-max ŷₙ and writes zₙ = yₙ − yₙ[ŷₙ] (and reads zₙ[tₙ]);
 2. ``numpy.exp`` turns z into e^z in place — NumPy's vectorised exp is ~5× faster than the
-   scalar libm ``exp`` a compiled loop calls;
-3. one compiled pass sums the row, adds log Σ − zₙ[tₙ] to the loss (in float64) and writes
-   scale · (e^z / Σ − onehot(tₙ)), in the reference's order of operations.
+   scalar libm ``exp`` a compiled loop calls (and ``numpy.log`` takes the N logs of step 3);
+3. one compiled pass sums each row: Σₙ = Σₖ e^zₙₖ; the loss is Σₙ (log Σₙ − zₙ[tₙ]), summed
+   in float64;
+4. one compiled pass writes the gradient scale · (e^z / Σ − onehot(tₙ)), as
+   e^z · (scale / Σ) − scale · onehot(tₙ): one division per row instead of one per entry.
 
-Labels outside [0, K) raise an IndexError, as the reference's indexing does. The row sums
-are taken in another order than the reference's (a vectorised loop against BLAS), so the two
-agree to round-off (tested in ``tests/test_ops.py``); NaN logits make the loss NaN, as there.
-Probability-row targets, rare (soft labels), are served by the reference.
+Labels outside [0, K) raise an IndexError (the reference's indexing raises for labels ≥ K).
+The row sums are taken in another order than the reference's BLAS product and the gradient
+is scaled once instead of divided then scaled, so the two agree to round-off (tested in
+``tests/test_ops.py``); NaN logits make the loss NaN, as there. Probability-row targets, rare
+(soft labels), are served by the reference.
 
-Measured (one loaded 2-core machine, float32, min of 300): 6 µs against 30 for the reference
-plus an arg-max on 128 × 10 logits (a mini-batch of ``bench/bench_minibatch.py``), 40 against
-95 on 1,797 × 10 (the digits, full batch), 340 against 510 on 3,200 × 65 (the character
-LSTM of ``bench/bench_lstm.py``).
+Measured (one loaded 2-core machine, float32, min of 300 calls): 6–11 µs against 26–37 for
+the reference plus an arg-max on 128 × 10 logits (a mini-batch of
+``bench/bench_minibatch.py``), 55 against 133 on 1,797 × 10 (the digits, full batch), 274
+against 516 on 3,200 × 65 (the character LSTM of ``bench/bench_lstm.py``).
 
 Registered in :data:`bprop.ops.numba.TWINS` (that module is the one importing Numba; this one
 compiles through its :func:`~bprop.ops.numba.njit`).
@@ -59,24 +62,24 @@ def _shift(y: Any, t: Any, z: Any, pred: Any, zt: Any) -> int:
     return bad
 
 
-def _finish(e: Any, t: Any, zt: Any, scale: Any) -> float:
-    """Pass 3, on e = e^z: returns Σₙ (log Σⱼ eₙⱼ − zₙ[tₙ]) and turns e into
-    scale · (e / Σ − onehot(t))."""
+def _row_sums(e: Any, s: Any) -> None:
+    """Pass 3: s = Σⱼ e[:, j] (summed in any order, so the loop vectorises)."""
     n, k = e.shape
-    total = 0.0
-    one = e[0, 0] * 0 + 1
     for i in range(n):
-        s = e[i, 0] * 0
-        for j in range(k):  # reassociated: a vectorised sum
-            s += e[i, j]
-        total += np.float64(np.log(s) - zt[i])
+        a = e[i, 0] * 0
         for j in range(k):
-            e[i, j] /= s
-        e[i, t[i]] -= one
-        if scale != one:
-            for j in range(k):
-                e[i, j] *= scale
-    return total
+            a += e[i, j]
+        s[i] = a
+
+
+def _scale_rows(e: Any, t: Any, s: Any, scale: Any) -> None:
+    """Pass 4: e ← scale · (e / s − onehot(t)), as e · (scale / s) − scale·onehot(t)."""
+    n, k = e.shape
+    for i in range(n):
+        r = scale / s[i]
+        for j in range(k):
+            e[i, j] *= r
+        e[i, t[i]] -= scale
 
 
 def softmax_cross_entropy(y: Any, target: Any, scale: float = 1.0) -> tuple[float, Any, Any]:
@@ -91,11 +94,17 @@ def softmax_cross_entropy(y: Any, target: Any, scale: float = 1.0) -> tuple[floa
     if _shift_c(y, target, p, pred, zt):
         raise IndexError(f"class labels must lie in [0, {y.shape[1] - 1}] for {y.shape[1]} logits")
     np.exp(p, out=p)
-    loss = _finish_c(p, target, zt, y.dtype.type(scale))
+    sums = np.empty(n, dtype=y.dtype)
+    _row_sums_c(p, sums)
+    logs = np.log(sums)  # NumPy's vectorised log, as exp above
+    logs -= zt
+    loss = float(np.add.reduce(logs, dtype=np.float64))
+    _scale_rows_c(p, target, sums, y.dtype.type(scale))
     return loss * scale, p, pred
 
 
-# sums may be reassociated (so they vectorise); each division and subtraction is the one the
-# reference makes, and NaN/inf propagate (no "nnan"/"ninf": a diverging network is seen)
+# the row sums may be reassociated (so they vectorise); NaN and inf propagate everywhere (no
+# "nnan"/"ninf": a diverging network is seen, not hidden)
 _shift_c = fused.njit(_shift, error_model="numpy")
-_finish_c = fused.njit(_finish, error_model="numpy", fastmath={"reassoc", "nsz"})
+_row_sums_c = fused.njit(_row_sums, error_model="numpy", fastmath={"reassoc", "nsz"})
+_scale_rows_c = fused.njit(_scale_rows, error_model="numpy")
