@@ -49,6 +49,7 @@ class EpochSource:
     trainer: Any
     val: Any
     guard: Any
+    val_classes: tuple[bool, Any] | None = None  # target_plan() of the validation targets
 
     @property
     def validates(self) -> bool:
@@ -68,7 +69,9 @@ class EpochSource:
         """The validation loss and accuracy as log entries (empty without validation data)."""
         if self.val is None:
             return {}
-        loss, acc = self.trainer.evaluate_prepared(*self.val)
+        if self.val_classes is None:  # once per fit: the validation targets do not change
+            self.val_classes = target_plan(*self.val[1:3])  # (T, lengths) or (T,)
+        loss, acc = self.trainer.evaluate_prepared(*self.val, classes=self.val_classes)
         return {"val_loss": loss, "val_accuracy": acc}
 
 
@@ -133,10 +136,10 @@ class ExampleSource(EpochSource):
         or None)."""
         from bprop.train import online_fast
 
-        classify = counts_accuracy(T)
+        classify, classes = target_plan(T, L)
         return {
             "classify": classify,
-            "classes": target_classes(T) if classify and L is None else None,
+            "classes": classes,
             "fast": online_fast.supports(trainer, X, T) if trainer.fast and L is None else None,
         }
 
@@ -296,6 +299,14 @@ def counts_accuracy(T: Any) -> bool:
     """Accuracy is reported for integer labels and for 0/1 target vectors."""
     integer = backend.np_dtype(T.dtype).kind in "iu"
     return integer or bool(backend.get_xp().all((T == 0) | (T == 1)))
+
+
+def target_plan(T: Any, L: Any = None) -> tuple[bool, Any]:
+    """(whether accuracy is counted on targets ``T``, their :func:`target_classes` or None):
+    worked out once per fit, not every epoch. No classes for sequences of lengths ``L``,
+    whose batches are trimmed (their targets are compared where they are)."""
+    classify = counts_accuracy(T)
+    return classify, (target_classes(T) if classify and L is None else None)
 
 
 def target_classes(T: Any) -> Any:
