@@ -113,3 +113,17 @@ def test_the_losss_arg_max_counts_the_same_accuracy_as_the_outputs(monkeypatch, 
     assert expected[0] == np.mean(y == 0) and len(set(expected)) > 1  # learning changed them
     assert trainer.history.train_accuracy == expected
     assert trainer.history.val_accuracy == val_expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_all_finite_is_the_element_wise_test(dtype):
+    rng = np.random.default_rng(4)
+    big = np.finfo(dtype).max / 4  # Σ w² overflows: the exact test decides
+    for w in (rng.normal(size=300), np.full(50, big), np.zeros(0)):
+        w = w.astype(dtype)
+        assert divergence.all_finite(w)
+        for bad in (np.nan, np.inf, -np.inf):
+            if w.size:
+                v = w.copy()
+                v[len(v) // 2] = bad
+                assert not divergence.all_finite(v)
