@@ -84,9 +84,9 @@ def _scale_rows(e: Any, t: Any, s: Any, scale: Any) -> None:
 
 def softmax_cross_entropy(y: Any, target: Any, scale: float = 1.0) -> tuple[float, Any, Any]:
     """The op ``softmax_cross_entropy`` (see :func:`bprop.ops.reference.softmax_cross_entropy`),
-    fused for integer labels; probability rows go to the reference."""
-    if target.ndim != 1 or y.shape[0] == 0 or y.shape[1] == 0:
-        return reference.softmax_cross_entropy(y, target, scale)
+    fused for integer labels; probability rows (and anything else) go to the reference."""
+    if target.ndim != 1 or target.dtype.kind not in "iu" or 0 in y.shape:
+        return reference.softmax_cross_entropy(y, target, scale)  # (and its errors)
     n = y.shape[0]
     p = np.empty_like(y, order="C")
     pred = np.empty(n, dtype=np.int64)
