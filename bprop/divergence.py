@@ -102,6 +102,17 @@ def copy_state(state: dict[str, Any], into: dict[str, Any] | None = None) -> dic
     return out
 
 
+def all_finite(w: Any) -> bool:
+    """Whether the flat array ``w`` holds no NaN or infinity. A finite Σ w² proves it (NaN and
+    ±inf propagate into the sum): one BLAS dot product, with no array of flags made; the
+    element-wise test runs only when the sum is not finite (it may also just overflow)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(float(w @ w)):
+            return True
+    xp = backend.get_xp()
+    return bool(xp.all(xp.isfinite(w)))
+
+
 def reference_loss(evaluate: Callable[[], float], params: Any) -> float | None:
     """max(loss at the current weights, loss with every weight zero): the scale of the loss
     that :class:`DivergenceGuard` compares with (see the module docs).
@@ -144,8 +155,7 @@ class DivergenceGuard:
         diverged, or None while it has not."""
         if not math.isfinite(loss):
             return f"the loss became {loss}"
-        xp = backend.get_xp()
-        if params is not None and not bool(xp.all(xp.isfinite(params))):
+        if params is not None and not all_finite(params):
             return "the weights became NaN or infinite"
         limit = self.threshold
 

@@ -56,6 +56,12 @@ class Loss:
         ``y``), the upstream gradient of the network's backward pass."""
         raise NotImplementedError
 
+    def value_grad_argmax(self, y: Any, target: Any) -> tuple[float, Any, Any]:
+        """:meth:`value_and_grad` and, where the loss finds it on the way, the arg-max of ``y``
+        over its last axis (the predicted classes, which a training loop counts its accuracy
+        with); None where it does not (the loop then takes the arg-max itself)."""
+        return (*self.value_and_grad(y, target), None)
+
     def value(self, y: Any, target: Any) -> float:
         """The loss alone (see :meth:`value_and_grad`)."""
         return self.value_and_grad(y, target)[0]
@@ -166,21 +172,29 @@ class SoftmaxCrossEntropy(Loss):
         return t
 
     def value_and_grad(self, y: Any, target: Any) -> tuple[float, Any]:
+        return self.value_grad_argmax(y, target)[:2]
+
+    def value_grad_argmax(self, y: Any, target: Any) -> tuple[float, Any, Any]:
+        """The loss, ∂L/∂y and the arg-max of ``y`` over the classes (the predicted classes,
+        shaped like ``y[..., 0]``), all from the one fused pass of the op
+        ``softmax_cross_entropy`` (:mod:`bprop.ops`)."""
         if y.ndim > 2:  # sequences: (N, T, K) logits with (N, T) labels or (N, T, K) rows
+            N, T = y.shape[:2]
             y2, time_major = layout.rows(y)  # in memory order: no copy of a time-major y
-            loss, grad = self.value_and_grad(y2, layout.rows_like(target, time_major))
-            return loss, layout.unrows(grad, y.shape[0], y.shape[1], time_major)
+            loss, grad, pred = self.value_grad_argmax(y2, layout.rows_like(target, time_major))
+            return (
+                loss,
+                layout.unrows(grad, N, T, time_major),
+                layout.unrows(pred, N, T, time_major),
+            )
         if y.ndim != 2:
             raise ValueError(f"SoftmaxCrossEntropy expects (N, K) logits, got {tuple(y.shape)}")
         if target.ndim == 1 and target.shape[0] != y.shape[0]:
             raise ValueError(f"{y.shape[0]} outputs but {target.shape[0]} labels")
         if target.ndim != 1:
             _check_shapes(y, target)
-        loss, p = ops.softmax_cross_entropy(y, target)
-        s = self._scale(y)
-        if s != 1.0:
-            p *= s
-        return loss * s, p
+        op = ops.lookup("softmax_cross_entropy", dtype=backend.np_dtype(y.dtype))
+        return op(y, target, self._scale(y))
 
 
 class BinaryCrossEntropy(Loss):

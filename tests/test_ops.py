@@ -69,7 +69,7 @@ def test_lookup_serves_a_twin_only_for_its_dtypes():
     assert ops.lookup("lstm_forward", "numba", np.float16) is ops.reference.lstm_forward
 
 
-@pytest.mark.parametrize("K", [3, 40])  # both ways of taking the row maxima
+@pytest.mark.parametrize("K", [3, 40])
 def test_softmax_cross_entropy_is_minus_log_softmax_and_p_minus_t(K):
     rng = np.random.default_rng(5)
     y = 30 * rng.normal(size=(6, K))
@@ -78,9 +78,60 @@ def test_softmax_cross_entropy_is_minus_log_softmax_and_p_minus_t(K):
     logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
     onehot = np.eye(K)[labels]
     for target in (labels, onehot):
-        loss, grad = ops.softmax_cross_entropy(y, target)
-        np.testing.assert_allclose(loss, -(onehot * logp).sum(), rtol=1e-12)
-        np.testing.assert_allclose(grad, np.exp(logp) - onehot, atol=1e-14)
+        for scale in (1.0, 1 / 6):
+            loss, grad, pred = ops.softmax_cross_entropy(y, target, scale)
+            np.testing.assert_allclose(loss, -scale * (onehot * logp).sum(), rtol=1e-12)
+            np.testing.assert_allclose(grad, scale * (np.exp(logp) - onehot), atol=1e-14)
+            np.testing.assert_array_equal(pred, y.argmax(axis=1))
+
+
+def _logits(rng, n, K, dtype, ties):
+    """Logits with many exactly equal maxima (small integers) or without."""
+    if ties:
+        return rng.integers(-2, 3, size=(n, K)).astype(dtype)
+    return (8 * rng.normal(size=(n, K))).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("K", [1, 3, 10, 65])
+@pytest.mark.parametrize("ties", [False, True])
+def test_fused_softmax_cross_entropy_equals_the_reference(dtype, K, ties):
+    pytest.importorskip("numba")
+    twin = ops.lookup("softmax_cross_entropy", "numba", dtype)
+    assert twin is not ops.reference.softmax_cross_entropy
+    rng = np.random.default_rng(K)
+    y = _logits(rng, 257, K, dtype, ties)
+    t = rng.integers(0, K, size=257)
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    for yy, tt in ((y, t), (y[::2], t[::2]), (np.asfortranarray(y), t)):  # any memory layout
+        for scale in (1.0, 1 / yy.shape[0]):
+            want = ops.reference.softmax_cross_entropy(yy, tt, scale)
+            got = twin(yy, tt, scale)
+            assert got[1].dtype == dtype and got[1].shape == yy.shape
+            np.testing.assert_allclose(got[0], want[0], rtol=rtol)
+            np.testing.assert_allclose(got[1], want[1], rtol=rtol, atol=rtol * scale)
+            np.testing.assert_array_equal(got[2], want[2])  # the first of equal maxima
+            np.testing.assert_array_equal(got[2], yy.argmax(axis=1))
+    rows = np.eye(K)[t] * 0.5 + 0.5 / K  # probability rows: the reference's work
+    want, got = ops.reference.softmax_cross_entropy(y, rows), twin(y, rows)
+    np.testing.assert_allclose(got[0], want[0], rtol=rtol)
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_fused_softmax_cross_entropy_refuses_labels_out_of_range_and_keeps_nan():
+    pytest.importorskip("numba")
+    twin = ops.lookup("softmax_cross_entropy", "numba", np.float32)
+    y = np.zeros((4, 3), np.float32)
+    for bad in ([0, 1, 3, 0], [0, -1, 2, 1]):  # (the reference's indexing wraps -1 around)
+        with pytest.raises(IndexError, match=r"\[0, 2\]"):
+            twin(y, np.array(bad))
+    with pytest.raises(IndexError):
+        ops.reference.softmax_cross_entropy(y, np.array([0, 1, 3, 0]))
+    for where in ((0, 0), (2, 1)):  # first or later in its row
+        y[where] = np.nan
+        loss, grad, _ = twin(y, np.array([0, 1, 2, 0]))
+        assert np.isnan(loss) and np.isnan(grad[where[0]]).all()
+        y[where] = 0
 
 
 def test_only_the_op_tables_kernel_module_imports_numba():

@@ -12,7 +12,8 @@ op                     what it computes                                   fused 
 =====================  =================================================  ==========
 sigmoid, tanh, …       the activations and their backward (ACTIVATIONS)   —
 softmax, …_backward    numerically stable softmax and its backward        —
-softmax_cross_entropy  fused softmax + cross-entropy: loss, ∂L/∂logits    —
+softmax_cross_entropy  fused softmax + cross-entropy: loss, ∂L/∂logits,   float32/64
+                       and the arg-max (predicted classes)                labels
 lstm_forward           an LSTM step's gates, c_t, tanh c_t and h_t        float32
 lstm_backward          an LSTM step's δ and ∂L/∂c_{t-1}                   float32/64
 gru_forward            a GRU step's gates and h_t                         float32

@@ -218,6 +218,7 @@ _F32_ONLY, _FLOATS = (np.dtype(np.float32),), (np.dtype(np.float32), np.dtype(np
 
 # the online epoch's twin has its own module (it compiles through njit and tanh32 above)
 from bprop.ops.online_numba import online_epoch  # noqa: E402
+from bprop.ops.softmax_numba import softmax_cross_entropy  # noqa: E402
 
 TWINS: dict[str, tuple[Any, tuple[np.dtype, ...]]] = {
     "lstm_forward": (njit(_lstm_forward32, **_VECTOR), _F32_ONLY),
@@ -227,5 +228,6 @@ TWINS: dict[str, tuple[Any, tuple[np.dtype, ...]]] = {
     "gru_forward": (njit(_gru_forward32, **_VECTOR), _F32_ONLY),
     "gru_backward": (njit(_gru_backward), _FLOATS),
     "online_epoch": (online_epoch, _FLOATS),
+    "softmax_cross_entropy": (softmax_cross_entropy if _HAVE_NUMBA else None, _FLOATS),
 }
 """Op name → (the compiled twin, or None without Numba; the dtypes it serves)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from bprop import backend
 from bprop.train import metrics
-from bprop.train.sources import as_padded, count_correct, counts_accuracy, forward_loss
+from bprop.train.sources import as_padded, count_correct, forward_loss, target_plan
 
 
 class Evaluation:
@@ -27,16 +27,24 @@ class Evaluation:
     loss: Any
 
     def evaluate_prepared(
-        self, X: Any, T: Any, L: Any = None, batch_size: int = 4096, outputs: Any = None
+        self,
+        X: Any,
+        T: Any,
+        L: Any = None,
+        batch_size: int = 4096,
+        outputs: Any = None,
+        classes: Any = None,
     ) -> tuple[float, Any]:
         """The loss and accuracy (None unless classifying) of the network on prepared inputs and
         targets (see :meth:`prepare`; sequences of lengths ``L``), in batches of ``batch_size``
-        without training; ``outputs``, if a list, collects the outputs (as NumPy)."""
+        without training; ``outputs``, if a list, collects the outputs (as NumPy).
+        ``classes``: ``(classify, target classes)`` of ``T`` if already known (a fit works
+        them out once for its validation data: :func:`~bprop.train.sources.target_plan`)."""
         total, correct, count, n = 0.0, 0, 0, X.shape[0]
-        classify = counts_accuracy(T)
+        classify, known = target_plan(T, L) if classes is None else classes
         for i in range(0, n, batch_size):
             j = min(i + batch_size, n)  # the standard has no slices past the end
-            loss, _, _, out, tb = forward_loss(
+            loss, _, _, out, tb, pred = forward_loss(
                 self.net,
                 self.loss,
                 X[i:j, ...],
@@ -46,7 +54,9 @@ class Evaluation:
             )
             total += loss if self.loss.reduction == "sum" else loss * (j - i)
             if classify:
-                c, k = count_correct(out, tb, self.loss.threshold)
+                c, k = count_correct(
+                    out, tb, self.loss.threshold, None if known is None else known[i:j], pred
+                )
                 correct, count = correct + c, count + k
             if outputs is not None:
                 outputs.append(backend.to_numpy(out))

@@ -49,6 +49,7 @@ class EpochSource:
     trainer: Any
     val: Any
     guard: Any
+    val_classes: tuple[bool, Any] | None = None  # target_plan() of the validation targets
 
     @property
     def validates(self) -> bool:
@@ -68,7 +69,9 @@ class EpochSource:
         """The validation loss and accuracy as log entries (empty without validation data)."""
         if self.val is None:
             return {}
-        loss, acc = self.trainer.evaluate_prepared(*self.val)
+        if self.val_classes is None:  # once per fit: the validation targets do not change
+            self.val_classes = target_plan(*self.val[1:3])  # (T, lengths) or (T,)
+        loss, acc = self.trainer.evaluate_prepared(*self.val, classes=self.val_classes)
         return {"val_loss": loss, "val_accuracy": acc}
 
 
@@ -133,10 +136,10 @@ class ExampleSource(EpochSource):
         or None)."""
         from bprop.train import online_fast
 
-        classify = counts_accuracy(T)
+        classify, classes = target_plan(T, L)
         return {
             "classify": classify,
-            "classes": target_classes(T) if classify and L is None else None,
+            "classes": classes,
             "fast": online_fast.supports(trainer, X, T) if trainer.fast and L is None else None,
         }
 
@@ -238,8 +241,10 @@ def as_padded(X: Any, y: Any, lengths: Any = None) -> tuple[Any, Any, Any]:
 
 def forward_loss(
     net: Any, loss: Any, xb: Any, tb: Any, lb: Any = None, train: bool = True
-) -> tuple[float, Any, Any, Any, Any]:
-    """The forward pass and loss of one batch: ``(loss, ∂loss/∂out, cache, out, targets)``.
+) -> tuple[float, Any, Any, Any, Any, Any]:
+    """The forward pass and loss of one batch: ``(loss, ∂loss/∂out, cache, out, targets,
+    predicted)``, ``predicted`` being the arg-max of ``out`` over the classes where the loss
+    finds it in its own pass (:meth:`bprop.losses.Loss.value_grad_argmax`), else None.
 
     With ``lb`` (the batch's sequence lengths) the batch is first trimmed to its longest
     sequence, the lengths go to the layers that take them and the loss is taken over real
@@ -247,18 +252,18 @@ def forward_loss(
     then the real positions only (for counting what is correct)."""
     if lb is None:
         out, cache = net.forward(xb, train=train)
-        value, dy = loss.value_and_grad(out, tb)
-        return value, dy, cache, out, tb
+        value, dy, pred = loss.value_grad_argmax(out, tb)
+        return value, dy, cache, out, tb, pred
     if not getattr(net.leaves()[0], "packed_rows", False):  # (a Seq2Seq's rows are not steps)
         xb = xb[:, : int(lb.max())]
     out, cache = net.forward(xb, train=train, lengths=lb)
     if out.ndim != 3:
-        value, dy = loss.value_and_grad(out, tb)
-        return value, dy, cache, out, tb
+        value, dy, pred = loss.value_grad_argmax(out, tb)
+        return value, dy, cache, out, tb, pred
     tb = tb[:, : out.shape[1]]
     value, dy = masked_loss(loss, out, tb, lb)
     m = mask(lb, out.shape[1])
-    return value, dy, cache, out[m], tb[m]
+    return value, dy, cache, out[m], tb[m], None
 
 
 def prepare_examples(net: Any, loss: Any, X: Any, y: Any) -> tuple[Any, Any]:
@@ -296,6 +301,14 @@ def counts_accuracy(T: Any) -> bool:
     return integer or bool(backend.get_xp().all((T == 0) | (T == 1)))
 
 
+def target_plan(T: Any, L: Any = None) -> tuple[bool, Any]:
+    """(whether accuracy is counted on targets ``T``, their :func:`target_classes` or None):
+    worked out once per fit, not every epoch. No classes for sequences of lengths ``L``,
+    whose batches are trimmed (their targets are compared where they are)."""
+    classify = counts_accuracy(T)
+    return classify, (target_classes(T) if classify and L is None else None)
+
+
 def target_classes(T: Any) -> Any:
     """The class each target stands for, as :func:`count_correct` compares it: integer labels
     as they are, a single 0/1 output as ``t > 0.5``, a target vector as its arg-max. A fit
@@ -307,15 +320,18 @@ def target_classes(T: Any) -> Any:
     return backend.get_xp().argmax(T, axis=-1)
 
 
-def count_correct(out: Any, tb: Any, threshold: float, classes: Any = None) -> tuple[int, int]:
+def count_correct(
+    out: Any, tb: Any, threshold: float, classes: Any = None, predicted: Any = None
+) -> tuple[int, int]:
     """(number correct, number of decisions) for outputs ``out`` against targets ``tb``; a
     single output counts as class 1 above ``threshold`` (the loss's). ``classes``: the
-    :func:`target_classes` of ``tb``, if already known."""
+    :func:`target_classes` of ``tb``, if already known; ``predicted``: the arg-max of ``out``
+    over the classes, if already known (:func:`forward_loss`)."""
     xp = backend.get_xp()
     if classes is None:
         classes = target_classes(tb)
     if backend.np_dtype(tb.dtype).kind not in "iu" and out.shape[-1] == 1:
         hits = (out[..., 0] > threshold) == classes
     else:
-        hits = xp.argmax(out, axis=-1) == classes
+        hits = (xp.argmax(out, axis=-1) if predicted is None else predicted) == classes
     return int(xp.count_nonzero(hits)), int(hits.size)

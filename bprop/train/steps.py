@@ -36,10 +36,16 @@ class ExampleSteps:
     def step(self, xb: Any, tb: Any, lb: Any = None) -> tuple[float, Any, Any]:
         """One forward/backward/update on a batch (of sequences of lengths ``lb``: see
         :func:`~bprop.train.sources.forward_loss`); returns (batch loss, outputs, targets)."""
-        self.net.space.zero_grad()
-        loss, dy, cache, out, tb = forward_loss(self.net, self.loss, xb, tb, lb)
+        return self._step(xb, tb, lb)[:3]
+
+    def _step(self, xb: Any, tb: Any, lb: Any = None) -> tuple[float, Any, Any, Any]:
+        """:meth:`step`, and the arg-max of the outputs if the loss found it (else None)."""
+        space = self.net.space
+        space.zero_grad(lazy=True)  # layers that can write their first gradient do (flat.py)
+        loss, dy, cache, out, tb, pred = forward_loss(self.net, self.loss, xb, tb, lb)
         self.net.backward(dy, cache, need_dx=False)
-        return self.update(loss), out, tb
+        space.finish_grads()
+        return self.update(loss), out, tb, pred
 
     def update(self, loss: float) -> float:
         """Apply the update rule to the gradient in ``net.space.grads`` (with the L2
@@ -107,14 +113,14 @@ class ExampleSteps:
             j = min(i + bs, n)  # the standard has no slices past the end
             xb, tb = X[i:j, ...], T[i:j, ...]
             lb = () if L is None else (L[i:j],)
-            loss, out, tb = self.step(xb, tb, *lb)
+            loss, out, tb, pred = self._step(xb, tb, *lb)
             if not math.isfinite(loss):
                 raise _NonFiniteLoss(f"the loss became {loss} at update {i // bs + 1}")
             self.bar.tick(loss)
             total += loss if self.loss.reduction == "sum" else loss * xb.shape[0]
             if classify:
                 c, k = count_correct(
-                    out, tb, self.loss.threshold, None if classes is None else classes[i:j]
+                    out, tb, self.loss.threshold, None if classes is None else classes[i:j], pred
                 )
                 correct, count = correct + c, count + k
             self._check_interrupt(rng_state, n, i // bs + 1, total, correct, count)

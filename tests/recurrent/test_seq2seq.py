@@ -73,7 +73,7 @@ def test_padded_batch_gives_the_loss_and_gradients_of_each_sequence_alone(form, 
 
     def loss_and_grads(X, Y, lengths=None):
         net.space.zero_grad()
-        value, dy, cache, _, _ = forward_loss(net, loss, X, Y, lengths)
+        value, dy, cache, *_ = forward_loss(net, loss, X, Y, lengths)
         net.backward(dy, cache)
         return value, {k: g.copy() for k, g in net.layers[0].grads.items()}
 

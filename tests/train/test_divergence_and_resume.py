@@ -151,9 +151,10 @@ def clone(trainer: bp.Trainer, net: bp.Sequential) -> bp.Trainer:
 
 
 def interrupt_at(trainer: bp.Trainer, update: int) -> None:
-    """Request a stop during the trainer's ``update``-th step (as a signal would)."""
+    """Request a stop during the trainer's ``update``-th step (as a signal would; run_epoch
+    steps through ``_step``, which is ``step`` with the loss's arg-max)."""
     count = [0]
-    step = trainer.step
+    step = trainer._step
 
     def counted(xb, tb):
         count[0] += 1
@@ -161,7 +162,7 @@ def interrupt_at(trainer: bp.Trainer, update: int) -> None:
             interrupt.request()
         return step(xb, tb)
 
-    trainer.step = counted
+    trainer._step = counted
 
 
 @pytest.mark.parametrize(
@@ -207,8 +208,8 @@ def test_an_interrupted_fit_resumes_bit_for_bit(digits, schedule, batch_size, up
     resumed = clone(first, digits_net(seed=5))  # other initial weights, overwritten
     val_rows = {X[i].tobytes() for i in resumed.split["val_index"]}
     seen: list[np.ndarray] = []
-    step = resumed.step
-    resumed.step = lambda xb, tb: (seen.append(np.asarray(xb)), step(xb, tb))[1]
+    step = resumed._step
+    resumed._step = lambda xb, tb: (seen.append(np.asarray(xb)), step(xb, tb))[1]
     resumed.fit(X, y, epochs=5 - first.epoch, **{k: v for k, v in fit_kw.items() if k != "epochs"})
     assert resumed.progress is None
     np.testing.assert_array_equal(resumed.net.space.params, straight.net.space.params)

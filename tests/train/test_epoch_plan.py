@@ -3,9 +3,10 @@ target classes behind the training accuracy, the compiled online path's plan, an
 buffers of the divergence snapshot. Each is checked against what it replaces."""
 
 import numpy as np
+import pytest
 
 import bprop as bp
-from bprop import divergence
+from bprop import divergence, ops
 from bprop.train import online_fast
 from bprop.train.sources import count_correct, target_classes
 
@@ -80,3 +81,49 @@ def test_copy_state_into_an_old_copy_reuses_its_arrays():
     assert new["step"] is not state["step"] and new["loss"] == 3.0 and new["t"] is None
     state["step"] = np.zeros(6)  # another shape: a fresh copy
     assert divergence.copy_state(state, new)["step"].shape == (6,)
+
+
+def _accuracy_at(net, X, y):
+    """Accuracy of ``net``'s arg-max (the first of equal maxima) on labels ``y``."""
+    return float(np.mean(net.predict(X).argmax(axis=1) == y))
+
+
+@pytest.mark.parametrize("kernel", ["fused", "reference"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_losss_arg_max_counts_the_same_accuracy_as_the_outputs(monkeypatch, kernel, dtype):
+    # the training accuracy now comes from the loss's own arg-max (bprop.ops op
+    # softmax_cross_entropy); full batch, so epoch k's accuracy is that of the weights it
+    # started from. Zero weights make every logit equal: the prediction is class 0, as argmax
+    if kernel == "reference":
+        twin = ops.fused.TWINS["softmax_cross_entropy"]
+        monkeypatch.setitem(ops.fused.TWINS, "softmax_cross_entropy", (None, twin[1]))
+    else:
+        pytest.importorskip("numba")
+    X, y = _data(90)
+    Xv, yv = _data(40, seed=3)
+    with bp.backend.default_dtype(dtype):
+        net = bp.mlp([5, 7, 3], activation="tanh", seed=1)
+    net.space.params[...] = 0
+    trainer = bp.Trainer(net, bp.SoftmaxCrossEntropy(), bp.Adam(0.05), "batch", verbose=0)
+    expected, val_expected = [], []
+    for _ in range(5):
+        expected.append(_accuracy_at(net, X, y))
+        trainer.fit(X, y, epochs=1, validation_data=(Xv, np.eye(3)[yv]))  # rows: arg-max
+        val_expected.append(_accuracy_at(net, Xv, yv))
+    assert expected[0] == np.mean(y == 0) and len(set(expected)) > 1  # learning changed them
+    assert trainer.history.train_accuracy == expected
+    assert trainer.history.val_accuracy == val_expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_all_finite_is_the_element_wise_test(dtype):
+    rng = np.random.default_rng(4)
+    big = np.finfo(dtype).max / 4  # Σ w² overflows: the exact test decides
+    for w in (rng.normal(size=300), np.full(50, big), np.zeros(0)):
+        w = w.astype(dtype)
+        assert divergence.all_finite(w)
+        for bad in (np.nan, np.inf, -np.inf):
+            if w.size:
+                v = w.copy()
+                v[len(v) // 2] = bad
+                assert not divergence.all_finite(v)
