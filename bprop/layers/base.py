@@ -30,11 +30,6 @@ class Layer:
 
     #: whether ``forward`` takes ``lengths`` (padded variable-length sequences)
     takes_lengths = False
-    #: whether ``backward`` writes a gradient named in ``unwritten`` instead of adding into it
-    #: (then removes the name): lets ``ParamSpace.zero_grad(lazy=True)`` skip zeroing it
-    assigns_first_gradient = False
-    #: the gradients that hold stale values standing for zeros (see assigns_first_gradient)
-    unwritten: set[str] = frozenset()  # type: ignore[assignment]
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}

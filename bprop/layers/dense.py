@@ -81,32 +81,18 @@ class Dense(Layer):
             y += self.params["b"]
         return y, x
 
-    #: the first gradient after a lazy zero_grad is written by the product itself (flat.py)
-    assigns_first_gradient = True
-
     def backward(self, dy: Any, cache: Any, need_dx: bool = True) -> Any:
         x = cache
-        xp = backend.get_xp()
         # Profiled (bench/bench_minibatch.py): this is BLAS-bound. xᵀ and Wᵀ are transposed
         # views that BLAS reads where they lie (for the first layer x is a row slice of the
         # data), so nothing is copied. A GEMM with β = 1 straight into the gradient view would
         # save the += pass (~2% of an epoch), but NumPy does not expose β, and
         # scipy.linalg.blas loads a second OpenBLAS whose idle threads spin against NumPy's:
-        # an epoch ran 10x slower on 2 cores. So the trainer's steps zero the gradient lazily
-        # (ParamSpace.zero_grad(lazy=True)) and the first gradient after that is written by
-        # the product (adding to zeros: the same numbers), which saves the fill and the +=.
+        # an epoch ran 10x slower on 2 cores.
         if "W" not in self.frozen:
-            if "W" in self.unwritten:
-                self.unwritten.discard("W")
-                backend.into(xp.matmul, x.T, dy, out=self.grads["W"])
-            else:
-                self.grads["W"] += x.T @ dy
+            self.grads["W"] += x.T @ dy
         if self.bias and "b" not in self.frozen:
-            if "b" in self.unwritten:
-                self.unwritten.discard("b")
-                self.grads["b"][...] = xp.sum(dy, axis=0)
-            else:
-                self.grads["b"] += xp.sum(dy, axis=0)
+            self.grads["b"] += backend.get_xp().sum(dy, axis=0)
         return dy @ self.params["W"].T if need_dx else None
 
     def get_config(self) -> dict[str, Any]:

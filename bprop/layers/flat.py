@@ -71,24 +71,6 @@ class ParamSpace:
             s.layer.grads[s.name] = xp.reshape(self.grads[s.offset : s.offset + s.size], s.shape)
             if s.name in s.layer.decay:
                 self.decay_mask[s.offset : s.offset + s.size] = 1
-        # the slots zero_grad(lazy=True) leaves to their layer's first gradient, and the ranges
-        # of the others, which it fills
-        # (not for a layer listed twice: its gradient views point into its last slots only)
-        count: dict[tuple[int, str], int] = {}
-        for s in self.slots:
-            count[id(s.layer), s.name] = count.get((id(s.layer), s.name), 0) + 1
-        twice = {key[0] for key, n in count.items() if n > 1}
-        self._lazy = [
-            s for s in self.slots if s.layer.assigns_first_gradient and id(s.layer) not in twice
-        ]
-        self._filled: list[tuple[int, int]] = []
-        for s in self.slots:
-            if s in self._lazy:
-                s.layer.unwritten = set()
-            elif self._filled and self._filled[-1][1] == s.offset:
-                self._filled[-1] = (self._filled[-1][0], s.offset + s.size)
-            else:
-                self._filled.append((s.offset, s.offset + s.size))
         # frozen parameters get private gradient arrays (computed or not, never used)
         for layer in layers:
             for name in layer.frozen:
@@ -105,33 +87,9 @@ class ParamSpace:
         """The dtype of the flat parameter and gradient buffers."""
         return self.params.dtype
 
-    def zero_grad(self, lazy: bool = False) -> None:
-        """Set the whole flat gradient buffer to zero (one fill).
-
-        ``lazy=True`` (the trainer's steps): the gradients of layers that can *write* their
-        first gradient instead of adding it to zeros (``assigns_first_gradient``, e.g. Dense:
-        ∂L/∂W = xᵀδ straight into the buffer by the matrix product) are only marked
-        ``unwritten``, which saves a fill and an addition pass over them; :meth:`finish_grads`
-        must then run before the gradient is read. The result is the same gradient (a sum
-        with zeros is exact)."""
-        if not lazy or not self._lazy:
-            backend.zero(self.grads)
-            for s in self._lazy:
-                s.layer.unwritten.discard(s.name)
-            return
-        for a, b in self._filled:
-            backend.zero(self.grads[a:b])
-        for s in self._lazy:
-            s.layer.unwritten.add(s.name)
-
-    def finish_grads(self) -> None:
-        """After a backward pass that began with ``zero_grad(lazy=True)``: zero the gradients
-        no backward wrote (a layer that did not run, a frozen input path), so the buffer holds
-        the whole gradient."""
-        for s in self._lazy:
-            if s.name in s.layer.unwritten:
-                s.layer.unwritten.discard(s.name)
-                backend.zero(self.grads[s.offset : s.offset + s.size])
+    def zero_grad(self) -> None:
+        """Set the whole flat gradient buffer to zero (one fill)."""
+        backend.zero(self.grads)
 
     def slot_of(self, index: int) -> tuple[Slot, tuple[int, ...]]:
         """Which parameter (and which element of it) flat position ``index`` belongs to."""

@@ -40,11 +40,9 @@ class ExampleSteps:
 
     def _step(self, xb: Any, tb: Any, lb: Any = None) -> tuple[float, Any, Any, Any]:
         """:meth:`step`, and the arg-max of the outputs if the loss found it (else None)."""
-        space = self.net.space
-        space.zero_grad(lazy=True)  # layers that can write their first gradient do (flat.py)
+        self.net.space.zero_grad()
         loss, dy, cache, out, tb, pred = forward_loss(self.net, self.loss, xb, tb, lb)
         self.net.backward(dy, cache, need_dx=False)
-        space.finish_grads()
         return self.update(loss), out, tb, pred
 
     def update(self, loss: float) -> float:
