@@ -4,7 +4,7 @@ Schmidhuber & Cummins (2000).
 One step, gate blocks stacked in PyTorch's order i, f, g, o (so ``W_ih`` (4H, D) and ``W_hh``
 (4H, H) map one-to-one onto ``torch.nn.LSTM``'s ``weight_ih_l0``/``weight_hh_l0``)::
 
-    a_t = W_ih x_t + W_hh h_{t-1} + b          (4H pre-activations, one fused matmul each)
+    a_t = W_ih x_t + W_hh h_{t-1} + b          (4H pre-activations, one product per weight)
     i_t = σ(a_i)    f_t = σ(a_f)    g_t = tanh(a_g)    o_t = σ(a_o)
     c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t            (the constant error carousel, gated)
     h_t = o_t ⊙ tanh(c_t)
@@ -136,15 +136,15 @@ class LSTM(Cell):
         views = ws.__dict__.get("step_views")
         if views is None:
             views = ws.step_views = [
-                (ws.cols(ws.Z, t), ws.G[t], ws.Cs[t], ws.Cs[t + 1], ws.TC[t]) for t in range(ws.T)
+                (ws.cols(ws.Hs, t), ws.G[t], ws.Cs[t], ws.Cs[t + 1], ws.TC[t]) for t in range(ws.T)
             ]
         return views
 
     def fast_step(self, ws: Any, t: int) -> None:
-        z, G, c_prev, c, tc = self._step_views(ws)[t]
-        backend.get_xp().matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
-        # gates, c_t, tanh c_t; h_t into the rows of Z that hold it (ws.Hs = Z[D : D + H])
-        ws.forward_op(G, c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
+        h_prev, G, c_prev, c, tc = self._step_views(ws)[t]
+        backend.get_xp().matmul(self.params["W_hh"], h_prev, out=G)  # W_hh h_{t-1}
+        # a_t = G + (W_ih x_t + b); gates, c_t, tanh c_t; h_t into column block t + 1 of ws.Hs
+        ws.forward_op(G, ws.XP, t * ws.N, c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
 
     def fast_state(self, ws: Any, t: int) -> tuple[Any, ...]:
         return (ws.cols(ws.Hs, t).T.copy(), ws.Cs[t].T.copy())

@@ -23,7 +23,7 @@ Backward through one step, with g_h = ∂L/∂h_t (from above plus from step t +
     (W_ih, W_hh, b, ∂L/∂x_t and ∂L/∂h_{t-1} as in the plain LSTM)
 
 The fast path's element-wise steps are the ops ``peephole_lstm_forward`` and
-``peephole_lstm_backward`` of :mod:`bprop.ops` (in :mod:`bprop.ops.reference`); the peephole
+``peephole_lstm_backward`` of :mod:`bprop.ops` (in :mod:`bprop.ops.recurrent`); the peephole
 gradients are one reduction per block of backpropagated steps.
 
 Example::
@@ -135,9 +135,10 @@ class PeepholeLSTM(LSTM):
         return "peephole_lstm_forward", "peephole_lstm_backward"
 
     def fast_step(self, ws: Any, t: int) -> None:
-        z, G, c_prev, c, tc = self._step_views(ws)[t]
-        backend.get_xp().matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
-        ws.forward_op(G, self.params["p"], c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
+        h_prev, G, c_prev, c, tc = self._step_views(ws)[t]
+        backend.get_xp().matmul(self.params["W_hh"], h_prev, out=G)  # W_hh h_{t-1}
+        N, P = ws.N, self.params["p"]
+        ws.forward_op(G, ws.XP, t * N, P, c_prev, c, tc, ws.Hs, (t + 1) * N)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         gh, gc = bw.dstate
@@ -168,13 +169,7 @@ class PeepholeLSTM(LSTM):
                 peek(slice(3 * H, None), c_now),
             ]
         )
-        bw.accumulate(ws, "p", dP)
-
-    def fast_backward_end(self, ws: Any, bw: Any) -> Any:
-        dX = super().fast_backward_end(ws, bw)
-        if "p" in bw.acc:
-            self.grads["p"] += bw.acc["p"]
-        return dX
+        bw.accumulate(ws, "p", dP)  # added into grads["p"] with the others (backward_end)
 
     @classmethod
     def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:

@@ -1,7 +1,7 @@
 """The recurrent fast path's machinery: its buffers, kept per cell and sequence shape and reused,
 and the sequence-level steps every cell shares (the bodies of the ``Cell.fast_*`` methods of
 :mod:`bprop.recurrent.cells`, whose module docstring describes the fast path): :func:`begin`
-lays out a batch of sequences feature-major, stacks or projects the weights and looks up the
+lays out a batch of sequences feature-major, projects its inputs ahead and looks up the
 cell's step ops in the op table once; :func:`outputs` hands out h_1 … h_T; the backward pass's
 :func:`backward_begin`, :func:`backward_flush` (the weight-gradient products of a block of
 steps) and :func:`backward_end`. A cell file keeps only its per-step maths.
@@ -137,21 +137,12 @@ def begin(cell: Any, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Work
     p = cell.params
     dtype = np.result_type(X.dtype, p["W_ih"].dtype)
     ws = workspace_for(cell, (T, N, D, np.dtype(dtype).str), dtype, owner)
-    if cell.stacked:  # column block t of Z is [x_t; h_{t-1}; 1]
-        ws.Z = Z = ws.buffer("Z", (D + H + 1, (T + 1) * N))
-        Z[:D].reshape(D, T + 1, N)[:, :T] = X.transpose(2, 1, 0)
-        Z[:D, T * N :] = 0  # no input after the last step
-        Z[D + H] = 1
-        ws.Hs = Z[D : D + H]
-        ws.W = W = ws.buffer("W", (GH, D + H + 1))  # [W_ih | W_hh | b]
-        W[:, :D], W[:, D : D + H], W[:, D + H] = p["W_ih"], p["W_hh"], p[cell.x_bias]
-    else:
-        # feature-major inputs (D, T·N): no copy when X is a Recurrent layer's output
-        ws.Xfm = xp.ascontiguousarray(X.transpose(2, 1, 0)).reshape(D, T * N)
-        ws.XP = ws.buffer("XP", (GH, T * N))
-        xp.matmul(p["W_ih"], ws.Xfm, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
-        ws.XP += p[cell.x_bias][:, None]
-        ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
+    # feature-major inputs (D, T·N): no copy when X is a Recurrent layer's output
+    ws.Xfm = xp.ascontiguousarray(X.transpose(2, 1, 0)).reshape(D, T * N)
+    ws.XP = ws.buffer("XP", (GH, T * N))
+    xp.matmul(p["W_ih"], ws.Xfm, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
+    ws.XP += p[cell.x_bias][:, None]
+    ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
     ws.Hs[:, :N] = state0[0].T
     forward, backward = cell.fast_ops()  # the kernel choice, made once per pass
     ws.forward_op = ops.lookup(forward, cell.kernel, dtype)
@@ -179,8 +170,7 @@ def backward_begin(
     feature-major (H, N) per part; ``bw.dX`` (T, N, D) collects ∂L/∂X when ``need_dx``."""
     T, N, GH = ws.T, ws.N, cell.n_gates * cell.n_hidden
     size = np.dtype(ws.dtype).itemsize
-    widest = cell.n_in + cell.n_hidden + 1 if cell.stacked else max(cell.n_in, cell.n_hidden)
-    steps = block_steps(T, N, GH, GH * widest * size, size)
+    steps = block_steps(T, N, GH, GH * max(cell.n_in, cell.n_hidden) * size, size)
     bw = BackwardBuffers(N=N, steps=steps, acc={})
     bw.dXP = ws.buffer("dXP", (GH, steps * N))
     bw.dAH = bw.dXP if cell.h_bias is None else ws.buffer("dAH", (GH, steps * N))
@@ -204,34 +194,26 @@ def backward_begin(
 
 def backward_flush(cell: Any, ws: Workspace, bw: BackwardBuffers, lo: int, hi: int) -> None:
     """Gradients of steps ``lo … hi-1`` (one block of ``bw.steps``, just backpropagated):
-    the weight-gradient products of the block, added to ``bw.acc`` (stacked:
-    [∂W_ih | ∂W_hh | ∂b] += Δ Zᵀ; else one per weight), and ∂L/∂x of those steps."""
+    the weight-gradient products of the block, ∂W_ih += Δ Xᵀ and ∂W_hh += Δʰ H_{t-1}ᵀ, and the
+    bias row sums, added to ``bw.acc``, and ∂L/∂x of those steps."""
     N = ws.N
     k = (lo % bw.steps) * N
     dXP, dAH = bw.dXP[:, k : k + (hi - lo) * N], bw.dAH[:, k : k + (hi - lo) * N]
     seq = slice(lo * N, hi * N)
-    if cell.stacked:
-        bw.accumulate(ws, "W", dXP, ws.Z[:, seq].T)
-    else:
-        bw.accumulate(ws, "W_ih", dXP, ws.Xfm[:, seq].T)
-        bw.accumulate(ws, "W_hh", dAH, ws.Hs[:, seq].T)
-        bw.accumulate(ws, cell.x_bias, dXP.sum(axis=1))
+    bw.accumulate(ws, "W_ih", dXP, ws.Xfm[:, seq].T)
+    bw.accumulate(ws, "W_hh", dAH, ws.Hs[:, seq].T)
+    bw.accumulate(ws, cell.x_bias, dXP.sum(axis=1))
+    if cell.h_bias is not None:
         bw.accumulate(ws, cell.h_bias, dAH.sum(axis=1))
     if bw.dX is not None:
         bw.dX[lo:hi] = (dXP.T @ cell.params["W_ih"]).reshape(hi - lo, N, cell.n_in)
 
 
 def backward_end(cell: Any, ws: Workspace, bw: BackwardBuffers) -> Any:
-    """Add the accumulated weight gradients into ``grads``; return ∂L/∂X (T, N, D),
-    time-major, zero for the steps not backpropagated, or None."""
-    D, H, acc = cell.n_in, cell.n_hidden, bw.acc
-    if "W" in acc:  # stacked
-        cell.grads["W_ih"] += acc["W"][:, :D]
-        cell.grads["W_hh"] += acc["W"][:, D : D + H]
-        cell.grads[cell.x_bias] += acc["W"][:, D + H]
-    else:
-        for name, g in acc.items():
-            cell.grads[name] += g
+    """Add the accumulated gradients (``bw.acc``, by parameter name) into ``grads``; return
+    ∂L/∂X (T, N, D), time-major, zero for the steps not backpropagated, or None."""
+    for name, g in bw.acc.items():
+        cell.grads[name] += g
     return bw.dX
 
 
