@@ -75,31 +75,28 @@ def _tanh32(x: Any) -> Any:
     return x * p / q
 
 
-def _elman_tanh32(A: Any, XP: Any, xcol: int) -> None:
-    """:func:`bprop.ops.recurrent.elman_tanh` in one float32 pass: A (H, N) ← tanh(A + XP's
-    columns xcol … xcol + N − 1)."""
+def _elman_tanh32(A: Any, XP_t: Any) -> None:
+    """:func:`bprop.ops.recurrent.elman_tanh` in one float32 pass: A (H, N) ← tanh(A + XP_t)."""
     H, N = A.shape
     for j in range(H):
-        a, x = A[j], XP[j, xcol : xcol + N]
+        a, x = A[j], XP_t[j]
         for n in range(N):
             a[n] = tanh32(a[n] + x[n])
 
 
-def _elman_relu(A: Any, XP: Any, xcol: int) -> None:
-    """:func:`bprop.ops.recurrent.elman_relu` in one pass: A (H, N) ← max(0, A + XP's block)."""
+def _elman_relu(A: Any, XP_t: Any) -> None:
+    """:func:`bprop.ops.recurrent.elman_relu` in one pass: A (H, N) ← max(0, A + XP_t)."""
     H, N = A.shape
     for j in range(H):
-        a, x = A[j], XP[j, xcol : xcol + N]
+        a, x = A[j], XP_t[j]
         for n in range(N):
             v = a[n] + x[n]
             a[n] = v if v > 0 or v != v else 0  # NaN stays NaN, as in np.maximum
 
 
-def _lstm_forward32(
-    G: Any, XP: Any, xcol: int, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int
-) -> None:
+def _lstm_forward32(G: Any, XP_t: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int) -> None:
     """:func:`bprop.ops.recurrent.lstm_forward` in one float32 pass: G (4H, N) holds
-    W_hh h_{t-1}, to which columns xcol … of XP (4H, ·) are added, and on return the activated
+    W_hh h_{t-1}, to which XP_t (4H, N) is added, and on return the activated
     gates i, f, g, o; writes c_t into ``c``, tanh(c_t) into ``tc`` and h_t = o ⊙ tanh(c_t) into
     columns hcol … hcol + N − 1 of Hs (passed whole, C-contiguous, so that each row is a
     contiguous slice)."""
@@ -107,8 +104,7 @@ def _lstm_forward32(
     half = _F32(0.5)
     for j in range(H):
         gi, gf, gg, go = G[j], G[H + j], G[2 * H + j], G[3 * H + j]
-        xi, xf = XP[j, xcol : xcol + N], XP[H + j, xcol : xcol + N]
-        xg, xo = XP[2 * H + j, xcol : xcol + N], XP[3 * H + j, xcol : xcol + N]
+        xi, xf, xg, xo = XP_t[j], XP_t[H + j], XP_t[2 * H + j], XP_t[3 * H + j]
         cp, cj, tj, hj = c_prev[j], c[j], tc[j], Hs[j, hcol : hcol + N]
         for n in range(N):
             i = half * tanh32(half * (gi[n] + xi[n])) + half
@@ -143,7 +139,7 @@ def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col
 
 
 def _peephole_lstm_forward32(
-    G: Any, XP: Any, xcol: int, P: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int
+    G: Any, XP_t: Any, P: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int
 ) -> None:
     """:func:`bprop.ops.recurrent.peephole_lstm_forward` in one float32 pass (as
     :func:`_lstm_forward32`, the gates i, f seeing p ⊙ c_{t-1} and o seeing p_o ⊙ c_t)."""
@@ -151,8 +147,7 @@ def _peephole_lstm_forward32(
     half = _F32(0.5)
     for j in range(H):
         gi, gf, gg, go = G[j], G[H + j], G[2 * H + j], G[3 * H + j]
-        xi, xf = XP[j, xcol : xcol + N], XP[H + j, xcol : xcol + N]
-        xg, xo = XP[2 * H + j, xcol : xcol + N], XP[3 * H + j, xcol : xcol + N]
+        xi, xf, xg, xo = XP_t[j], XP_t[H + j], XP_t[2 * H + j], XP_t[3 * H + j]
         pi, pf, po = P[j], P[H + j], P[2 * H + j]
         cp, cj, tj, hj = c_prev[j], c[j], tc[j], Hs[j, hcol : hcol + N]
         for n in range(N):

@@ -4,20 +4,21 @@ backend's array namespace like :mod:`bprop.ops.reference`.
 
 All arrays are feature-major (one column per example): a step of a batch of N is a column block
 of N columns. The forward ops take the step's recurrent product W_hh h_{t-1} (in the gate
-buffer) and the column block of the inputs projected ahead, XP = W_ih X + b (one product for
-all steps before the loop), and add the two as their first element-wise work, so the sum costs
-no pass of its own in the fused twins (:mod:`bprop.ops.numba`). The cells' maths are in
-:mod:`bprop.recurrent.elman`, :mod:`~bprop.recurrent.lstm`, :mod:`~bprop.recurrent.gru`,
-:mod:`~bprop.recurrent.peephole` and :mod:`~bprop.recurrent.gru_reset_before`. An Elman step's
-backward is its activation's backward (:mod:`bprop.ops.reference`).
+buffer) and the step's inputs projected ahead, XP_t = W_ih x_t + b (a contiguous (G·H, N)
+block, made for all steps before the loop), and add the two as their first element-wise work,
+so the sum costs no pass of its own in the fused twins (:mod:`bprop.ops.numba`). The cells'
+maths are in :mod:`bprop.recurrent.elman`, :mod:`~bprop.recurrent.lstm`,
+:mod:`~bprop.recurrent.gru`, :mod:`~bprop.recurrent.peephole` and
+:mod:`~bprop.recurrent.gru_reset_before`. An Elman step's backward is its activation's backward
+(:mod:`bprop.ops.reference`).
 
 Example: an Elman step with H = 2 units and a batch of N = 1::
 
     >>> import numpy as np
     >>> from bprop.ops.recurrent import elman_tanh
     >>> A = np.array([[0.5], [-0.5]])        # W_hh h_{t-1}
-    >>> XP = np.array([[0.0, 1.0], [0.0, 1.0]])  # W_ih x_t + b of steps 0 and 1
-    >>> elman_tanh(A, XP, 1)                   # step 1: A ← tanh(A + XP[:, 1:2])
+    >>> XP_t = np.array([[1.0], [1.0]])       # W_ih x_t + b
+    >>> elman_tanh(A, XP_t)                   # A ← tanh(A + XP_t)
     >>> A.round(4)
     array([[0.9051],
            [0.4621]])
@@ -31,32 +32,30 @@ from bprop.backend import get_xp, into
 from bprop.ops.reference import relu, sigmoid, tanh
 
 
-def elman_tanh(A: Any, XP: Any, xcol: int) -> None:
+def elman_tanh(A: Any, XP_t: Any) -> None:
     """One Elman step after its recurrent product, tanh units: A (H, N) holds W_hh h_{t-1};
-    replaces it by h_t = tanh(A + W_ih x_t + b), the projected inputs being columns
-    xcol … xcol + N − 1 of XP (H, ·)."""
-    A += XP[:, xcol : xcol + A.shape[1]]
+    replaces it by h_t = tanh(A + XP_t), XP_t (H, N) being the step's projected inputs
+    W_ih x_t + b."""
+    A += XP_t
     tanh(A, out=A)
 
 
-def elman_relu(A: Any, XP: Any, xcol: int) -> None:
+def elman_relu(A: Any, XP_t: Any) -> None:
     """As :func:`elman_tanh`, with ReLU units: h_t = max(0, A + W_ih x_t + b)."""
-    A += XP[:, xcol : xcol + A.shape[1]]
+    A += XP_t
     relu(A, out=A)
 
 
-def lstm_forward(
-    G: Any, XP: Any, xcol: int, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int
-) -> None:
+def lstm_forward(G: Any, XP_t: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int) -> None:
     """One LSTM step after its recurrent product: G (4H, N) holds W_hh h_{t-1}, gate blocks
-    i, f, g, o, and columns xcol … xcol + N − 1 of XP (4H, ·) the projected inputs
-    W_ih x_t + b; their sum is the pre-activation a_t. On return G holds the activated gates
+    i, f, g, o, and XP_t (4H, N) the step's projected inputs W_ih x_t + b; their sum is the
+    pre-activation a_t. On return G holds the activated gates
     (kept for the backward step). Writes c_t = f ⊙ c_{t-1} + i ⊙ g into ``c``, tanh(c_t) into
     ``tc`` and h_t = o ⊙ tanh(c_t) into columns hcol … hcol + N − 1 of Hs (H, ·), all
     feature-major."""
     xp = get_xp()
     H, N = c.shape
-    G += XP[:, xcol : xcol + N]  # a_t = W_hh h_{t-1} + (W_ih x_t + b)
+    G += XP_t  # a_t = W_hh h_{t-1} + (W_ih x_t + b)
     sigmoid(G[: 2 * H, ...], out=G[: 2 * H, ...])  # i, f
     tanh(G[2 * H : 3 * H, ...], out=G[2 * H : 3 * H, ...])  # g
     sigmoid(G[3 * H :, ...], out=G[3 * H :, ...])  # o
@@ -129,10 +128,10 @@ def gru_backward(G: Any, AH: Any, Hs: Any, hcol: int, g: Any, dXP: Any, dAH: Any
 
 # --- the published cell variants (bprop.recurrent.peephole, bprop.recurrent.gru_reset_before)
 def peephole_lstm_forward(
-    G: Any, XP: Any, xcol: int, P: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int
+    G: Any, XP_t: Any, P: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int
 ) -> None:
     """One step of the LSTM with peepholes (Gers, Schraudolph & Schmidhuber 2002) after its
-    recurrent product: as :func:`lstm_forward` (a = G + XP's block), but the input and forget
+    recurrent product: as :func:`lstm_forward` (a = G + XP_t), but the input and forget
     gates also see c_{t-1} and the output gate sees c_t, through the diagonal peephole weights
     P = [p_i, p_f, p_o] (3H,)::
 
@@ -142,7 +141,7 @@ def peephole_lstm_forward(
     G (4H, N) holds W_hh h_{t-1} and is left holding the activated gates i, f, g, o."""
     xp = get_xp()
     H, N = c.shape
-    G += XP[:, xcol : xcol + N]  # a_t = W_hh h_{t-1} + (W_ih x_t + b)
+    G += XP_t  # a_t = W_hh h_{t-1} + (W_ih x_t + b)
     G[:H, ...] += P[:H, None] * c_prev
     G[H : 2 * H, ...] += P[H : 2 * H, None] * c_prev
     sigmoid(G[: 2 * H, ...], out=G[: 2 * H, ...])  # i, f

@@ -101,7 +101,7 @@ class Elman(Cell):
     def fast_step(self, ws: Any, t: int) -> None:
         a = ws.cols(ws.Hs, t + 1)
         backend.get_xp().matmul(self.params["W_hh"], ws.cols(ws.Hs, t), out=a)  # W_hh h_{t-1}
-        ws.forward_op(a, ws.XP, t * ws.N)  # h_t = f(a + W_ih x_t + b), in place
+        ws.forward_op(a, ws.XP[t])  # h_t = f(a + W_ih x_t + b), in place
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         g = bw.dstate[0]

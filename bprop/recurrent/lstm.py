@@ -144,7 +144,7 @@ class LSTM(Cell):
         h_prev, G, c_prev, c, tc = self._step_views(ws)[t]
         backend.get_xp().matmul(self.params["W_hh"], h_prev, out=G)  # W_hh h_{t-1}
         # a_t = G + (W_ih x_t + b); gates, c_t, tanh c_t; h_t into column block t + 1 of ws.Hs
-        ws.forward_op(G, ws.XP, t * ws.N, c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
+        ws.forward_op(G, ws.XP[t], c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
 
     def fast_state(self, ws: Any, t: int) -> tuple[Any, ...]:
         return (ws.cols(ws.Hs, t).T.copy(), ws.Cs[t].T.copy())

@@ -137,8 +137,7 @@ class PeepholeLSTM(LSTM):
     def fast_step(self, ws: Any, t: int) -> None:
         h_prev, G, c_prev, c, tc = self._step_views(ws)[t]
         backend.get_xp().matmul(self.params["W_hh"], h_prev, out=G)  # W_hh h_{t-1}
-        N, P = ws.N, self.params["p"]
-        ws.forward_op(G, ws.XP, t * N, P, c_prev, c, tc, ws.Hs, (t + 1) * N)
+        ws.forward_op(G, ws.XP[t], self.params["p"], c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         gh, gc = bw.dstate

@@ -22,14 +22,14 @@ COLS = 3 * N  # buffers of several steps' columns; the ops work on the middle st
 
 # op: its arguments in order, an array's shape or an int (a column offset)
 STEP_OPS: dict[str, list[Any]] = {
-    "elman_tanh": [(H, N), (H, COLS), N],
-    "elman_relu": [(H, N), (H, COLS), N],
-    "lstm_forward": [(4 * H, N), (4 * H, COLS), N, (H, N), (H, N), (H, N), (H, COLS), N],
+    "elman_tanh": [(H, N), (H, N)],
+    "elman_relu": [(H, N), (H, N)],
+    "lstm_forward": [(4 * H, N), (4 * H, N), (H, N), (H, N), (H, N), (H, COLS), N],
     "lstm_backward": [(4 * H, N), (H, N), (H, N), (H, N), (H, N), (4 * H, COLS), N],
     "gru_forward": [(3 * H, N), (3 * H, N), (3 * H,), (3 * H, COLS), N, (H, COLS), 2 * N],
     "gru_backward": [(3 * H, N), (3 * H, N), (H, COLS), N, (H, N), (3 * H, COLS),
                      (3 * H, COLS), N],
-    "peephole_lstm_forward": [(4 * H, N), (4 * H, COLS), N, (3 * H,), (H, N), (H, N), (H, N),
+    "peephole_lstm_forward": [(4 * H, N), (4 * H, N), (3 * H,), (H, N), (H, N), (H, N),
                               (H, COLS), N],
     "peephole_lstm_backward": [(4 * H, N), (3 * H,), (H, N), (H, N), (H, N), (H, N),
                                (4 * H, COLS), N],

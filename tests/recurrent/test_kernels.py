@@ -54,17 +54,17 @@ def test_tanh32_propagates_nan_and_saturates_at_inf():
 def _lstm_forward_args(rng, dtype):
     H, N, T = 7, 5, 4
     G = (2 * rng.normal(size=(4 * H, N))).astype(dtype)  # W_hh h_{t-1}, blocks i, f, g, o
-    XP = (2 * rng.normal(size=(4 * H, T * N))).astype(dtype)  # W_ih x_t + b of each step
+    XP_t = (2 * rng.normal(size=(4 * H, N))).astype(dtype)  # W_ih x_t + b
     c_prev = rng.normal(size=(H, N)).astype(dtype)
     c, tc = np.full_like(c_prev, 7.0), np.full_like(c_prev, 7.0)
     Hs = np.full((H, T * N), 7.0, dtype)
-    return (G, XP, N, c_prev, c, tc, Hs, 2 * N), {0: G, 4: c, 5: tc, 6: Hs}
+    return (G, XP_t, c_prev, c, tc, Hs, 2 * N), {0: G, 3: c, 4: tc, 5: Hs}
 
 
 def _peephole_lstm_forward_args(rng, dtype):
-    (G, XP, xcol, c_prev, c, tc, Hs, hcol), outputs = _lstm_forward_args(rng, dtype)
+    (G, XP_t, c_prev, c, tc, Hs, hcol), outputs = _lstm_forward_args(rng, dtype)
     P = rng.normal(size=3 * c.shape[0]).astype(dtype)
-    return (G, XP, xcol, P, c_prev, c, tc, Hs, hcol), {0: G, 5: c, 6: tc, 7: Hs}
+    return (G, XP_t, P, c_prev, c, tc, Hs, hcol), {0: G, 4: c, 5: tc, 6: Hs}
 
 
 def _peephole_lstm_backward_args(rng, dtype):
@@ -74,10 +74,10 @@ def _peephole_lstm_backward_args(rng, dtype):
 
 
 def _elman_args(rng, dtype):
-    H, N, T = 6, 4, 3
+    H, N = 6, 4
     A = (2 * rng.normal(size=(H, N))).astype(dtype)  # W_hh h_{t-1}
-    XP = (2 * rng.normal(size=(H, T * N))).astype(dtype)
-    return (A, XP, N), {0: A}
+    XP_t = (2 * rng.normal(size=(H, N))).astype(dtype)  # W_ih x_t + b
+    return (A, XP_t), {0: A}
 
 
 def _lstm_backward_args(rng, dtype):
@@ -150,12 +150,12 @@ def test_fused_twin_equals_reference(name, dtype):
 def test_reference_lstm_forward_is_the_lstm_equations():
     # the reference op against the equations of bprop.recurrent.lstm, σ(a) = 1 / (1 + e^(−a))
     args, _ = _lstm_forward_args(np.random.default_rng(2), np.float64)
-    G, XP, xcol, c_prev, c, tc, Hs, col = args
+    G, XP_t, c_prev, c, tc, Hs, col = args
     H, N = c.shape
     sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
-    a = G + XP[:, xcol : xcol + N]  # W_hh h_{t-1} + (W_ih x_t + b)
+    a = G + XP_t  # W_hh h_{t-1} + (W_ih x_t + b)
     i, f, g, o = sig(a[:H]), sig(a[H : 2 * H]), np.tanh(a[2 * H : 3 * H]), sig(a[3 * H :])
-    before, XP_before = Hs.copy(), XP.copy()
+    before, XP_before = Hs.copy(), XP_t.copy()
     ops.recurrent.lstm_forward(*args)
     np.testing.assert_allclose(G, np.concatenate([i, f, g, o]), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(c, f * c_prev + i * g, rtol=1e-12, atol=1e-15)
@@ -163,22 +163,22 @@ def test_reference_lstm_forward_is_the_lstm_equations():
     np.testing.assert_allclose(Hs[:, col : col + N], o * np.tanh(c), rtol=1e-12, atol=1e-15)
     Hs[:, col : col + N] = before[:, col : col + N]
     np.testing.assert_array_equal(Hs, before)
-    np.testing.assert_array_equal(XP, XP_before)
+    np.testing.assert_array_equal(XP_t, XP_before)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_reference_elman_step_is_the_elman_equation(activation):
     args, _ = _elman_args(np.random.default_rng(4), np.float64)
-    A, XP, xcol = args
+    A, XP_t = args
     f = {"tanh": np.tanh, "relu": lambda a: np.maximum(a, 0)}[activation]
-    want = f(A + XP[:, xcol : xcol + A.shape[1]])
+    want = f(A + XP_t)
     getattr(ops.recurrent, "elman_" + activation)(*args)
     np.testing.assert_allclose(A, want, rtol=1e-14, atol=0)
 
 
 def test_fused_elman_relu_keeps_nan_and_zeroes_minus_inf():
     A = np.array([[np.nan, -np.inf, np.inf, -1.0]])
-    kernels.TWINS["elman_relu"][0](A, np.zeros((1, 4)), 0)
+    kernels.TWINS["elman_relu"][0](A, np.zeros((1, 4)))
     np.testing.assert_array_equal(A, [[np.nan, 0.0, np.inf, 0.0]])
 
 
