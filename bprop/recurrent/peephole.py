@@ -134,17 +134,19 @@ class PeepholeLSTM(LSTM):
     def fast_ops(self) -> tuple[str, str]:
         return "peephole_lstm_forward", "peephole_lstm_backward"
 
-    def fast_step(self, ws: Any, t: int) -> None:
-        h_prev, G, c_prev, c, tc = self._step_views(ws)[t]
-        backend.get_xp().matmul(self.params["W_hh"], h_prev, out=G)  # W_hh h_{t-1}
-        ws.forward_op(G, ws.XP[t], self.params["p"], c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
+    def fast_forward(self, ws: Any) -> None:
+        W, P, op, Hs = self.params["W_hh"], self.params["p"], ws.forward_op, ws.Hs
+        matmul = backend.get_xp().matmul
+        for h_prev, G, XP_t, c_prev, c, tc, col in self._step_views(ws):
+            matmul(W, h_prev, out=G)  # W_hh h_{t-1}
+            op(G, XP_t, P, c_prev, c, tc, Hs, col)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         gh, gc = bw.dstate
         if dy_t is not None:
             gh += dy_t
         nrm = backend.norm64(gh) if norm else None
-        _, G, c_prev, _, tc = self._step_views(ws)[t]
+        _, G, _, c_prev, _, tc, _ = self._step_views(ws)[t]
         col = (t % bw.steps) * ws.N
         ws.backward_op(G, self.params["p"], tc, c_prev, gh, gc, bw.dXP, col)
         backend.get_xp().matmul(bw.W_hhT, bw.cols(bw.dXP, t), out=gh)  # ∂L/∂h_{t-1} = W_hhᵀ δ
