@@ -206,15 +206,15 @@ def backward_begin(
 
 def backward_flush(cell: Any, ws: Workspace, bw: BackwardBuffers, lo: int, hi: int) -> None:
     """Gradients of steps ``lo … hi-1`` (one block of ``bw.steps``, just backpropagated):
-    the weight-gradient products of the block, ∂W_ih += Δ Xᵀ and ∂W_hh += Δʰ H_{t-1}ᵀ, and the
-    bias row sums, added to ``bw.acc``, and ∂L/∂x of those steps."""
+    the weight-gradient products of the block, [∂W_ih | ∂b] += Δ [X; 1]ᵀ (the bias gradient, a
+    row sum, rides in the product as the bias did forward) and ∂W_hh += Δʰ H_{t-1}ᵀ, added to
+    ``bw.acc`` (and Σ Δʰ for a recurrent-side bias), and ∂L/∂x of those steps."""
     N = ws.N
     k = (lo % bw.steps) * N
     dXP, dAH = bw.dXP[:, k : k + (hi - lo) * N], bw.dAH[:, k : k + (hi - lo) * N]
     seq = slice(lo * N, hi * N)
-    bw.accumulate(ws, "W_ih", dXP, ws.Xfm[:, seq].T)
+    bw.accumulate(ws, "W_ih_b", dXP, ws.X1[:, seq].T)
     bw.accumulate(ws, "W_hh", dAH, ws.Hs[:, seq].T)
-    bw.accumulate(ws, cell.x_bias, dXP.sum(axis=1))
     if cell.h_bias is not None:
         bw.accumulate(ws, cell.h_bias, dAH.sum(axis=1))
     if bw.dX is not None:
@@ -225,7 +225,11 @@ def backward_end(cell: Any, ws: Workspace, bw: BackwardBuffers) -> Any:
     """Add the accumulated gradients (``bw.acc``, by parameter name) into ``grads``; return
     ∂L/∂X (T, N, D), time-major, zero for the steps not backpropagated, or None."""
     for name, g in bw.acc.items():
-        cell.grads[name] += g
+        if name == "W_ih_b":
+            cell.grads["W_ih"] += g[:, :-1]
+            cell.grads[cell.x_bias] += g[:, -1]
+        else:
+            cell.grads[name] += g
     return bw.dX
 
 
