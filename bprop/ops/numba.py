@@ -96,25 +96,29 @@ def _elman_relu(A: Any, XP_t: Any) -> None:
 
 def _lstm_forward32(G: Any, XP_t: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int) -> None:
     """:func:`bprop.ops.recurrent.lstm_forward` in one float32 pass: G (4H, N) holds
-    W_hh h_{t-1}, to which XP_t (4H, N) is added, and on return the activated
-    gates i, f, g, o; writes c_t into ``c``, tanh(c_t) into ``tc`` and h_t = o ⊙ tanh(c_t) into
-    columns hcol … hcol + N − 1 of Hs (passed whole, C-contiguous, so that each row is a
-    contiguous slice)."""
+    W_hh h_{t-1}, to which XP_t (4H, N) is added, and on return the activated gates i, f, g, o;
+    writes c_t into ``c``, tanh(c_t) into ``tc`` and h_t = o ⊙ tanh(c_t) into columns
+    hcol … hcol + N − 1 of Hs. G, XP_t, c_prev, c and tc are C-contiguous, so the gate work is
+    one flat loop over the H·N elements of each block, which vectorises whatever N is (a loop
+    over n inside one over j does not at small N: 15.8 against 5.5 µs per step at H 256,
+    batch 8; 8.5 against 4.8 at H 64, batch 32); h_t, a column block of Hs, is written after."""
     H, N = c.shape
+    HN = H * N
     half = _F32(0.5)
+    g, x = G.reshape(4 * HN), XP_t.reshape(4 * HN)
+    cp, cc, tt = c_prev.reshape(HN), c.reshape(HN), tc.reshape(HN)
+    for k in range(HN):
+        i = half * tanh32(half * (g[k] + x[k])) + half
+        f = half * tanh32(half * (g[HN + k] + x[HN + k])) + half
+        gg = tanh32(g[2 * HN + k] + x[2 * HN + k])
+        o = half * tanh32(half * (g[3 * HN + k] + x[3 * HN + k])) + half
+        g[k], g[HN + k], g[2 * HN + k], g[3 * HN + k] = i, f, gg, o
+        cv = f * cp[k] + i * gg
+        cc[k], tt[k] = cv, tanh32(cv)
     for j in range(H):
-        gi, gf, gg, go = G[j], G[H + j], G[2 * H + j], G[3 * H + j]
-        xi, xf, xg, xo = XP_t[j], XP_t[H + j], XP_t[2 * H + j], XP_t[3 * H + j]
-        cp, cj, tj, hj = c_prev[j], c[j], tc[j], Hs[j, hcol : hcol + N]
+        hj = Hs[j, hcol : hcol + N]
         for n in range(N):
-            i = half * tanh32(half * (gi[n] + xi[n])) + half
-            f = half * tanh32(half * (gf[n] + xf[n])) + half
-            g = tanh32(gg[n] + xg[n])
-            o = half * tanh32(half * (go[n] + xo[n])) + half
-            gi[n], gf[n], gg[n], go[n] = i, f, g, o
-            cc = f * cp[n] + i * g
-            t = tanh32(cc)
-            cj[n], tj[n], hj[n] = cc, t, o * t
+            hj[n] = g[3 * HN + j * N + n] * tt[j * N + n]
 
 
 def _lstm_backward(G: Any, tc: Any, c_prev: Any, gh: Any, gc: Any, dXP: Any, col: int) -> None:
