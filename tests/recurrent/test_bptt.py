@@ -53,7 +53,8 @@ def test_backward_blocks_grow_with_the_weight_gradient():
     mib = 1 << 20
     # a weight gradient within the cache: 320 columns = 10 steps of 32
     assert block_steps(100, 32, 1024, mib // 2, 4) == 10
-    # 256-unit LSTM on 65 inputs: 1024 × 322 floats = 1.26 MiB -> 402 columns = 13 steps
+    # a 1024 × 322 gradient (the 256-unit LSTM on 65 inputs when its weights were stacked):
+    # 1.26 MiB -> 402 columns = 13 steps
     assert block_steps(100, 32, 1024, 1024 * 322 * 4, 4) == 13
     # 512 units: 4.5 MiB -> 1443 columns = 46 steps
     assert block_steps(100, 32, 2048, 2048 * 578 * 4, 4) == 46
