@@ -27,25 +27,29 @@ example) columns (see
 
     ∂L/∂W_ih += Σ_t δ_t x_tᵀ = Σ_blocks Δ X          ∂L/∂W_hh += Σ_t δ^h_t h_{t-1}ᵀ
 
-Every cell projects ahead: XP = W_ih X + b for all T steps is made before the loop (the bias
-rides in the product as a row of ones under X), and a step's element-wise op adds its block
+The inputs enter in one of two ways, chosen per pass by
+:func:`~bprop.recurrent.workspace.stacks`. *Projecting ahead* (the GRU always; the others from
+129 units, or for one sequence): XP = W_ih X + b for all T steps is made before the loop (the
+bias rides in the product as a row of ones under X), and a step's element-wise op adds its block
 XP[t] to the recurrent product W_hh h_{t-1} as its first work (:mod:`bprop.ops.recurrent`).
-Stacking the weights instead, one product [W_ih | W_hh | b] [x_t; h_{t-1}; 1] per step, makes
-each step's product (D + H + 1)/H times wider, but the flops in all are the same: measured at
-one BLAS thread on a loaded machine (65 inputs, 100 steps), the per-step loop gets 12–40 %
-faster and the projection costs about what it saves (forward pass within ±0.4 ms at H 64–256,
-8 ms faster of 520 at H 1024, batch 32).
+*Stacking* (cells with one fused bias, up to 128 units, batches of N > 1): each step is one
+product [W_ih | b | W_hh] [x_t; 1; h_{t-1}] with the column block of ``ws.Z`` (whose h rows are
+``ws.Hs``), and the op's XP[t] is zero. The flops are the same; the stacked per-step product is
+wider but BLAS runs it on two threads, where the T small products of the projection run on one.
+Either way the weight gradients are [∂W_ih | ∂b] += Δ [X; 1]ᵀ and ∂W_hh += Δ H_{t-1}ᵀ.
 
 The fast path's buffers are *feature-major*: one column per (time step, example), so step t of a
 batch of N is the column block ``[:, t·N:(t+1)·N]`` — ``ws.Hs`` (H, (T+1)·N) holds h_0 … h_T,
-and the backward ring ``bw.dXP`` (G·H, steps·N) the
-pre-activation gradients of the current block. The per-step products are then a wide weight
+and the backward ring ``bw.dXP`` (G·H, steps·N) the pre-activation gradients of the current
+block. The per-step products are then a wide weight
 matrix times an (·, N) block, which BLAS runs faster than the (N, ·) × (·, G·H) product of the
 batch-major layout (measured on the 256-unit LSTM of ``bench/bench_lstm.py``: 97 against
 133 µs per recurrent product on two threads), and the weight gradients are plain
 two-dimensional products. Only the projected inputs ``ws.XP`` are time-major, (T, G·H, N), so
-that the block a step reads is contiguous. The states handed out (``fast_state``) are
-batch-major copies; the outputs (``fast_outputs``) are (N, T, H) views of a feature-major buffer.
+that the block a step reads is contiguous (the column blocks of a feature-major (G·H, T·N)
+buffer put each row on another page: the LSTM step op 2.3× slower at H 1024, batch 32). The
+states handed out (``fast_state``) are batch-major copies; the outputs (``fast_outputs``) are
+(N, T, H) views of a feature-major buffer.
 
 The buffers live in a :class:`~bprop.recurrent.workspace.Workspace`, reused across passes of
 the same sequence shape (:mod:`bprop.recurrent.workspace`). The fast path is tested against

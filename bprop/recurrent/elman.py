@@ -100,7 +100,8 @@ class Elman(Cell):
 
     def fast_step(self, ws: Any, t: int) -> None:
         a = ws.cols(ws.Hs, t + 1)
-        backend.get_xp().matmul(self.params["W_hh"], ws.cols(ws.Hs, t), out=a)  # W_hh h_{t-1}
+        # W_hh h_{t-1} (stacked: all of a_t, and XP[t] is zero)
+        backend.get_xp().matmul(ws.W_step, ws.cols(ws.step_in, t), out=a)
         ws.forward_op(a, ws.XP[t])  # h_t = f(a + W_ih x_t + b), in place
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):

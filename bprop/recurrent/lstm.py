@@ -131,7 +131,8 @@ class LSTM(Cell):
         ws.TC = ws.buffer("TC", (T, H, N))  # tanh(c_t)
 
     def _step_views(self, ws: Any) -> list[tuple[Any, ...]]:
-        """Per step t: the views the forward and backward steps work on — h_{t-1}, the gates,
+        """Per step t: the views the forward and backward steps work on — the per-step
+        product's column block (h_{t-1}, or [x_t; 1; h_{t-1}] stacked), the gates,
         XP[t], c_{t-1}, c_t, tanh c_t and h_t's column in ws.Hs — made once per workspace (its
         buffers outlive the pass) rather than sliced afresh at every step."""
         views = ws.__dict__.get("step_views")
@@ -139,7 +140,7 @@ class LSTM(Cell):
             N = ws.N
             views = ws.step_views = [
                 (
-                    ws.cols(ws.Hs, t),
+                    ws.cols(ws.step_in, t),
                     ws.G[t],
                     ws.XP[t],
                     ws.Cs[t],
@@ -152,9 +153,9 @@ class LSTM(Cell):
         return views
 
     def fast_forward(self, ws: Any) -> None:
-        W, op, matmul, Hs = self.params["W_hh"], ws.forward_op, backend.get_xp().matmul, ws.Hs
-        for h_prev, G, XP_t, c_prev, c, tc, col in self._step_views(ws):
-            matmul(W, h_prev, out=G)  # W_hh h_{t-1}
+        W, op, matmul, Hs = ws.W_step, ws.forward_op, backend.get_xp().matmul, ws.Hs
+        for z, G, XP_t, c_prev, c, tc, col in self._step_views(ws):
+            matmul(W, z, out=G)  # W_hh h_{t-1} (stacked: all of a_t, and XP_t is zero)
             # a_t = G + (W_ih x_t + b); gates, c_t, tanh c_t; h_t into column block t + 1 of Hs
             op(G, XP_t, c_prev, c, tc, Hs, col)
 

@@ -135,10 +135,10 @@ class PeepholeLSTM(LSTM):
         return "peephole_lstm_forward", "peephole_lstm_backward"
 
     def fast_forward(self, ws: Any) -> None:
-        W, P, op, Hs = self.params["W_hh"], self.params["p"], ws.forward_op, ws.Hs
+        W, P, op, Hs = ws.W_step, self.params["p"], ws.forward_op, ws.Hs
         matmul = backend.get_xp().matmul
-        for h_prev, G, XP_t, c_prev, c, tc, col in self._step_views(ws):
-            matmul(W, h_prev, out=G)  # W_hh h_{t-1}
+        for z, G, XP_t, c_prev, c, tc, col in self._step_views(ws):
+            matmul(W, z, out=G)  # W_hh h_{t-1} (stacked: all of a_t)
             op(G, XP_t, P, c_prev, c, tc, Hs, col)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):

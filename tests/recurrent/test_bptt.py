@@ -47,6 +47,16 @@ def block_columns(request, monkeypatch):
     return columns
 
 
+@pytest.fixture(params=["stacked", "projected"])
+def step_product(request, monkeypatch):
+    """The fast path's two ways to make a step's pre-activations (workspace.stacks): these
+    small cells with one fused bias stack [W_ih | b | W_hh] by default; "projected" projects
+    the inputs ahead, as for more than STACK_MAX_HIDDEN units."""
+    if request.param == "projected":
+        monkeypatch.setattr("bprop.recurrent.workspace.STACK_MAX_HIDDEN", 0)
+    return request.param
+
+
 def test_backward_blocks_grow_with_the_weight_gradient():
     from bprop.recurrent.workspace import block_steps
 
@@ -68,7 +78,9 @@ def test_backward_blocks_grow_with_the_weight_gradient():
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-5)])
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("record", [True, False])
-def test_fast_path_equals_reference_path(dtype, tol, return_sequences, record, block_columns):
+def test_fast_path_equals_reference_path(
+    dtype, tol, return_sequences, record, block_columns, step_product
+):
     rng = np.random.default_rng(1)
     for cell in cells(dtype):
         N, T = 3, 9

@@ -53,6 +53,16 @@ def block_columns(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["stacked", "projected"])
+def step_product(request, monkeypatch):
+    """The fast path's two ways to make a step's pre-activations (workspace.stacks): these
+    small cells with one fused bias stack [W_ih | b | W_hh] by default; "projected" projects
+    the inputs ahead, as for more than STACK_MAX_HIDDEN units."""
+    if request.param == "projected":
+        monkeypatch.setattr("bprop.recurrent.workspace.STACK_MAX_HIDDEN", 0)
+    return request.param
+
+
 def run(cell, fast, X, dy, s0, dfin, stop_at=None):
     rnn = Recurrent(cell, fast=fast, record_grad_norms=True)
     cell.zero_grad()
@@ -65,7 +75,7 @@ def run(cell, fast, X, dy, s0, dfin, stop_at=None):
 @pytest.mark.parametrize("name", VARIANTS)
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-5)])
 @pytest.mark.parametrize("stop_at", [0, 4])
-def test_fast_path_equals_reference_path(name, dtype, tol, stop_at, block_columns):
+def test_fast_path_equals_reference_path(name, dtype, tol, stop_at, block_columns, step_product):
     rng = np.random.default_rng(1)
     cell = make(name, 4, 6, seed=0, dtype=dtype)
     N, T = 3, 9
