@@ -28,11 +28,12 @@ example) columns (see
     ∂L/∂W_ih += Σ_t δ_t x_tᵀ = Σ_blocks Δ X          ∂L/∂W_hh += Σ_t δ^h_t h_{t-1}ᵀ
 
 The inputs enter in one of two ways, chosen per pass by
-:func:`~bprop.recurrent.workspace.stacks`. *Projecting ahead* (the GRU always; the others from
-129 units, or for one sequence): XP = W_ih X + b for all T steps is made before the loop (the
-bias rides in the product as a row of ones under X), and a step's element-wise op adds its block
-XP[t] to the recurrent product W_hh h_{t-1} as its first work (:mod:`bprop.ops.recurrent`).
-*Stacking* (cells with one fused bias, up to 128 units, batches of N > 1): each step is one
+:func:`~bprop.recurrent.workspace.stacks`. *Projecting ahead* (the GRU always; the others above
+512 gate rows — an LSTM of 129 units or more — or for one sequence): XP = W_ih X + b for all T
+steps is made before the loop (the bias rides in the product as a row of ones under X), and a
+step's element-wise op adds its block XP[t] to the recurrent product W_hh h_{t-1} as its first
+work (:mod:`bprop.ops.recurrent`).
+*Stacking* (cells with one fused bias, up to 512 gate rows, batches of N > 1): each step is one
 product [W_ih | b | W_hh] [x_t; 1; h_{t-1}] with the column block of ``ws.Z`` (whose h rows are
 ``ws.Hs``), and the op's XP[t] is zero. The flops are the same; the stacked per-step product is
 wider but BLAS runs it on two threads, where the T small products of the projection run on one.

@@ -127,21 +127,22 @@ class BackwardBuffers(SimpleNamespace):
             acc += tmp
 
 
-#: the largest hidden size at which cells with one fused bias stack the weights (see
-#: :func:`stacks`)
-STACK_MAX_HIDDEN = 128
+#: the most gate rows (G·H) at which cells with one fused bias stack the weights (see
+#: :func:`stacks`): an LSTM of up to 128 units, an Elman network of up to 512
+STACK_MAX_ROWS = 512
 
 
 def stacks(cell: Any, N: int) -> bool:
     """Whether the fast path runs each step as one product [W_ih | b | W_hh] [x_t; 1; h_{t-1}]
     rather than projecting the inputs ahead (:mod:`bprop.recurrent.cells`): for cells with one
-    fused bias, a batch of N > 1 and at most ``STACK_MAX_HIDDEN`` units. Both do the same
+    fused bias, a batch of N > 1 and at most ``STACK_MAX_ROWS`` gate rows. Both do the same
     flops; projecting ahead makes the per-step product smaller but is T small products that
     BLAS runs on one thread, where the stacked per-step product uses the second (LSTM, 65
     inputs, H 64, batch 32, two threads: the forward pass 3.1 stacked against 3.8 ms, equal on
-    one thread; H 128: 6.4 against 6.7); at H 256 (batch 8: 8.8 projected against 9.3 ms
-    stacked) and for N = 1 (one product for all steps) projecting ahead wins."""
-    return cell.h_bias is None and N > 1 and cell.n_hidden <= STACK_MAX_HIDDEN
+    one thread; H 128: 6.4 against 6.7; Elman H 256, batch 8: 2.8 against 3.2); at LSTM
+    H 256 (batch 8: 8.8 projected against 9.3 ms stacked) and for N = 1 (one product for all
+    steps) projecting ahead wins."""
+    return cell.h_bias is None and N > 1 and cell.n_gates * cell.n_hidden <= STACK_MAX_ROWS
 
 
 # --- the sequence-level fast path of a cell (the Cell.fast_* methods) ----------------------
