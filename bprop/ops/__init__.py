@@ -13,7 +13,7 @@ op                     what it computes                                   fused 
 sigmoid, tanh, …       the activations and their backward (ACTIVATIONS)   —
 softmax, …_backward    numerically stable softmax and its backward        —
 softmax_cross_entropy  fused softmax + cross-entropy: loss, ∂L/∂logits    —
-elman_tanh, …_relu     an Elman step's h_t                                float32 (relu: /64)
+elman_tanh, …_relu     an Elman step's h_t                                —
 lstm_forward           an LSTM step's gates, c_t, tanh c_t and h_t        float32
 lstm_backward          an LSTM step's δ and ∂L/∂c_{t-1}                   float32/64
 gru_forward            a GRU step's gates and h_t                         float32

@@ -75,25 +75,6 @@ def _tanh32(x: Any) -> Any:
     return x * p / q
 
 
-def _elman_tanh32(A: Any, XP_t: Any) -> None:
-    """:func:`bprop.ops.recurrent.elman_tanh` in one float32 pass: A (H, N) ← tanh(A + XP_t)."""
-    H, N = A.shape
-    for j in range(H):
-        a, x = A[j], XP_t[j]
-        for n in range(N):
-            a[n] = tanh32(a[n] + x[n])
-
-
-def _elman_relu(A: Any, XP_t: Any) -> None:
-    """:func:`bprop.ops.recurrent.elman_relu` in one pass: A (H, N) ← max(0, A + XP_t)."""
-    H, N = A.shape
-    for j in range(H):
-        a, x = A[j], XP_t[j]
-        for n in range(N):
-            v = a[n] + x[n]
-            a[n] = v if v > 0 or v != v else 0  # NaN stays NaN, as in np.maximum
-
-
 def _lstm_forward32(G: Any, XP_t: Any, c_prev: Any, c: Any, tc: Any, Hs: Any, hcol: int) -> None:
     """:func:`bprop.ops.recurrent.lstm_forward` in one float32 pass: G (4H, N) holds
     W_hh h_{t-1}, to which XP_t (4H, N) is added, and on return the activated gates i, f, g, o;
@@ -246,8 +227,6 @@ _F32_ONLY, _FLOATS = (np.dtype(np.float32),), (np.dtype(np.float32), np.dtype(np
 from bprop.ops.online_numba import online_epoch  # noqa: E402
 
 TWINS: dict[str, tuple[Any, tuple[np.dtype, ...]]] = {
-    "elman_tanh": (njit(_elman_tanh32, **_VECTOR), _F32_ONLY),
-    "elman_relu": (njit(_elman_relu), _FLOATS),
     "lstm_forward": (njit(_lstm_forward32, **_VECTOR), _F32_ONLY),
     "lstm_backward": (njit(_lstm_backward), _FLOATS),
     "peephole_lstm_forward": (njit(_peephole_lstm_forward32, **_VECTOR), _F32_ONLY),

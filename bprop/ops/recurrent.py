@@ -35,7 +35,8 @@ from bprop.ops.reference import relu, sigmoid, tanh
 def elman_tanh(A: Any, XP_t: Any) -> None:
     """One Elman step after its recurrent product, tanh units: A (H, N) holds W_hh h_{t-1};
     replaces it by h_t = tanh(A + XP_t), XP_t (H, N) being the step's projected inputs
-    W_ih x_t + b."""
+    W_ih x_t + b. (No fused twin: NumPy's vectorised tanh in place is faster than a Numba
+    loop here, 2.5 against 4.7 µs at H 64, batch 32.)"""
     A += XP_t
     tanh(A, out=A)
 

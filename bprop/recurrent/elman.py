@@ -100,9 +100,12 @@ class Elman(Cell):
 
     def fast_step(self, ws: Any, t: int) -> None:
         a = ws.cols(ws.Hs, t + 1)
-        # W_hh h_{t-1} (stacked: all of a_t, and XP[t] is zero)
+        # W_hh h_{t-1} (stacked: all of a_t)
         backend.get_xp().matmul(ws.W_step, ws.cols(ws.step_in, t), out=a)
-        ws.forward_op(a, ws.XP[t])  # h_t = f(a + W_ih x_t + b), in place
+        if ws.stacked:
+            self._f(a, out=a)  # h_t = f(a_t), in place
+        else:
+            ws.forward_op(a, ws.XP[t])  # h_t = f(a + W_ih x_t + b), in place
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         g = bw.dstate[0]

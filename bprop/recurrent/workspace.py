@@ -157,6 +157,7 @@ def begin(cell: Any, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Work
     dtype = np.result_type(X.dtype, p["W_ih"].dtype)
     stack = stacks(cell, N)
     ws = workspace_for(cell, (T, N, D, np.dtype(dtype).str, stack), dtype, owner)
+    ws.stacked = stack
     # column block t of Z is [x_t; 1; h_{t-1}] (stacked; else [x_t; 1] only, and h apart)
     rows = D + 1 + H if stack else D + 1
     ws.Z = Z = ws.buffer("Z", (rows, (T + 1) * N))

@@ -110,8 +110,6 @@ def _gru_backward_args(rng, dtype):
 
 
 STEP_OPS = {
-    "elman_tanh": _elman_args,
-    "elman_relu": _elman_args,
     "lstm_forward": _lstm_forward_args,
     "lstm_backward": _lstm_backward_args,
     "peephole_lstm_forward": _peephole_lstm_forward_args,
@@ -174,24 +172,3 @@ def test_reference_elman_step_is_the_elman_equation(activation):
     want = f(A + XP_t)
     getattr(ops.recurrent, "elman_" + activation)(*args)
     np.testing.assert_allclose(A, want, rtol=1e-14, atol=0)
-
-
-def test_fused_elman_relu_keeps_nan_and_zeroes_minus_inf():
-    A = np.array([[np.nan, -np.inf, np.inf, -1.0]])
-    kernels.TWINS["elman_relu"][0](A, np.zeros((1, 4)))
-    np.testing.assert_array_equal(A, [[np.nan, 0.0, np.inf, 0.0]])
-
-
-def test_reference_gru_forward_is_the_gru_equations():
-    args, _ = _gru_forward_args(np.random.default_rng(3), np.float64)
-    AH, G, b_hh, XP, xcol, Hs, hcol = args
-    H, N = Hs.shape[0], G.shape[1]
-    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
-    ah = AH + b_hh[:, None]
-    x, h_prev = XP[:, xcol : xcol + N], Hs[:, hcol - N : hcol].copy()
-    r, z = sig(x[:H] + ah[:H]), sig(x[H : 2 * H] + ah[H : 2 * H])
-    n = np.tanh(x[2 * H :] + r * ah[2 * H :])
-    ops.recurrent.gru_forward(*args)
-    np.testing.assert_allclose(AH, ah, rtol=1e-14, atol=0)
-    np.testing.assert_allclose(G, np.concatenate([r, z, n]), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(Hs[:, hcol : hcol + N], (1 - z) * n + z * h_prev, rtol=1e-12)
