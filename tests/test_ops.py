@@ -55,7 +55,7 @@ def test_lookup_without_numba_serves_the_reference_or_says_what_to_install(monke
     monkeypatch.setitem(
         ops.fused.TWINS, "lstm_backward", (None, ops.fused.TWINS["lstm_backward"][1])
     )
-    assert ops.lookup("lstm_backward", "auto", np.float32) is ops.reference.lstm_backward
+    assert ops.lookup("lstm_backward", "auto", np.float32) is ops.recurrent.lstm_backward
     with pytest.raises(ImportError, match="pip install numba"):
         ops.lookup("lstm_backward", "numba", np.float32)
 
@@ -65,8 +65,8 @@ def test_lookup_serves_a_twin_only_for_its_dtypes():
     fused, dtypes = ops.fused.TWINS["lstm_forward"]
     assert dtypes == (np.dtype(np.float32),)
     assert ops.lookup("lstm_forward", "auto", np.float32) is fused
-    assert ops.lookup("lstm_forward", "numba", np.float64) is ops.reference.lstm_forward
-    assert ops.lookup("lstm_forward", "numba", np.float16) is ops.reference.lstm_forward
+    assert ops.lookup("lstm_forward", "numba", np.float64) is ops.recurrent.lstm_forward
+    assert ops.lookup("lstm_forward", "numba", np.float16) is ops.recurrent.lstm_forward
 
 
 @pytest.mark.parametrize("K", [3, 40])

@@ -1,19 +1,20 @@
 """The op table: bprop's hot element-wise operations, looked up by name.
 
 Each op has exactly two implementations with one name and one signature: the readable one in
-:mod:`bprop.ops.reference` (and :mod:`bprop.ops.online`), written with the backend's array
-namespace — the maths a student reads — and, for the ops where fusing pays, a fused CPU twin
-in :mod:`bprop.ops.numba` (tested equal to the reference). A GPU twin could fill the same
-names. A caller chooses once — e.g. when a recurrent workspace is set up — with :func:`lookup`,
-then calls the function it got at every step.
+:mod:`bprop.ops.reference` (and :mod:`bprop.ops.recurrent`, :mod:`bprop.ops.online`), written
+with the backend's array namespace — the maths a student reads — and, for the ops where fusing
+pays, a fused CPU twin in :mod:`bprop.ops.numba` (tested equal to the reference). A GPU twin
+could fill the same names. A caller chooses once — e.g. when a recurrent workspace is set up —
+with :func:`lookup`, then calls the function it got at every step.
 
-=====================  =================================================  ==========
+=====================  =================================================  ===================
 op                     what it computes                                   fused twin
-=====================  =================================================  ==========
+=====================  =================================================  ===================
 sigmoid, tanh, …       the activations and their backward (ACTIVATIONS)   —
 softmax, …_backward    numerically stable softmax and its backward        —
 softmax_cross_entropy  fused softmax + cross-entropy: loss, ∂L/∂logits,   float32/64
                        and the arg-max (predicted classes)                labels
+elman_tanh, …_relu     an Elman step's h_t                                —
 lstm_forward           an LSTM step's gates, c_t, tanh c_t and h_t        float32
 lstm_backward          an LSTM step's δ and ∂L/∂c_{t-1}                   float32/64
 gru_forward            a GRU step's gates and h_t                         float32
@@ -21,7 +22,7 @@ gru_backward           a GRU step's δˣ, δʰ and part of ∂L/∂h_{t-1}      
 peephole_lstm_…        the same for the LSTM with peepholes               as lstm_…
 gru_reset_before_…     the same for the GRU with the reset gate before    —
 online_epoch           an epoch of per-example SGD through Dense layers   float32/64
-=====================  =================================================  ==========
+=====================  =================================================  ===================
 
 Kernel choice (the ``kernel`` argument of the cells): ``"auto"`` takes the fused twin when
 Numba is installed, the backend is NumPy and the twin serves the dtype, else the reference;
@@ -31,7 +32,7 @@ Example::
 
     >>> import numpy as np
     >>> from bprop import ops
-    >>> ops.lookup("lstm_forward", "numpy") is ops.reference.lstm_forward
+    >>> ops.lookup("lstm_forward", "numpy") is ops.recurrent.lstm_forward
     True
     >>> ops.sigmoid(np.zeros(2))
     array([0.5, 0.5])
@@ -45,7 +46,7 @@ import numpy as np
 
 from bprop import backend
 from bprop.ops import numba as fused
-from bprop.ops import online, reference
+from bprop.ops import online, recurrent
 from bprop.ops.reference import (
     ACTIVATIONS,
     identity,
@@ -94,14 +95,16 @@ REFERENCE: dict[str, Any] = {
     "softmax": softmax,
     "softmax_backward": softmax_backward,
     "softmax_cross_entropy": softmax_cross_entropy,
-    "lstm_forward": reference.lstm_forward,
-    "lstm_backward": reference.lstm_backward,
-    "gru_forward": reference.gru_forward,
-    "gru_backward": reference.gru_backward,
-    "peephole_lstm_forward": reference.peephole_lstm_forward,
-    "peephole_lstm_backward": reference.peephole_lstm_backward,
-    "gru_reset_before_forward": reference.gru_reset_before_forward,
-    "gru_reset_before_backward": reference.gru_reset_before_backward,
+    "elman_tanh": recurrent.elman_tanh,
+    "elman_relu": recurrent.elman_relu,
+    "lstm_forward": recurrent.lstm_forward,
+    "lstm_backward": recurrent.lstm_backward,
+    "gru_forward": recurrent.gru_forward,
+    "gru_backward": recurrent.gru_backward,
+    "peephole_lstm_forward": recurrent.peephole_lstm_forward,
+    "peephole_lstm_backward": recurrent.peephole_lstm_backward,
+    "gru_reset_before_forward": recurrent.gru_reset_before_forward,
+    "gru_reset_before_backward": recurrent.gru_reset_before_backward,
     "online_epoch": online.online_epoch,
 }
 """Op name → its readable implementation."""

@@ -27,22 +27,30 @@ example) columns (see
 
     ∂L/∂W_ih += Σ_t δ_t x_tᵀ = Σ_blocks Δ X          ∂L/∂W_hh += Σ_t δ^h_t h_{t-1}ᵀ
 
-Cells with one fused bias (Elman, LSTM) go further and *stack* the weights: each step is one
-product of [W_ih | W_hh | b] (G·H, D + H + 1) with the column block [x_t; h_{t-1}; 1] of
-``ws.Z`` ((D + H + 1, (T + 1)·N), whose h rows are ``ws.Hs``). That is the same arithmetic as
-projecting ahead, saves adding the projections in step by step, and makes the weight gradient
-one product per block, [∂W_ih | ∂W_hh | ∂b] += Δ Zᵀ. The GRU, whose reset gate multiplies the
-recurrent product alone, projects ahead.
+The inputs enter in one of two ways, chosen per pass by
+:func:`~bprop.recurrent.workspace.stacks`. *Projecting ahead* (the GRU always; the others above
+512 gate rows — an LSTM of 129 units or more — or for one sequence): XP = W_ih X + b for all T
+steps is made before the loop (the bias rides in the product as a row of ones under X), and a
+step's element-wise op adds its block XP[t] to the recurrent product W_hh h_{t-1} as its first
+work (:mod:`bprop.ops.recurrent`).
+*Stacking* (cells with one fused bias, up to 512 gate rows, batches of N > 1): each step is one
+product [W_ih | b | W_hh] [x_t; 1; h_{t-1}] with the column block of ``ws.Z`` (whose h rows are
+``ws.Hs``), and the op's XP[t] is zero. The flops are the same; the stacked per-step product is
+wider but BLAS runs it on two threads, where the T small products of the projection run on one.
+Either way the weight gradients are [∂W_ih | ∂b] += Δ [X; 1]ᵀ and ∂W_hh += Δ H_{t-1}ᵀ.
 
 The fast path's buffers are *feature-major*: one column per (time step, example), so step t of a
 batch of N is the column block ``[:, t·N:(t+1)·N]`` — ``ws.Hs`` (H, (T+1)·N) holds h_0 … h_T,
-``ws.XP`` (G·H, T·N) the projected inputs, and the backward ring ``bw.dXP`` (G·H, steps·N) the
-pre-activation gradients of the current block. The per-step products are then a wide weight
+and the backward ring ``bw.dXP`` (G·H, steps·N) the pre-activation gradients of the current
+block. The per-step products are then a wide weight
 matrix times an (·, N) block, which BLAS runs faster than the (N, ·) × (·, G·H) product of the
 batch-major layout (measured on the 256-unit LSTM of ``bench/bench_lstm.py``: 97 against
 133 µs per recurrent product on two threads), and the weight gradients are plain
-two-dimensional products. The states handed out (``fast_state``) are batch-major copies; the
-outputs (``fast_outputs``) are (N, T, H) views of a feature-major buffer.
+two-dimensional products. Only the projected inputs ``ws.XP`` are time-major, (T, G·H, N), so
+that the block a step reads is contiguous (the column blocks of a feature-major (G·H, T·N)
+buffer put each row on another page: the LSTM step op 2.3× slower at H 1024, batch 32). The
+states handed out (``fast_state``) are batch-major copies; the outputs (``fast_outputs``) are
+(N, T, H) views of a feature-major buffer.
 
 The buffers live in a :class:`~bprop.recurrent.workspace.Workspace`, reused across passes of
 the same sequence shape (:mod:`bprop.recurrent.workspace`). The fast path is tested against
@@ -85,7 +93,7 @@ class Cell(Layer):
     Subclasses set ``n_gates`` (blocks of H rows in W_ih/W_hh), ``state_names``, the names of
     the bias on the input side (``x_bias``) and on the recurrent side (``h_bias``, or None when
     the cell keeps one fused bias), and implement ``step``, ``step_backward``, ``fast_ops``,
-    ``fast_step`` and ``fast_step_backward``.
+    ``fast_step`` (or ``fast_forward``) and ``fast_step_backward``.
     """
 
     n_gates = 1
@@ -222,12 +230,6 @@ class Cell(Layer):
         return backend.concat((dx, *dprev), axis=1)
 
     # --- the fast path --------------------------------------------------------------------
-    @property
-    def stacked(self) -> bool:
-        """Whether the fast path stacks the weights (cells with one fused bias; see the module
-        docstring) rather than projecting the inputs ahead (the GRU)."""
-        return self.h_bias is None
-
     def fast_begin(self, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Workspace:
         """Set up the workspace of a batch of sequences X (N, T, D) and initial state (see
         :func:`bprop.recurrent.workspace.begin`); ``owner`` (the forward pass's cache) marks
@@ -239,8 +241,16 @@ class Cell(Layer):
 
     def fast_step(self, ws: Workspace, t: int) -> None:
         """The fast path's forward step t on the workspace ``ws`` (see
-        :mod:`bprop.recurrent.workspace`), writing h_t into it; tested equal to :meth:`step`."""
+        :mod:`bprop.recurrent.workspace`), writing h_t into it; tested equal to :meth:`step`.
+        (A cell may instead override :meth:`fast_forward`.)"""
         raise NotImplementedError
+
+    def fast_forward(self, ws: Workspace) -> None:
+        """The fast path's forward pass over all ``ws.T`` steps: :meth:`fast_step` at each.
+        A cell may run the loop itself instead, on per-step views made once per workspace and
+        its weights and op in locals (the LSTMs: ~1 µs less Python work per step)."""
+        for t in range(ws.T):
+            self.fast_step(ws, t)
 
     def fast_state(self, ws: Workspace, t: int) -> tuple[Any, ...]:
         """The state after t steps (t = 0 is the initial state), as batch-major copies."""

@@ -96,13 +96,16 @@ class Elman(Cell):
 
     # --- fast path ------------------------------------------------------------------------
     def fast_ops(self) -> tuple[str, str]:
-        return self.activation, self.activation + "_backward"
+        return "elman_" + self.activation, self.activation + "_backward"
 
     def fast_step(self, ws: Any, t: int) -> None:
         a = ws.cols(ws.Hs, t + 1)
-        # [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
-        backend.get_xp().matmul(ws.W, ws.cols(ws.Z, t), out=a)
-        ws.forward_op(a, out=a)
+        # W_hh h_{t-1} (stacked: all of a_t)
+        backend.get_xp().matmul(ws.W_step, ws.cols(ws.step_in, t), out=a)
+        if ws.stacked:
+            self._f(a, out=a)  # h_t = f(a_t), in place
+        else:
+            ws.forward_op(a, ws.XP[t])  # h_t = f(a + W_ih x_t + b), in place
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         g = bw.dstate[0]

@@ -138,7 +138,8 @@ class GRU(Cell):
         N = ws.N
         # W_hh h_{t-1}
         backend.get_xp().matmul(self.params["W_hh"], ws.cols(ws.Hs, t), out=ws.AH[t])
-        ws.forward_op(ws.AH[t], ws.G[t], self.params["b_hh"], ws.XP, t * N, ws.Hs, (t + 1) * N)
+        # the op's projected inputs: step t's block, from its column 0
+        ws.forward_op(ws.AH[t], ws.G[t], self.params["b_hh"], ws.XP[t], 0, ws.Hs, (t + 1) * N)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         g = bw.dstate[0]

@@ -116,11 +116,11 @@ class GRUResetBefore(GRU):
             ws.G[t],
             W[2 * H :],
             self.params["b_hh"],
-            ws.XP,
-            t * N,
+            ws.XP[t],  # step t's projected inputs and q_t's block, from their column 0
+            0,
             ws.Hs,
             (t + 1) * N,
-            ws.Q,
+            ws.cols(ws.Q, t),
         )
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):

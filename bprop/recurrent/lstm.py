@@ -4,7 +4,7 @@ Schmidhuber & Cummins (2000).
 One step, gate blocks stacked in PyTorch's order i, f, g, o (so ``W_ih`` (4H, D) and ``W_hh``
 (4H, H) map one-to-one onto ``torch.nn.LSTM``'s ``weight_ih_l0``/``weight_hh_l0``)::
 
-    a_t = W_ih x_t + W_hh h_{t-1} + b          (4H pre-activations, one fused matmul each)
+    a_t = W_ih x_t + W_hh h_{t-1} + b          (4H pre-activations, one product per weight)
     i_t = σ(a_i)    f_t = σ(a_f)    g_t = tanh(a_g)    o_t = σ(a_o)
     c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t            (the constant error carousel, gated)
     h_t = o_t ⊙ tanh(c_t)
@@ -131,20 +131,33 @@ class LSTM(Cell):
         ws.TC = ws.buffer("TC", (T, H, N))  # tanh(c_t)
 
     def _step_views(self, ws: Any) -> list[tuple[Any, ...]]:
-        """Per step t: the views the forward and backward steps work on, made once per
-        workspace (its buffers outlive the pass) rather than sliced afresh at every step."""
+        """Per step t: the views the forward and backward steps work on — the per-step
+        product's column block (h_{t-1}, or [x_t; 1; h_{t-1}] stacked), the gates,
+        XP[t], c_{t-1}, c_t, tanh c_t and h_t's column in ws.Hs — made once per workspace (its
+        buffers outlive the pass) rather than sliced afresh at every step."""
         views = ws.__dict__.get("step_views")
         if views is None:
+            N = ws.N
             views = ws.step_views = [
-                (ws.cols(ws.Z, t), ws.G[t], ws.Cs[t], ws.Cs[t + 1], ws.TC[t]) for t in range(ws.T)
+                (
+                    ws.cols(ws.step_in, t),
+                    ws.G[t],
+                    ws.XP[t],
+                    ws.Cs[t],
+                    ws.Cs[t + 1],
+                    ws.TC[t],
+                    (t + 1) * N,
+                )
+                for t in range(ws.T)
             ]
         return views
 
-    def fast_step(self, ws: Any, t: int) -> None:
-        z, G, c_prev, c, tc = self._step_views(ws)[t]
-        backend.get_xp().matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
-        # gates, c_t, tanh c_t; h_t into the rows of Z that hold it (ws.Hs = Z[D : D + H])
-        ws.forward_op(G, c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
+    def fast_forward(self, ws: Any) -> None:
+        W, op, matmul, Hs = ws.W_step, ws.forward_op, backend.get_xp().matmul, ws.Hs
+        for z, G, XP_t, c_prev, c, tc, col in self._step_views(ws):
+            matmul(W, z, out=G)  # W_hh h_{t-1} (stacked: all of a_t, and XP_t is zero)
+            # a_t = G + (W_ih x_t + b); gates, c_t, tanh c_t; h_t into column block t + 1 of Hs
+            op(G, XP_t, c_prev, c, tc, Hs, col)
 
     def fast_state(self, ws: Any, t: int) -> tuple[Any, ...]:
         return (ws.cols(ws.Hs, t).T.copy(), ws.Cs[t].T.copy())
@@ -154,7 +167,7 @@ class LSTM(Cell):
         if dy_t is not None:
             gh += dy_t
         nrm = backend.norm64(gh) if norm else None
-        _, G, c_prev, _, tc = self._step_views(ws)[t]
+        _, G, _, c_prev, _, tc, _ = self._step_views(ws)[t]
         ws.backward_op(G, tc, c_prev, gh, gc, bw.dXP, (t % bw.steps) * ws.N)  # δ, gc ← ∂L/∂c_{t-1}
         # ∂L/∂h_{t-1} = W_hhᵀ δ, with the current weights (as the other cells and the reference
         # step: truncated BPTT backpropagates stored chunks after updates), copied contiguous

@@ -23,7 +23,7 @@ Backward through one step, with g_h = ∂L/∂h_t (from above plus from step t +
     (W_ih, W_hh, b, ∂L/∂x_t and ∂L/∂h_{t-1} as in the plain LSTM)
 
 The fast path's element-wise steps are the ops ``peephole_lstm_forward`` and
-``peephole_lstm_backward`` of :mod:`bprop.ops` (in :mod:`bprop.ops.reference`); the peephole
+``peephole_lstm_backward`` of :mod:`bprop.ops` (in :mod:`bprop.ops.recurrent`); the peephole
 gradients are one reduction per block of backpropagated steps.
 
 Example::
@@ -134,17 +134,19 @@ class PeepholeLSTM(LSTM):
     def fast_ops(self) -> tuple[str, str]:
         return "peephole_lstm_forward", "peephole_lstm_backward"
 
-    def fast_step(self, ws: Any, t: int) -> None:
-        z, G, c_prev, c, tc = self._step_views(ws)[t]
-        backend.get_xp().matmul(ws.W, z, out=G)  # a_t = [W_ih | W_hh | b] [x_t; h_{t-1}; 1]
-        ws.forward_op(G, self.params["p"], c_prev, c, tc, ws.Hs, (t + 1) * ws.N)
+    def fast_forward(self, ws: Any) -> None:
+        W, P, op, Hs = ws.W_step, self.params["p"], ws.forward_op, ws.Hs
+        matmul = backend.get_xp().matmul
+        for z, G, XP_t, c_prev, c, tc, col in self._step_views(ws):
+            matmul(W, z, out=G)  # W_hh h_{t-1} (stacked: all of a_t)
+            op(G, XP_t, P, c_prev, c, tc, Hs, col)
 
     def fast_step_backward(self, ws: Any, bw: Any, t: int, dy_t: Any, norm: bool = False):
         gh, gc = bw.dstate
         if dy_t is not None:
             gh += dy_t
         nrm = backend.norm64(gh) if norm else None
-        _, G, c_prev, _, tc = self._step_views(ws)[t]
+        _, G, _, c_prev, _, tc, _ = self._step_views(ws)[t]
         col = (t % bw.steps) * ws.N
         ws.backward_op(G, self.params["p"], tc, c_prev, gh, gc, bw.dXP, col)
         backend.get_xp().matmul(bw.W_hhT, bw.cols(bw.dXP, t), out=gh)  # ∂L/∂h_{t-1} = W_hhᵀ δ
@@ -168,13 +170,7 @@ class PeepholeLSTM(LSTM):
                 peek(slice(3 * H, None), c_now),
             ]
         )
-        bw.accumulate(ws, "p", dP)
-
-    def fast_backward_end(self, ws: Any, bw: Any) -> Any:
-        dX = super().fast_backward_end(ws, bw)
-        if "p" in bw.acc:
-            self.grads["p"] += bw.acc["p"]
-        return dX
+        bw.accumulate(ws, "p", dP)  # added into grads["p"] with the others (backward_end)
 
     @classmethod
     def declared_shapes(cls, config: dict[str, Any]) -> tuple[Shapes, Shapes]:

@@ -201,8 +201,7 @@ class Recurrent(Layer):
         cache = SequenceCache(self.fast and backend.numpy_like(), T, N, tuple(x.shape))
         if cache.fast:
             ws = cell.fast_begin(x, state0, owner=cache)
-            for t in range(T):
-                cell.fast_step(ws, t)
+            cell.fast_forward(ws)  # the T steps
             cache.ws, cache.cell = ws, cell
             cache.final_state = cell.fast_state(ws, T)
             y = cell.fast_outputs(ws) if self.return_sequences else cache.final_state[0].copy()

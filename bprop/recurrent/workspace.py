@@ -1,7 +1,8 @@
 """The recurrent fast path's machinery: its buffers, kept per cell and sequence shape and reused,
 and the sequence-level steps every cell shares (the bodies of the ``Cell.fast_*`` methods of
 :mod:`bprop.recurrent.cells`, whose module docstring describes the fast path): :func:`begin`
-lays out a batch of sequences feature-major, stacks or projects the weights and looks up the
+lays out a batch of sequences feature-major, stacks the weights or projects the inputs ahead
+(:func:`stacks`) and looks up the
 cell's step ops in the op table once; :func:`outputs` hands out h_1 … h_T; the backward pass's
 :func:`backward_begin`, :func:`backward_flush` (the weight-gradient products of a block of
 steps) and :func:`backward_end`. A cell file keeps only its per-step maths.
@@ -88,7 +89,7 @@ def block_steps(T: int, N: int, rows: int, weight_bytes: int, itemsize: int) -> 
     the weight gradient (``weight_bytes``, the largest) stays in cache between products; a
     larger one is written to memory by every product after the first (into a temporary,
     then added), so the block grows with it — ×(its size in MiB) — up to a ring of
-    ``BACKWARD_RING_BYTES``. The 4096 × 1090 gradient of a 1024-unit LSTM: one product over
+    ``BACKWARD_RING_BYTES``. The 4096 × 1090 gradient of a stacked 1024-unit LSTM: one product over
     all 100 steps of a batch of 32, 280 against 300 ms in blocks of 320 columns (one thread)."""
     cols = BACKWARD_BLOCK_COLUMNS * max(1.0, weight_bytes / BACKWARD_CACHE_BYTES)
     cols = min(cols, max(BACKWARD_BLOCK_COLUMNS, BACKWARD_RING_BYTES // (rows * itemsize)))
@@ -126,6 +127,24 @@ class BackwardBuffers(SimpleNamespace):
             acc += tmp
 
 
+#: the most gate rows (G·H) at which cells with one fused bias stack the weights (see
+#: :func:`stacks`): an LSTM of up to 128 units, an Elman network of up to 512
+STACK_MAX_ROWS = 512
+
+
+def stacks(cell: Any, N: int) -> bool:
+    """Whether the fast path runs each step as one product [W_ih | b | W_hh] [x_t; 1; h_{t-1}]
+    rather than projecting the inputs ahead (:mod:`bprop.recurrent.cells`): for cells with one
+    fused bias, a batch of N > 1 and at most ``STACK_MAX_ROWS`` gate rows. Both do the same
+    flops; projecting ahead makes the per-step product smaller but is T small products that
+    BLAS runs on one thread, where the stacked per-step product uses the second (LSTM, 65
+    inputs, H 64, batch 32, two threads: the forward pass 3.1 stacked against 3.8 ms, equal on
+    one thread; H 128: 6.4 against 6.7; Elman H 256, batch 8: 2.8 against 3.2); at LSTM
+    H 256 (batch 8: 8.8 projected against 9.3 ms stacked) and for N = 1 (one product for all
+    steps) projecting ahead wins."""
+    return cell.h_bias is None and N > 1 and cell.n_gates * cell.n_hidden <= STACK_MAX_ROWS
+
+
 # --- the sequence-level fast path of a cell (the Cell.fast_* methods) ----------------------
 def begin(cell: Any, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Workspace:
     """Set up the workspace of a batch of sequences X (N, T, D).
@@ -136,22 +155,36 @@ def begin(cell: Any, X: Any, state0: tuple[Any, ...], owner: Any = None) -> Work
     xp, H, GH = backend.get_xp(), cell.n_hidden, cell.n_gates * cell.n_hidden
     p = cell.params
     dtype = np.result_type(X.dtype, p["W_ih"].dtype)
-    ws = workspace_for(cell, (T, N, D, np.dtype(dtype).str), dtype, owner)
-    if cell.stacked:  # column block t of Z is [x_t; h_{t-1}; 1]
-        ws.Z = Z = ws.buffer("Z", (D + H + 1, (T + 1) * N))
-        Z[:D].reshape(D, T + 1, N)[:, :T] = X.transpose(2, 1, 0)
-        Z[:D, T * N :] = 0  # no input after the last step
-        Z[D + H] = 1
-        ws.Hs = Z[D : D + H]
-        ws.W = W = ws.buffer("W", (GH, D + H + 1))  # [W_ih | W_hh | b]
-        W[:, :D], W[:, D : D + H], W[:, D + H] = p["W_ih"], p["W_hh"], p[cell.x_bias]
+    stack = stacks(cell, N)
+    ws = workspace_for(cell, (T, N, D, np.dtype(dtype).str, stack), dtype, owner)
+    ws.stacked = stack
+    # column block t of Z is [x_t; 1; h_{t-1}] (stacked; else [x_t; 1] only, and h apart)
+    rows = D + 1 + H if stack else D + 1
+    ws.Z = Z = ws.buffer("Z", (rows, (T + 1) * N))
+    Z[:D].reshape(D, T + 1, N)[:, :T] = X.transpose(2, 1, 0)
+    Z[:D, T * N :] = 0  # no input after the last step
+    Z[D] = 1
+    ws.X1, ws.Xfm = Z[: D + 1, : T * N], Z[:D, : T * N]  # [X; 1] and X, feature-major
+    W1 = ws.buffer("W1", (GH, rows))  # [W_ih | b] (stacked: [W_ih | b | W_hh])
+    W1[:, :D], W1[:, D] = p["W_ih"], p[cell.x_bias]
+    if stack:  # one product per step, W1 Z's block: no projected inputs to add
+        W1[:, D + 1 :] = p["W_hh"]
+        ws.Hs, ws.W_step, ws.step_in = Z[D + 1 :], W1, Z
+        zero = ws.buffer("XP0", (GH, N))
+        zero.fill(0)
+        ws.XP = xp.broadcast_to(zero, (T, GH, N))
     else:
-        # feature-major inputs (D, T·N): no copy when X is a Recurrent layer's output
-        ws.Xfm = xp.ascontiguousarray(X.transpose(2, 1, 0)).reshape(D, T * N)
-        ws.XP = ws.buffer("XP", (GH, T * N))
-        xp.matmul(p["W_ih"], ws.Xfm, out=ws.XP)  # column t·N + n: W_ih x_t[n] + b
-        ws.XP += p[cell.x_bias][:, None]
+        # the projected inputs W_ih x_t + b, time-major: step t's (G·H, N) block ws.XP[t] is
+        # contiguous (the column blocks of a feature-major (G·H, T·N) product lie one page
+        # apart per row at large H: 235 against 104 µs per LSTM step at H 1024, batch 32)
+        ws.XP = XP = ws.buffer("XP", (T, GH, N))
+        X1 = ws.X1
+        if N == 1:  # (T, D + 1) (D + 1, G·H): one product, the same memory as (T, G·H, 1)
+            xp.matmul(X1.T, W1.T, out=XP.reshape(T, GH))
+        else:  # one (G·H, D + 1) (D + 1, N) product per step
+            xp.matmul(W1, X1.reshape(D + 1, T, N).transpose(1, 0, 2), out=XP)
         ws.Hs = ws.buffer("Hs", (H, (T + 1) * N))
+        ws.W_step, ws.step_in = p["W_hh"], ws.Hs  # the per-step product W_hh h_{t-1}
     ws.Hs[:, :N] = state0[0].T
     forward, backward = cell.fast_ops()  # the kernel choice, made once per pass
     ws.forward_op = ops.lookup(forward, cell.kernel, dtype)
@@ -179,8 +212,7 @@ def backward_begin(
     feature-major (H, N) per part; ``bw.dX`` (T, N, D) collects ∂L/∂X when ``need_dx``."""
     T, N, GH = ws.T, ws.N, cell.n_gates * cell.n_hidden
     size = np.dtype(ws.dtype).itemsize
-    widest = cell.n_in + cell.n_hidden + 1 if cell.stacked else max(cell.n_in, cell.n_hidden)
-    steps = block_steps(T, N, GH, GH * widest * size, size)
+    steps = block_steps(T, N, GH, GH * max(cell.n_in, cell.n_hidden) * size, size)
     bw = BackwardBuffers(N=N, steps=steps, acc={})
     bw.dXP = ws.buffer("dXP", (GH, steps * N))
     bw.dAH = bw.dXP if cell.h_bias is None else ws.buffer("dAH", (GH, steps * N))
@@ -189,8 +221,10 @@ def backward_begin(
     # 1.4× faster than on the transposed view at 1024 units (7 % at 512; equal at 64-256)
     W_hh = cell.params["W_hh"]
     bw.W_hhT = ws.buffer("W_hhT", W_hh.shape[::-1])
-    for r in range(0, W_hh.shape[0], 64):  # in blocks of rows: 2.2× faster than one copy
-        bw.W_hhT[:, r : r + 64] = W_hh[r : r + 64].T
+    # in blocks of 16 rows, NumPy's transposing copy takes 0.2 / 0.65 / 5.3 ms at H 256 / 512 /
+    # 1024 (LSTM, one thread), against 0.26 / 2.4 / 12.8 in blocks of 64 and 0.29 / 3.9 / 31 whole
+    for r in range(0, W_hh.shape[0], 16):
+        bw.W_hhT[:, r : r + 16] = W_hh[r : r + 16].T
     bw.dstate = []
     for k, name in enumerate(cell.state_names):
         d = ws.buffer("d_" + name, (cell.n_hidden, N))
@@ -204,33 +238,29 @@ def backward_begin(
 
 def backward_flush(cell: Any, ws: Workspace, bw: BackwardBuffers, lo: int, hi: int) -> None:
     """Gradients of steps ``lo … hi-1`` (one block of ``bw.steps``, just backpropagated):
-    the weight-gradient products of the block, added to ``bw.acc`` (stacked:
-    [∂W_ih | ∂W_hh | ∂b] += Δ Zᵀ; else one per weight), and ∂L/∂x of those steps."""
+    the weight-gradient products of the block, [∂W_ih | ∂b] += Δ [X; 1]ᵀ (the bias gradient, a
+    row sum, rides in the product as the bias did forward) and ∂W_hh += Δʰ H_{t-1}ᵀ, added to
+    ``bw.acc`` (and Σ Δʰ for a recurrent-side bias), and ∂L/∂x of those steps."""
     N = ws.N
     k = (lo % bw.steps) * N
     dXP, dAH = bw.dXP[:, k : k + (hi - lo) * N], bw.dAH[:, k : k + (hi - lo) * N]
     seq = slice(lo * N, hi * N)
-    if cell.stacked:
-        bw.accumulate(ws, "W", dXP, ws.Z[:, seq].T)
-    else:
-        bw.accumulate(ws, "W_ih", dXP, ws.Xfm[:, seq].T)
-        bw.accumulate(ws, "W_hh", dAH, ws.Hs[:, seq].T)
-        bw.accumulate(ws, cell.x_bias, dXP.sum(axis=1))
+    bw.accumulate(ws, "W_ih_b", dXP, ws.X1[:, seq].T)
+    bw.accumulate(ws, "W_hh", dAH, ws.Hs[:, seq].T)
+    if cell.h_bias is not None:
         bw.accumulate(ws, cell.h_bias, dAH.sum(axis=1))
     if bw.dX is not None:
         bw.dX[lo:hi] = (dXP.T @ cell.params["W_ih"]).reshape(hi - lo, N, cell.n_in)
 
 
 def backward_end(cell: Any, ws: Workspace, bw: BackwardBuffers) -> Any:
-    """Add the accumulated weight gradients into ``grads``; return ∂L/∂X (T, N, D),
-    time-major, zero for the steps not backpropagated, or None."""
-    D, H, acc = cell.n_in, cell.n_hidden, bw.acc
-    if "W" in acc:  # stacked
-        cell.grads["W_ih"] += acc["W"][:, :D]
-        cell.grads["W_hh"] += acc["W"][:, D : D + H]
-        cell.grads[cell.x_bias] += acc["W"][:, D + H]
-    else:
-        for name, g in acc.items():
+    """Add the accumulated gradients (``bw.acc``, by parameter name) into ``grads``; return
+    ∂L/∂X (T, N, D), time-major, zero for the steps not backpropagated, or None."""
+    for name, g in bw.acc.items():
+        if name == "W_ih_b":
+            cell.grads["W_ih"] += g[:, :-1]
+            cell.grads[cell.x_bias] += g[:, -1]
+        else:
             cell.grads[name] += g
     return bw.dX
 

@@ -1,6 +1,6 @@
 """The backend seam, proven for the op table's recurrent steps: the readable reference ops that
 the recurrent fast path calls step by step (``lstm_forward`` … ``gru_reset_before_backward``
-in :mod:`bprop.ops.reference`) run on the array-API standard's strict namespace, writing into
+in :mod:`bprop.ops.recurrent`) run on the array-API standard's strict namespace, writing into
 views of their buffers as on NumPy, and give the NumPy results to round-off (float64; see
 conftest.py). A newly added step op without a row fails :func:`test_every_step_op_has_a_row`.
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bprop import backend
-from bprop.ops import reference
+from bprop.ops import recurrent
 
 pytest.importorskip("array_api_strict")
 
@@ -22,12 +22,15 @@ COLS = 3 * N  # buffers of several steps' columns; the ops work on the middle st
 
 # op: its arguments in order, an array's shape or an int (a column offset)
 STEP_OPS: dict[str, list[Any]] = {
-    "lstm_forward": [(4 * H, N), (H, N), (H, N), (H, N), (H, COLS), N],
+    "elman_tanh": [(H, N), (H, N)],
+    "elman_relu": [(H, N), (H, N)],
+    "lstm_forward": [(4 * H, N), (4 * H, N), (H, N), (H, N), (H, N), (H, COLS), N],
     "lstm_backward": [(4 * H, N), (H, N), (H, N), (H, N), (H, N), (4 * H, COLS), N],
     "gru_forward": [(3 * H, N), (3 * H, N), (3 * H,), (3 * H, COLS), N, (H, COLS), 2 * N],
     "gru_backward": [(3 * H, N), (3 * H, N), (H, COLS), N, (H, N), (3 * H, COLS),
                      (3 * H, COLS), N],
-    "peephole_lstm_forward": [(4 * H, N), (3 * H,), (H, N), (H, N), (H, N), (H, COLS), N],
+    "peephole_lstm_forward": [(4 * H, N), (4 * H, N), (3 * H,), (H, N), (H, N), (H, N),
+                              (H, COLS), N],
     "peephole_lstm_backward": [(4 * H, N), (3 * H,), (H, N), (H, N), (H, N), (H, N),
                                (4 * H, COLS), N],
     "gru_reset_before_forward": [(3 * H, N), (3 * H, N), (H, H), (3 * H,), (3 * H, COLS), N,
@@ -46,13 +49,12 @@ def test_step_op(name: str, same_on_both: Any) -> None:
             a if isinstance(a, int) else backend.asarray(rng.uniform(0.05, 0.95, size=a))
             for a in STEP_OPS[name]
         ]
-        assert getattr(reference, name)(*args) is None
+        assert getattr(recurrent, name)(*args) is None
         return [a for a in args if not isinstance(a, int)]  # every buffer, as the op left it
 
     same_on_both(run, name)
 
 
 def test_every_step_op_has_a_row() -> None:
-    ops = {n for n in dir(reference) if n.endswith(("_forward", "_backward"))}
-    ops = {n for n in ops if n.startswith(("lstm", "gru", "peephole"))}
+    ops = {n for n in dir(recurrent) if n.startswith(("elman", "lstm", "gru", "peephole"))}
     assert ops == set(STEP_OPS)

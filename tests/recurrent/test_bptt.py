@@ -47,13 +47,24 @@ def block_columns(request, monkeypatch):
     return columns
 
 
+@pytest.fixture(params=["stacked", "projected"])
+def step_product(request, monkeypatch):
+    """The fast path's two ways to make a step's pre-activations (workspace.stacks): these
+    small cells with one fused bias stack [W_ih | b | W_hh] by default; "projected" projects
+    the inputs ahead, as for more than STACK_MAX_ROWS gate rows."""
+    if request.param == "projected":
+        monkeypatch.setattr("bprop.recurrent.workspace.STACK_MAX_ROWS", 0)
+    return request.param
+
+
 def test_backward_blocks_grow_with_the_weight_gradient():
     from bprop.recurrent.workspace import block_steps
 
     mib = 1 << 20
     # a weight gradient within the cache: 320 columns = 10 steps of 32
     assert block_steps(100, 32, 1024, mib // 2, 4) == 10
-    # 256-unit LSTM on 65 inputs: 1024 × 322 floats = 1.26 MiB -> 402 columns = 13 steps
+    # a 1024 × 322 gradient (the 256-unit LSTM on 65 inputs when its weights were stacked):
+    # 1.26 MiB -> 402 columns = 13 steps
     assert block_steps(100, 32, 1024, 1024 * 322 * 4, 4) == 13
     # 512 units: 4.5 MiB -> 1443 columns = 46 steps
     assert block_steps(100, 32, 2048, 2048 * 578 * 4, 4) == 46
@@ -67,7 +78,9 @@ def test_backward_blocks_grow_with_the_weight_gradient():
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-5)])
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("record", [True, False])
-def test_fast_path_equals_reference_path(dtype, tol, return_sequences, record, block_columns):
+def test_fast_path_equals_reference_path(
+    dtype, tol, return_sequences, record, block_columns, step_product
+):
     rng = np.random.default_rng(1)
     for cell in cells(dtype):
         N, T = 3, 9

@@ -53,6 +53,16 @@ def block_columns(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["stacked", "projected"])
+def step_product(request, monkeypatch):
+    """The fast path's two ways to make a step's pre-activations (workspace.stacks): these
+    small cells with one fused bias stack [W_ih | b | W_hh] by default; "projected" projects
+    the inputs ahead, as for more than STACK_MAX_ROWS gate rows."""
+    if request.param == "projected":
+        monkeypatch.setattr("bprop.recurrent.workspace.STACK_MAX_ROWS", 0)
+    return request.param
+
+
 def run(cell, fast, X, dy, s0, dfin, stop_at=None):
     rnn = Recurrent(cell, fast=fast, record_grad_norms=True)
     cell.zero_grad()
@@ -65,7 +75,7 @@ def run(cell, fast, X, dy, s0, dfin, stop_at=None):
 @pytest.mark.parametrize("name", VARIANTS)
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-5)])
 @pytest.mark.parametrize("stop_at", [0, 4])
-def test_fast_path_equals_reference_path(name, dtype, tol, stop_at, block_columns):
+def test_fast_path_equals_reference_path(name, dtype, tol, stop_at, block_columns, step_product):
     rng = np.random.default_rng(1)
     cell = make(name, 4, 6, seed=0, dtype=dtype)
     N, T = 3, 9
@@ -209,39 +219,6 @@ def test_truncated_bptt_through_the_variants(k1, k2, block_columns):
         _, dy[:, s - w :] = loss.value_and_grad(out[:, s - w :], Y[:, s:e])
         r1.backward(r2.backward(head.backward(dy, c3), c2), c1)
         np.testing.assert_allclose(net.space.grads, ref.space.grads, rtol=0, atol=1e-14)
-
-
-def _peephole_args(rng, dtype, backward):
-    H, N = 5, 4
-    G = rng.uniform(0.05, 0.95, size=(4 * H, N)) if backward else rng.normal(size=(4 * H, N))
-    P, c_prev = rng.normal(size=3 * H), rng.normal(size=(H, N))
-    if backward:  # G, P, tc, c_prev, gh, gc, dXP, col
-        tc, gh, gc = (rng.uniform(-0.9, 0.9, size=(H, N)) for _ in range(3))
-        args = [G, P, tc, c_prev, gh, gc, np.zeros((4 * H, 3 * N)), N]
-    else:  # G, P, c_prev, c, tc, Hs, col
-        args = [G, P, c_prev, np.zeros((H, N)), np.zeros((H, N)), np.zeros((H, 3 * N)), N]
-    return [a.astype(dtype) if isinstance(a, np.ndarray) else a for a in args]
-
-
-@pytest.mark.parametrize("name", ["peephole_lstm_forward", "peephole_lstm_backward"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused_peephole_twin_equals_reference(name, dtype):
-    from bprop import ops
-
-    pytest.importorskip("numba")
-    fused, dtypes = ops.fused.TWINS[name]
-    if np.dtype(dtype) not in dtypes:
-        assert ops.lookup(name, "auto", dtype) is ops.REFERENCE[name]
-        pytest.skip(f"{name} has no {np.dtype(dtype).name} twin")
-    assert ops.lookup(name, "auto", dtype) is fused
-    args = _peephole_args(np.random.default_rng(0), dtype, name.endswith("backward"))
-    ref_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    ops.REFERENCE[name](*ref_args)
-    fused(*args)
-    atol = 2e-6 if dtype == np.float32 else 1e-13
-    for k, (got, want) in enumerate(zip(args, ref_args, strict=True)):
-        if isinstance(got, np.ndarray):
-            np.testing.assert_allclose(got, want, atol=atol, rtol=0, err_msg=f"argument {k}")
 
 
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-12), ("float32", 2e-5)])

@@ -53,11 +53,31 @@ def test_tanh32_propagates_nan_and_saturates_at_inf():
 
 def _lstm_forward_args(rng, dtype):
     H, N, T = 7, 5, 4
-    G = (3 * rng.normal(size=(4 * H, N))).astype(dtype)  # pre-activations i, f, g, o
+    G = (2 * rng.normal(size=(4 * H, N))).astype(dtype)  # W_hh h_{t-1}, blocks i, f, g, o
+    XP_t = (2 * rng.normal(size=(4 * H, N))).astype(dtype)  # W_ih x_t + b
     c_prev = rng.normal(size=(H, N)).astype(dtype)
     c, tc = np.full_like(c_prev, 7.0), np.full_like(c_prev, 7.0)
     Hs = np.full((H, T * N), 7.0, dtype)
-    return (G, c_prev, c, tc, Hs, 2 * N), {0: G, 2: c, 3: tc, 4: Hs}
+    return (G, XP_t, c_prev, c, tc, Hs, 2 * N), {0: G, 3: c, 4: tc, 5: Hs}
+
+
+def _peephole_lstm_forward_args(rng, dtype):
+    (G, XP_t, c_prev, c, tc, Hs, hcol), outputs = _lstm_forward_args(rng, dtype)
+    P = rng.normal(size=3 * c.shape[0]).astype(dtype)
+    return (G, XP_t, P, c_prev, c, tc, Hs, hcol), {0: G, 4: c, 5: tc, 6: Hs}
+
+
+def _peephole_lstm_backward_args(rng, dtype):
+    (G, tc, c_prev, gh, gc, dXP, col), outputs = _lstm_backward_args(rng, dtype)
+    P = rng.normal(size=3 * gc.shape[0]).astype(dtype)
+    return (G, P, tc, c_prev, gh, gc, dXP, col), {5: gc, 6: dXP}
+
+
+def _elman_args(rng, dtype):
+    H, N = 6, 4
+    A = (2 * rng.normal(size=(H, N))).astype(dtype)  # W_hh h_{t-1}
+    XP_t = (2 * rng.normal(size=(H, N))).astype(dtype)  # W_ih x_t + b
+    return (A, XP_t), {0: A}
 
 
 def _lstm_backward_args(rng, dtype):
@@ -92,6 +112,8 @@ def _gru_backward_args(rng, dtype):
 STEP_OPS = {
     "lstm_forward": _lstm_forward_args,
     "lstm_backward": _lstm_backward_args,
+    "peephole_lstm_forward": _peephole_lstm_forward_args,
+    "peephole_lstm_backward": _peephole_lstm_backward_args,
     "gru_forward": _gru_forward_args,
     "gru_backward": _gru_backward_args,
 }
@@ -126,31 +148,27 @@ def test_fused_twin_equals_reference(name, dtype):
 def test_reference_lstm_forward_is_the_lstm_equations():
     # the reference op against the equations of bprop.recurrent.lstm, σ(a) = 1 / (1 + e^(−a))
     args, _ = _lstm_forward_args(np.random.default_rng(2), np.float64)
-    G, c_prev, c, tc, Hs, col = args
+    G, XP_t, c_prev, c, tc, Hs, col = args
     H, N = c.shape
     sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
-    a = G.copy()
+    a = G + XP_t  # W_hh h_{t-1} + (W_ih x_t + b)
     i, f, g, o = sig(a[:H]), sig(a[H : 2 * H]), np.tanh(a[2 * H : 3 * H]), sig(a[3 * H :])
-    before = Hs.copy()
-    ops.reference.lstm_forward(*args)
+    before, XP_before = Hs.copy(), XP_t.copy()
+    ops.recurrent.lstm_forward(*args)
     np.testing.assert_allclose(G, np.concatenate([i, f, g, o]), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(c, f * c_prev + i * g, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(tc, np.tanh(c), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(Hs[:, col : col + N], o * np.tanh(c), rtol=1e-12, atol=1e-15)
     Hs[:, col : col + N] = before[:, col : col + N]
     np.testing.assert_array_equal(Hs, before)
+    np.testing.assert_array_equal(XP_t, XP_before)
 
 
-def test_reference_gru_forward_is_the_gru_equations():
-    args, _ = _gru_forward_args(np.random.default_rng(3), np.float64)
-    AH, G, b_hh, XP, xcol, Hs, hcol = args
-    H, N = Hs.shape[0], G.shape[1]
-    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
-    ah = AH + b_hh[:, None]
-    x, h_prev = XP[:, xcol : xcol + N], Hs[:, hcol - N : hcol].copy()
-    r, z = sig(x[:H] + ah[:H]), sig(x[H : 2 * H] + ah[H : 2 * H])
-    n = np.tanh(x[2 * H :] + r * ah[2 * H :])
-    ops.reference.gru_forward(*args)
-    np.testing.assert_allclose(AH, ah, rtol=1e-14, atol=0)
-    np.testing.assert_allclose(G, np.concatenate([r, z, n]), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(Hs[:, hcol : hcol + N], (1 - z) * n + z * h_prev, rtol=1e-12)
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_reference_elman_step_is_the_elman_equation(activation):
+    args, _ = _elman_args(np.random.default_rng(4), np.float64)
+    A, XP_t = args
+    f = {"tanh": np.tanh, "relu": lambda a: np.maximum(a, 0)}[activation]
+    want = f(A + XP_t)
+    getattr(ops.recurrent, "elman_" + activation)(*args)
+    np.testing.assert_allclose(A, want, rtol=1e-14, atol=0)
