@@ -34,7 +34,7 @@ steps is made before the loop (the bias rides in the product as a row of ones un
 step's element-wise op adds its block XP[t] to the recurrent product W_hh h_{t-1} as its first
 work (:mod:`bprop.ops.recurrent`).
 *Stacking* (cells with one fused bias, up to 512 gate rows, batches of N > 1): each step is one
-product [W_ih | b | W_hh] [x_t; 1; h_{t-1}] with the column block of ``ws.Z`` (whose h rows are
+product ``[W_ih | b | W_hh] [x_t; 1; h_{t-1}]`` with the column block of ``ws.Z`` (whose h rows are
 ``ws.Hs``), and the op's XP[t] is zero. The flops are the same; the stacked per-step product is
 wider but BLAS runs it on two threads, where the T small products of the projection run on one.
 Either way the weight gradients are [∂W_ih | ∂b] += Δ [X; 1]ᵀ and ∂W_hh += Δ H_{t-1}ᵀ.

@@ -133,7 +133,7 @@ STACK_MAX_ROWS = 512
 
 
 def stacks(cell: Any, N: int) -> bool:
-    """Whether the fast path runs each step as one product [W_ih | b | W_hh] [x_t; 1; h_{t-1}]
+    """Whether the fast path runs each step as one product ``[W_ih | b | W_hh] [x_t; 1; h_{t-1}]``
     rather than projecting the inputs ahead (:mod:`bprop.recurrent.cells`): for cells with one
     fused bias, a batch of N > 1 and at most ``STACK_MAX_ROWS`` gate rows. Both do the same
     flops; projecting ahead makes the per-step product smaller but is T small products that
