@@ -281,6 +281,23 @@ def save_or_rescue(
     return rescue, failure
 
 
+def saved_on_interrupt(
+    exc: TrainingInterrupted,
+    save: Callable[[str], None],
+    path: str | None,
+    epoch: str,
+    what: str = "the model and its trainer",
+) -> Stopped:
+    """The :class:`Stopped` of a run interrupted by a signal in ``epoch`` (e.g. "3 of 10"),
+    after saving with :func:`save_or_rescue`: it says where ``what`` went and how to resume."""
+    where, failure = save_or_rescue(save, path)
+    return Stopped(
+        f"interrupted by {signal_name(exc)} in epoch {epoch}: "
+        f"{failure + '; ' if failure else ''}saved {what} to {where}; resume with: "
+        f"bprop train --resume {quote(where)}"
+    )
+
+
 def quote(path: str) -> str:
     """``path`` quoted for a shell command line (in the printed resume command)."""
     return shlex.quote(path)

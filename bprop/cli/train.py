@@ -21,7 +21,6 @@ import bprop as bp
 from bprop import interrupt
 from bprop.cli.common import (
     CLIError,
-    Stopped,
     apply_scaler,
     check_out,
     check_size,
@@ -30,9 +29,8 @@ from bprop.cli.common import (
     is_csv,
     last_epoch,
     load_data,
-    quote,
     save_or_rescue,
-    signal_name,
+    saved_on_interrupt,
     verbosity,
 )
 from bprop.cli.tasks import run_task
@@ -222,12 +220,8 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
                 **extra,
             )
         except TrainingInterrupted as exc:
-            where, failure = save_or_rescue(save, args.out)
-            raise Stopped(
-                f"interrupted by {signal_name(exc)} in epoch {trainer.epoch + 1} of "
-                f"{start_epoch + epochs}: {failure + '; ' if failure else ''}saved the model and "
-                f"its trainer to {where}; resume with: bprop train --resume {quote(where)}"
-            ) from exc
+            epoch = f"{trainer.epoch + 1} of {start_epoch + epochs}"
+            raise saved_on_interrupt(exc, save, args.out, epoch) from exc
         result: dict[str, Any] = {
             "data": ds.name,
             "method": args.method,

@@ -21,12 +21,10 @@ import bprop as bp
 from bprop import interrupt
 from bprop.cli.common import (
     CLIError,
-    Stopped,
     check_out,
     last_epoch,
-    quote,
     save_or_rescue,
-    signal_name,
+    saved_on_interrupt,
 )
 from bprop.errors import TrainingInterrupted
 from bprop.train.checkpoint import ModelCheckpoint, literal_path
@@ -100,12 +98,8 @@ def train_on_shards(args: argparse.Namespace, start_epoch: int, metadata: dict) 
                 seed=args.seed,
             )
         except TrainingInterrupted as exc:
-            where, failure = save_or_rescue(save, args.out)
-            raise Stopped(
-                f"interrupted by {signal_name(exc)} in epoch {trainer.epoch + 1}: "
-                f"{failure + '; ' if failure else ''}saved the trainer to {where}; resume "
-                f"with: bprop train --resume {quote(where)}"
-            ) from exc
+            epoch = str(trainer.epoch + 1)
+            raise saved_on_interrupt(exc, save, args.out, epoch, "the trainer") from exc
         result: dict[str, Any] = {
             "data": args.shards,
             "shards": len(shards),
