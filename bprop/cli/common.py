@@ -298,6 +298,17 @@ def saved_on_interrupt(
     )
 
 
+def save_trained(args: Any, save: Callable[[str], None], result: dict[str, Any]) -> None:
+    """At the end of a run with ``--out``: save with :func:`save_or_rescue`, record where in
+    ``result["model"]``, and leave the reason in ``args.late_error`` if it went elsewhere."""
+    if not args.out:
+        return
+    where, failure = save_or_rescue(save, args.out)
+    result["model"] = where
+    if failure:
+        args.late_error = f"{failure}; saved the trained model to {where} instead"
+
+
 def quote(path: str) -> str:
     """``path`` quoted for a shell command line (in the printed resume command)."""
     return shlex.quote(path)

@@ -29,7 +29,7 @@ from bprop.cli.common import (
     is_csv,
     last_epoch,
     load_data,
-    save_or_rescue,
+    save_trained,
     saved_on_interrupt,
     verbosity,
 )
@@ -240,11 +240,7 @@ def train_classifier(args: argparse.Namespace) -> dict[str, Any]:
                     print(f"bprop train: warning: {message}", file=sys.stderr)
             if report_dir:
                 result["report"] = _diagnostics_report(args, ds.name, hist, diag, report_dir)
-        if args.out:
-            where, failure = save_or_rescue(save, args.out)
-            result["model"] = where
-            if failure:
-                args.late_error = f"{failure}; saved the trained model to {where} instead"
+        save_trained(args, save, result)
         return result
 
 

@@ -23,7 +23,7 @@ from bprop.cli.common import (
     CLIError,
     check_out,
     last_epoch,
-    save_or_rescue,
+    save_trained,
     saved_on_interrupt,
 )
 from bprop.errors import TrainingInterrupted
@@ -108,11 +108,7 @@ def train_on_shards(args: argparse.Namespace, start_epoch: int, metadata: dict) 
             "seconds": time.perf_counter() - start,
             **last_epoch(hist),
         }
-        if args.out:
-            where, failure = save_or_rescue(save, args.out)
-            result["model"] = where
-            if failure:
-                args.late_error = f"{failure}; saved the trained model to {where} instead"
+        save_trained(args, save, result)
     return result
 
 
